@@ -1,0 +1,47 @@
+"""Failed-event capture for AWS Lambda: archive, async function, and their outputs."""
+
+import pulumi
+import pulumi_aws as aws
+
+from components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
+from components.failure_archive import FailureArchive, FailureArchiveArgs
+from components.naming import AwsContext
+from components.settings import PROJECT, load_settings
+
+config = pulumi.Config(PROJECT)
+settings = load_settings(config.get, pulumi.get_stack())
+ctx = AwsContext(
+    account_id=aws.get_caller_identity().account_id,
+    region=aws.get_region().region,
+    partition=aws.get_partition().partition,
+)
+tags = {"project": PROJECT, "stack": pulumi.get_stack()}
+
+archive = FailureArchive(
+    "failure-archive",
+    FailureArchiveArgs(aws=ctx, name_prefix=settings.name_prefix, settings=settings.archive, tags=tags),
+)
+target = ArchiveTarget(archive.bucket_name, archive.bucket_arn, archive.key_alias)
+
+processor = AsyncFunction(
+    "async-function",
+    AsyncFunctionArgs(
+        aws=ctx,
+        name_prefix=settings.name_prefix,
+        archive=target,
+        settings=settings.function,
+        log_retention_days=settings.log_retention_days,
+        powertools_layer_version=settings.powertools_layer_version,
+        tags=tags,
+    ),
+)
+
+pulumi.export("LambdaFunctionName", processor.function_name)
+pulumi.export("LambdaFunctionArn", processor.function_arn)
+pulumi.export("FailedEventsBucketName", archive.bucket_name)
+pulumi.export("FailedEventsBucketArn", archive.bucket_arn)
+pulumi.export("FailureKeyArn", archive.key_arn)
+if processor.success_destination_arn:
+    pulumi.export("SuccessDestinationArn", processor.success_destination_arn)
+if processor.dead_letter_queue_arn:
+    pulumi.export("DeadLetterQueueArn", processor.dead_letter_queue_arn)

@@ -1,0 +1,212 @@
+"""A Lambda invoked asynchronously whose failed events land in the failure archive."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam_documents as docs
+from components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from components.naming import (
+    AwsContext,
+    event_bus_arn,
+    function_arn,
+    queue_arn,
+    resource_name,
+    topic_arn,
+)
+from components.settings import PROJECT, AsyncSettings
+
+KEY_USE_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"]
+
+
+@dataclass
+class ArchiveTarget:
+    """What a function needs to know of the archive to deliver records to it."""
+
+    bucket_name: str
+    bucket_arn: str
+    key_alias: str
+
+
+@dataclass
+class AsyncFunctionArgs:
+    aws: AwsContext
+    name_prefix: str
+    archive: ArchiveTarget
+    settings: AsyncSettings = field(default_factory=AsyncSettings)
+    log_retention_days: int = 30
+    powertools_layer_version: int = 27
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class AsyncFunction(pulumi.ComponentResource):
+    """The processor function, its FunctionEventInvokeConfig and optional destinations.
+
+    Every destination ARN is derived from its name, so the invoke config (and the policy
+    that forbids FIFO destinations) is decided at preview.
+    """
+
+    function_name: str
+    function_arn: str
+    success_destination_arn: str | None
+    dead_letter_queue_arn: str | None
+
+    def __init__(self, name: str, args: AsyncFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PROJECT}:index:AsyncFunction", name, None, opts)
+        self._args = args
+        s = args.settings
+        self.function_name = resource_name(args.name_prefix, "processor")
+        self.success_destination_arn = None
+        self.dead_letter_queue_arn = None
+        self._destination_resources: list[pulumi.Resource] = []
+        self._key: aws.kms.Key | None = None
+        self._key_alias = f"alias/{args.name_prefix}-destinations"
+
+        statements: list[docs.Statement] = [
+            *docs.archive_write(args.archive.bucket_arn, args.aws),
+            docs.use_key("EncryptFailureRecords", args.archive.key_alias, KEY_USE_ACTIONS, args.aws, "s3"),
+        ]
+        statements += self._success_destination(name)
+        statements += self._dead_letter_queue(name)
+        if self._key is not None:
+            statements.append(docs.use_key("EncryptDestinationMessages", self._key_alias, KEY_USE_ACTIONS, args.aws))
+
+        self.lambda_ = LambdaFunction(
+            f"{name}-processor",
+            LambdaFunctionArgs(
+                aws=args.aws,
+                function_name=self.function_name,
+                modules=["processor"],
+                handler="processor.handler",
+                statements=statements,
+                log_retention_days=args.log_retention_days,
+                powertools_layer_version=args.powertools_layer_version,
+                memory_mb=s.memory_mb,
+                timeout_seconds=s.timeout_seconds,
+                reserved_concurrency=s.reserved_concurrency,
+                dead_letter_target_arn=self.dead_letter_queue_arn,
+                tags=args.tags,
+                depends_on=list(self._destination_resources),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.function_arn = self.lambda_.function_arn
+
+        destination_config: dict = {"on_failure": {"destination": args.archive.bucket_arn}}
+        if self.success_destination_arn:
+            destination_config["on_success"] = {"destination": self.success_destination_arn}
+        self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-invoke-config",
+            function_name=self.lambda_.function.name,
+            maximum_retry_attempts=s.max_retry_attempts,
+            maximum_event_age_in_seconds=s.max_event_age_seconds,
+            destination_config=destination_config,
+            # Lambda checks the role's grants on the destinations when the config is written.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.lambda_.role_policy, *self._destination_resources]
+            ),
+        )
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "functionArn": self.function_arn,
+                "successDestinationArn": self.success_destination_arn,
+                "deadLetterQueueArn": self.dead_letter_queue_arn,
+            }
+        )
+
+    def _destination_key(self, name: str) -> aws.kms.Key:
+        """One key for the destination queue/topic, created only when one is asked for."""
+        if self._key is None:
+            self._key = aws.kms.Key(
+                f"{name}-destinations-key",
+                description=f"Encrypts {self.function_name} destination messages",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=json.dumps(docs.key_policy(self._args.aws)),
+                tags=self._args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            alias = aws.kms.Alias(
+                f"{name}-destinations-key-alias",
+                name=self._key_alias,
+                target_key_id=self._key.key_id,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self._destination_resources.append(alias)
+        return self._key
+
+    def _queue(self, name: str, role: str) -> str:
+        key = self._destination_key(name)
+        queue_name = resource_name(self._args.name_prefix, role, 80)
+        queue = aws.sqs.Queue(
+            f"{name}-{role}",
+            name=queue_name,
+            kms_master_key_id=key.arn,
+            kms_data_key_reuse_period_seconds=300,
+            message_retention_seconds=1_209_600,
+            tags=self._args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._destination_resources.append(queue)
+        return queue_arn(queue_name, self._args.aws)
+
+    def _success_destination(self, name: str) -> list[docs.Statement]:
+        kind = self._args.settings.success_destination
+        ctx = self._args.aws
+        if kind == "none":
+            return []
+        if kind == "sqs":
+            self.success_destination_arn = self._queue(name, "success")
+            return [docs.allow("SendSuccessRecords", "sqs:SendMessage", self.success_destination_arn)]
+        if kind == "sns":
+            key = self._destination_key(name)
+            topic_name = resource_name(self._args.name_prefix, "success", 256)
+            topic = aws.sns.Topic(
+                f"{name}-success",
+                name=topic_name,
+                kms_master_key_id=key.arn,
+                tags=self._args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self._destination_resources.append(topic)
+            self.success_destination_arn = topic_arn(topic_name, ctx)
+            return [docs.allow("PublishSuccessRecords", "sns:Publish", self.success_destination_arn)]
+        if kind == "eventbridge":
+            bus_name = resource_name(self._args.name_prefix, "success", 256)
+            bus = aws.cloudwatch.EventBus(
+                f"{name}-success",
+                name=bus_name,
+                tags=self._args.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self._destination_resources.append(bus)
+            self.success_destination_arn = event_bus_arn(bus_name, ctx)
+            return [docs.allow("PutSuccessEvents", "events:PutEvents", self.success_destination_arn)]
+        # kind == "lambda": a receiver that logs every success record it gets.
+        receiver = LambdaFunction(
+            f"{name}-receiver",
+            LambdaFunctionArgs(
+                aws=ctx,
+                function_name=resource_name(self._args.name_prefix, "receiver"),
+                modules=["receiver"],
+                handler="receiver.handler",
+                log_retention_days=self._args.log_retention_days,
+                powertools_layer_version=self._args.powertools_layer_version,
+                tags=self._args.tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._destination_resources.append(receiver.function)
+        self.success_destination_arn = function_arn(receiver.function_name, ctx)
+        return [docs.allow("InvokeSuccessReceiver", "lambda:InvokeFunction", self.success_destination_arn)]
+
+    def _dead_letter_queue(self, name: str) -> list[docs.Statement]:
+        if not self._args.settings.dead_letter_queue:
+            return []
+        self.dead_letter_queue_arn = self._queue(name, "dlq")
+        return [docs.allow("SendToDeadLetterQueue", "sqs:SendMessage", self.dead_letter_queue_arn)]

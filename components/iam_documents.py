@@ -1,0 +1,154 @@
+"""IAM and key policy documents as pure functions (inputs -> dict), so tests can call them.
+
+Every document here is built from plain strings, never from resource outputs: a document
+that is known at preview is one the policy pack can judge before anything is deployed.
+KMS keys are therefore granted through their alias (`kms:ResourceAliases`) rather than
+their ARN, which AWS assigns only at creation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.naming import AwsContext
+
+Statement = dict[str, Any]
+Document = dict[str, Any]
+
+ARCHIVE_KEY_PREFIX = "aws/lambda/"
+
+
+def document(*statements: Statement) -> Document:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def assume_role(service: str) -> Document:
+    return document({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+
+
+def write_own_logs(log_group_arn: str) -> Statement:
+    return {
+        "Sid": "WriteOwnLogGroup",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": f"{log_group_arn}:*",
+    }
+
+
+def put_traces() -> Statement:
+    """X-Ray has no resource-level permissions: `*` is the only valid resource here."""
+    return {
+        "Sid": "PutTraces",
+        "Effect": "Allow",
+        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        "Resource": "*",
+    }
+
+
+def resource_account(aws: AwsContext) -> dict[str, Any]:
+    """Only buckets owned by this account: a re-created bucket name elsewhere gets nothing."""
+    return {"StringEquals": {"s3:ResourceAccount": aws.account_id}}
+
+
+def archive_write(bucket_arn: str, aws: AwsContext) -> list[Statement]:
+    """What Lambda needs to deliver failure records (object writes under aws/lambda/ only)."""
+    return [
+        {
+            "Sid": "WriteFailureRecords",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/{ARCHIVE_KEY_PREFIX}*",
+            "Condition": resource_account(aws),
+        },
+        {
+            "Sid": "ListFailureArchive",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": resource_account(aws),
+        },
+    ]
+
+
+def archive_read(bucket_arn: str, aws: AwsContext) -> list[Statement]:
+    return [
+        {
+            "Sid": "ReadFailureRecords",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging"],
+            "Resource": f"{bucket_arn}/{ARCHIVE_KEY_PREFIX}*",
+            "Condition": resource_account(aws),
+        },
+        {
+            "Sid": "ListFailureArchive",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+            "Condition": resource_account(aws),
+        },
+    ]
+
+
+def use_key(
+    sid: str,
+    alias_name: str,
+    actions: list[str],
+    aws: AwsContext,
+    via_service: str | None = None,
+) -> Statement:
+    """Use of one customer managed key, named by its alias; optionally only through a service."""
+    condition: dict[str, Any] = {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias_name},
+    }
+    if via_service is not None:
+        condition["StringEquals"] = {"kms:ViaService": aws.service_host(via_service)}
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": aws.arn("kms", "key/*"),
+        "Condition": condition,
+    }
+
+
+def allow(sid: str, actions: str | list[str], resource: str) -> Statement:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
+
+
+def key_policy(aws: AwsContext, service_principals: tuple[str, ...] = ()) -> Document:
+    """Key administration stays with this account's IAM; named services may use the key
+    only on behalf of this account (`aws:SourceAccount`)."""
+    statements: list[Statement] = [
+        {
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": aws.arn("iam", "root", regional=False)},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if service_principals:
+        statements.append(
+            {
+                "Sid": "ServicesUseKeyForThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": list(service_principals)},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": aws.account_id}},
+            }
+        )
+    return document(*statements)
+
+
+def tls_only_bucket(bucket_arn: str) -> Document:
+    return document(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )

@@ -1,0 +1,243 @@
+"""Stack configuration, read once and validated before any resource is declared.
+
+Every key is documented in Pulumi.yaml. A bad value stops the program with a message
+that names the key and the values it accepts, instead of failing half-way through an
+update with an AWS error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+PROJECT = "lambda-failures"
+
+SUCCESS_DESTINATION_KINDS = ("none", "sqs", "sns", "eventbridge", "lambda")
+STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+class ConfigError(pulumi.RunError):
+    """A configuration value is missing or out of range; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    transition_days: int = 30
+    expiration_days: int = 365
+    noncurrent_expiration_days: int = 30
+    allow_destroy: bool = False
+
+
+@dataclass(frozen=True)
+class AsyncSettings:
+    max_retry_attempts: int = 2
+    max_event_age_seconds: int = 3600
+    success_destination: str = "none"
+    reserved_concurrency: int | None = None
+    dead_letter_queue: bool = False
+    memory_mb: int = 256
+    timeout_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    enabled: bool = True
+    source_arn: str | None = None
+    max_retry_attempts: int = 3
+    max_record_age_seconds: int = 3600
+    batch_size: int = 100
+    batching_window_seconds: int = 0
+    starting_position: str = "LATEST"
+    filter_patterns: tuple[str, ...] = ()
+    table_deletion_protection: bool = True
+    iterator_age_alarm_ms: int = 60_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    name_prefix: str
+    log_retention_days: int = 30
+    powertools_layer_version: int = 27
+    alarm_email: str | None = None
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    function: AsyncSettings = field(default_factory=AsyncSettings)
+    stream: StreamSettings = field(default_factory=StreamSettings)
+
+
+Getter = Callable[[str], str | None]
+
+
+class _Reader:
+    """Typed, range-checked reads over a `key -> str | None` getter (pulumi.Config.get)."""
+
+    def __init__(self, get: Getter, namespace: str = PROJECT) -> None:
+        self._get = get
+        self._ns = namespace
+
+    def _fail(self, key: str, expected: str, raw: Any) -> ConfigError:
+        return ConfigError(f"config {self._ns}:{key} must be {expected}; got {raw!r}")
+
+    def int(self, key: str, default: int | None, lo: int, hi: int) -> int | None:
+        raw = self._get(key)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise self._fail(key, f"an integer from {lo} to {hi}", raw) from None
+        if not lo <= value <= hi:
+            raise self._fail(key, f"an integer from {lo} to {hi}", raw)
+        return value
+
+    def bool(self, key: str, default: bool) -> bool:
+        raw = self._get(key)
+        if raw is None or raw == "":
+            return default
+        text = str(raw).strip().lower()
+        if text in ("true", "yes", "1"):
+            return True
+        if text in ("false", "no", "0"):
+            return False
+        raise self._fail(key, "true or false", raw)
+
+    def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
+        raw = self._get(key)
+        if raw is None or raw == "":
+            return default
+        if str(raw) not in allowed:
+            raise self._fail(key, "one of " + ", ".join(allowed), raw)
+        return str(raw)
+
+    def str(self, key: str) -> str | None:
+        raw = self._get(key)
+        return None if raw is None or str(raw).strip() == "" else str(raw).strip()
+
+
+def _name_prefix(reader: _Reader, stack: str) -> str:
+    prefix = reader.str("namePrefix") or f"{PROJECT}-{stack}"
+    prefix = prefix.lower()
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+    if not prefix[0].isalpha() or not set(prefix) <= allowed or len(prefix) > 40:
+        raise reader._fail(
+            "namePrefix",
+            "1 to 40 characters of a-z, 0-9 and '-', starting with a letter",
+            prefix,
+        )
+    return prefix
+
+
+def _log_retention(reader: _Reader) -> int:
+    value = reader.int("logRetentionDays", 30, 1, 3653)
+    if value not in LOG_RETENTION_DAYS:
+        raise reader._fail("logRetentionDays", "one of " + ", ".join(map(str, LOG_RETENTION_DAYS)), value)
+    return value
+
+
+def _archive(reader: _Reader) -> ArchiveSettings:
+    transition = reader.int("archiveTransitionDays", 30, 30, 3650)
+    expiration = reader.int("archiveExpirationDays", 365, 1, 36500)
+    if expiration <= transition:
+        raise reader._fail(
+            "archiveExpirationDays",
+            f"greater than archiveTransitionDays ({transition})",
+            expiration,
+        )
+    return ArchiveSettings(
+        transition_days=transition,
+        expiration_days=expiration,
+        noncurrent_expiration_days=reader.int("noncurrentExpirationDays", 30, 1, 3650),
+        allow_destroy=reader.bool("allowDestroy", False),
+    )
+
+
+def _function(reader: _Reader) -> AsyncSettings:
+    return AsyncSettings(
+        max_retry_attempts=reader.int("maxRetryAttempts", 2, 0, 2),
+        max_event_age_seconds=reader.int("maxEventAgeSeconds", 3600, 60, 21600),
+        success_destination=reader.choice("successDestination", "none", SUCCESS_DESTINATION_KINDS),
+        reserved_concurrency=reader.int("reservedConcurrency", None, 0, 10000),
+        dead_letter_queue=reader.bool("deadLetterQueue", False),
+        memory_mb=reader.int("memoryMb", 256, 128, 10240),
+        timeout_seconds=reader.int("timeoutSeconds", 30, 1, 900),
+    )
+
+
+def _filter_patterns(reader: _Reader) -> tuple[str, ...]:
+    raw = reader.str("streamFilterPatterns")
+    if raw is None:
+        return ()
+    try:
+        patterns = json.loads(raw)
+    except json.JSONDecodeError:
+        raise reader._fail("streamFilterPatterns", "a JSON list of filter patterns", raw) from None
+    if not isinstance(patterns, list) or not all(isinstance(p, dict) for p in patterns):
+        raise reader._fail("streamFilterPatterns", "a JSON list of filter pattern objects", raw)
+    if len(patterns) > 5:
+        raise reader._fail("streamFilterPatterns", "at most 5 patterns", raw)
+    return tuple(json.dumps(p, separators=(",", ":"), sort_keys=True) for p in patterns)
+
+
+def _stream(reader: _Reader) -> StreamSettings:
+    source_arn = reader.str("streamSourceArn")
+    if source_arn is not None and not (
+        (":dynamodb:" in source_arn and "/stream/" in source_arn) or ":kinesis:" in source_arn
+    ):
+        raise reader._fail("streamSourceArn", "a DynamoDB stream ARN or a Kinesis stream ARN", source_arn)
+    return StreamSettings(
+        enabled=reader.bool("streamConsumer", True),
+        source_arn=source_arn,
+        max_retry_attempts=reader.int("streamMaxRetryAttempts", 3, 0, 10000),
+        max_record_age_seconds=reader.int("streamMaxRecordAgeSeconds", 3600, 60, 604800),
+        batch_size=reader.int("streamBatchSize", 100, 1, 10000),
+        batching_window_seconds=reader.int("streamBatchingWindowSeconds", 0, 0, 300),
+        starting_position=reader.choice("streamStartingPosition", "LATEST", STARTING_POSITIONS),
+        filter_patterns=_filter_patterns(reader),
+        table_deletion_protection=reader.bool("tableDeletionProtection", True),
+        iterator_age_alarm_ms=reader.int("iteratorAgeAlarmMs", 60_000, 1000, 604_800_000),
+    )
+
+
+def load_settings(get: Getter, stack: str) -> Settings:
+    """Read and validate every key; raise ConfigError naming the first bad one."""
+    reader = _Reader(get)
+    email = reader.str("alarmEmail")
+    if email is not None and ("@" not in email or " " in email):
+        raise reader._fail("alarmEmail", "an e-mail address", email)
+    return Settings(
+        name_prefix=_name_prefix(reader, stack),
+        log_retention_days=_log_retention(reader),
+        powertools_layer_version=reader.int("powertoolsLayerVersion", 27, 1, 10000),
+        alarm_email=email,
+        archive=_archive(reader),
+        function=_function(reader),
+        stream=_stream(reader),
+    )

@@ -1,0 +1,1 @@
+"""Operator tooling for the lambda-failures stack: offline preview and policy gate."""

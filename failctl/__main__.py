@@ -1,0 +1,5 @@
+import sys
+
+from failctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,124 @@
+"""Turn engine-shaped props into what a person (or `--json`) should see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from failctl.synth import UNKNOWN, Synthesis, SynthResource
+
+SIG = "4dabf18193072939515e22adb298388d"
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN_SENTINELS = {
+    UNKNOWN,
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+    "030794c1-ac77-496b-92df-f27374a8bd58",
+    "e48ece36-62e2-4504-bad9-02848725956a",
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+}
+
+# The settings a reviewer looks for first, per resource type.
+KEY_SETTINGS: dict[str, tuple[str, ...]] = {
+    "aws:s3/bucket:Bucket": ("bucket", "forceDestroy"),
+    "aws:kms/key:Key": ("enableKeyRotation", "deletionWindowInDays"),
+    "aws:kms/alias:Alias": ("name",),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": ("rules",),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
+        "blockPublicAcls",
+        "blockPublicPolicy",
+        "ignorePublicAcls",
+        "restrictPublicBuckets",
+    ),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ("rule",),
+    "aws:s3/bucketVersioning:BucketVersioning": ("versioningConfiguration",),
+    "aws:lambda/function:Function": ("name", "runtime", "reservedConcurrentExecutions"),
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (
+        "maximumRetryAttempts",
+        "maximumEventAgeInSeconds",
+        "destinationConfig",
+    ),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": (
+        "maximumRetryAttempts",
+        "maximumRecordAgeInSeconds",
+        "bisectBatchOnFunctionError",
+        "functionResponseTypes",
+        "destinationConfig",
+    ),
+    "aws:dynamodb/table:Table": ("name", "streamViewType", "serverSideEncryption"),
+    "aws:sqs/queue:Queue": ("name", "kmsMasterKeyId"),
+    "aws:sns/topic:Topic": ("name", "kmsMasterKeyId"),
+    "aws:cloudwatch/logGroup:LogGroup": ("name", "retentionInDays"),
+}
+
+
+def display(value: Any) -> Any:
+    """Unknowns as "<unknown>", assets and archives by their file names, secrets hidden."""
+    if isinstance(value, str):
+        return "<unknown>" if value in UNKNOWN_SENTINELS else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [display(v) for v in value]
+    if isinstance(value, dict):
+        sig = value.get(SIG)
+        if sig == SECRET_SIG:
+            return "<secret>"
+        if sig == ARCHIVE_SIG:
+            return {"archive": sorted((value.get("assets") or {}).keys())}
+        if sig == ASSET_SIG:
+            return {"asset": "<file>"}
+        return {k: display(v) for k, v in value.items()}
+    return value
+
+
+def resource_json(resource: SynthResource) -> dict[str, Any]:
+    return {
+        "urn": resource.urn,
+        "type": resource.type,
+        "name": resource.name,
+        "parent": resource.parent,
+        "props": display(resource.props),
+    }
+
+
+def synthesis_json(synthesis: Synthesis) -> dict[str, Any]:
+    return {
+        "resources": [resource_json(r) for r in synthesis.resources],
+        "outputs": display(synthesis.outputs),
+    }
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    text = json.dumps(display(value), separators=(",", ":"))
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+def tree_lines(synthesis: Synthesis) -> list[str]:
+    """The resource tree, children under their component, with key settings."""
+    children: dict[str | None, list[SynthResource]] = {}
+    urns = {r.urn for r in synthesis.resources}
+    for resource in synthesis.resources:
+        parent = resource.parent if resource.parent in urns else None
+        children.setdefault(parent, []).append(resource)
+
+    lines = [f"Stack {synthesis.project}-{synthesis.stack} (preview, fresh stack)"]
+
+    def walk(parent: str | None, depth: int) -> None:
+        for resource in sorted(children.get(parent, []), key=lambda r: (r.custom, r.name)):
+            lines.append(f"{'  ' * depth}+ {resource.type}  {resource.name}")
+            for key in KEY_SETTINGS.get(resource.type, ()):
+                if key in resource.props:
+                    lines.append(f"{'  ' * depth}    {key}: {_compact(resource.props[key])}")
+            walk(resource.urn, depth + 1)
+
+    walk(None, 1)
+    lines.append(f"{len(synthesis.resources)} resources to create")
+    lines.append("Outputs:")
+    for key, value in synthesis.outputs.items():
+        lines.append(f"    {key}: {display(value)}")
+    return lines

@@ -1,0 +1,46 @@
+"""Bad configuration stops the program with a message naming the key and what it accepts."""
+
+import pytest
+
+from components.settings import ConfigError, load_settings
+
+
+def settings_from(**values):
+    return load_settings(lambda key: values.get(key), "test")
+
+
+def test_defaults_are_safe():
+    s = settings_from()
+    assert s.name_prefix == "lambda-failures-test"
+    assert s.function.max_retry_attempts == 2
+    assert s.archive.allow_destroy is False
+    assert s.stream.max_retry_attempts == 3 and s.stream.max_record_age_seconds == 3600
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("maxRetryAttempts", "3", "lambda-failures:maxRetryAttempts must be an integer from 0 to 2"),
+        ("maxRetryAttempts", "-1", "from 0 to 2"),
+        ("maxRetryAttempts", "two", "from 0 to 2"),
+        ("maxEventAgeSeconds", "59", "lambda-failures:maxEventAgeSeconds must be an integer from 60 to 21600"),
+        ("maxEventAgeSeconds", "21601", "from 60 to 21600"),
+        ("successDestination", "kafka", "one of none, sqs, sns, eventbridge, lambda"),
+        ("reservedConcurrency", "-1", "lambda-failures:reservedConcurrency must be an integer from 0"),
+        ("logRetentionDays", "10", "lambda-failures:logRetentionDays must be one of 1, 3, 5"),
+        ("allowDestroy", "maybe", "lambda-failures:allowDestroy must be true or false"),
+        ("namePrefix", "Bad_Prefix!", "lambda-failures:namePrefix must be 1 to 40 characters"),
+        ("archiveExpirationDays", "20", "greater than archiveTransitionDays (30)"),
+        ("alarmEmail", "not-an-address", "lambda-failures:alarmEmail must be an e-mail address"),
+    ],
+)
+def test_bad_values_name_the_key_and_the_allowed_values(key, value, expected):
+    with pytest.raises(ConfigError, match=None) as raised:
+        settings_from(**{key: value})
+    assert expected in str(raised.value)
+    assert repr(value) in str(raised.value) or value.lower() in str(raised.value)
+
+
+def test_program_stops_on_bad_config(program):
+    with pytest.raises(ConfigError, match="maxRetryAttempts"):
+        program(maxRetryAttempts=5)
