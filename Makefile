@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS := -q --disable-pip-version-check
-REQUIREMENTS := requirements.txt requirements-dev.txt policy/requirements.txt handlers/requirements.txt
+REQUIREMENTS := requirements.txt requirements-dev.txt policy/requirements.txt handlers/requirements.txt failctl/requirements.txt
 
 .PHONY: setup demo test lint bench clean
 
@@ -15,7 +15,7 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	touch $@
 
 demo: setup
-	$(PY) -m failctl preview
+	$(PY) -m failctl preview --policy-pack policy
 
 lint: setup
 	$(PY) -m ruff check .

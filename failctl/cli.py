@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from components.settings import ConfigError
-from failctl import render
+from failctl import audit, gate, render
 from failctl.synth import StackConfigError, synthesize
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
@@ -21,24 +21,70 @@ def _parser() -> argparse.ArgumentParser:
     preview = commands.add_parser("preview", help="run the program offline, as a fresh stack's preview sees it")
     preview.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use")
     preview.add_argument("--json", action="store_true", help="print the plan as JSON")
+    _pack_arguments(preview, required=False)
+
+    audit_cmd = commands.add_parser(
+        "audit", help="evaluate the policy pack over `pulumi stack export` output (FILE or - for stdin)"
+    )
+    audit_cmd.add_argument("export", help="stack export file, or - to read standard input")
+    audit_cmd.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    _pack_arguments(audit_cmd, required=False, default="policy")
     return parser
+
+
+def _pack_arguments(parser: argparse.ArgumentParser, required: bool, default: str | None = None) -> None:
+    parser.add_argument(
+        "--policy-pack", required=required, default=default, metavar="DIR", help="policy pack folder to evaluate"
+    )
+    parser.add_argument(
+        "--policy-pack-config", metavar="FILE", help="JSON pack config, as for `pulumi preview --policy-pack-config`"
+    )
+
+
+def _gate(args: argparse.Namespace, resources) -> gate.GateResult:
+    pack = gate.load_pack(args.policy_pack)
+    return gate.evaluate(pack, resources, gate.load_config(args.policy_pack_config, pack))
 
 
 def _preview(args: argparse.Namespace) -> int:
     try:
         synthesis = synthesize(args.stack)
-    except (ConfigError, StackConfigError) as error:
+        verdict = _gate(args, synthesis.resources) if args.policy_pack else None
+    except (ConfigError, StackConfigError, gate.GateInputError) as error:
         print(f"failctl preview: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:
-        print(json.dumps(render.synthesis_json(synthesis), indent=2))
+        document = render.synthesis_json(synthesis)
+        if verdict is not None:
+            document.update(verdict.as_json())
+        print(json.dumps(document, indent=2))
     else:
         print("\n".join(render.tree_lines(synthesis)))
-    return EXIT_OK
+        if verdict is not None:
+            print()
+            print("\n".join(gate.report_lines(verdict)))
+    return EXIT_VIOLATIONS if verdict is not None and verdict.blocked else EXIT_OK
+
+
+def _audit(args: argparse.Namespace) -> int:
+    try:
+        text = sys.stdin.read() if args.export == "-" else audit.read_text(args.export)
+        resources = audit.resources_from_export(text)
+        verdict = _gate(args, resources)
+    except (audit.ExportError, gate.GateInputError) as error:
+        print(f"failctl audit: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(verdict.as_json(), indent=2))
+    else:
+        print("\n".join(gate.report_lines(verdict)))
+    return EXIT_VIOLATIONS if verdict.blocked else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "preview":
         return _preview(args)
+    if args.command == "audit":
+        return _audit(args)
     raise AssertionError(f"unhandled command {args.command}")

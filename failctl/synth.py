@@ -44,6 +44,7 @@ class SynthResource:
     custom: bool
     props: dict[str, Any]
     protect: bool = False
+    dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,6 +102,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(request.custom),
                     props=json_format.MessageToDict(request.object),
                     protect=bool(request.protect),
+                    dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
                 )
             )
         return response

@@ -1,0 +1,75 @@
+"""Read `pulumi stack export` output into the resources the policy gate evaluates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from failctl.synth import UNKNOWN, SynthResource
+
+SIG = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+class ExportError(Exception):
+    """The input is not a stack export the audit can read."""
+
+
+def read_text(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as error:
+        raise ExportError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _unsecret(value: Any) -> Any:
+    """Encrypted secrets cannot be judged offline: they become unknowns, never crashes."""
+    if isinstance(value, dict):
+        if value.get(SIG) == SECRET_SIG:
+            if "plaintext" in value:
+                try:
+                    return _unsecret(json.loads(value["plaintext"]))
+                except (TypeError, json.JSONDecodeError):
+                    return UNKNOWN
+            return UNKNOWN
+        return {k: _unsecret(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unsecret(v) for v in value]
+    return value
+
+
+def resources_from_export(text: str) -> list[SynthResource]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ExportError(f"not JSON: {error.msg} at line {error.lineno}") from None
+    deployment = data.get("deployment", data) if isinstance(data, dict) else None
+    raw_resources = deployment.get("resources") if isinstance(deployment, dict) else None
+    if not isinstance(raw_resources, list):
+        raise ExportError("no deployment.resources list: is this `pulumi stack export` output?")
+    resources = []
+    for index, raw in enumerate(raw_resources):
+        if not isinstance(raw, dict) or not isinstance(raw.get("urn"), str) or not isinstance(raw.get("type"), str):
+            raise ExportError(f"deployment.resources[{index}] has no urn or type")
+        type_ = raw["type"]
+        if type_ == "pulumi:pulumi:Stack" or type_.startswith("pulumi:providers:"):
+            continue
+        inputs = raw.get("inputs") if isinstance(raw.get("inputs"), dict) else {}
+        resources.append(
+            SynthResource(
+                urn=raw["urn"],
+                type=type_,
+                name=raw["urn"].rsplit("::", 1)[-1],
+                parent=raw.get("parent"),
+                custom=bool(raw.get("custom", True)),
+                props=_unsecret(inputs),
+                protect=bool(raw.get("protect", False)),
+                dependencies={
+                    k: [u for u in v if isinstance(u, str)]
+                    for k, v in (raw.get("propertyDependencies") or {}).items()
+                    if isinstance(v, list)
+                },
+            )
+        )
+    return resources

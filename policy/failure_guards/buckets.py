@@ -1,0 +1,113 @@
+"""Advisory bucket hygiene: no public access, TLS only, and failure archives kept on teardown."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .common import MalformedDocumentError, as_list, attached_to, dig, is_true, parse_document, prop, statements
+
+BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+PAB_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
+POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
+PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+DESTINATION_PATHS = {
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": ("destinationConfig", "onFailure", "destination"),
+    "aws:lambda/eventSourceMapping:EventSourceMapping": ("destinationConfig", "onFailure", "destinationArn"),
+}
+
+
+def _buckets(args: StackValidationArgs):
+    return [r for r in args.resources if r.resource_type in BUCKET_TYPES]
+
+
+def validate_public_access(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    for bucket in _buckets(args):
+        blocks = attached_to(bucket, args.resources, PAB_TYPES)
+        missing = [f for f in PAB_FLAGS if not any(is_true(prop(b, f)) for b in blocks)]
+        if missing:
+            report_violation(
+                f"bucket {bucket.name} does not block public access ({', '.join(missing)} not true); add an "
+                "aws.s3.BucketPublicAccessBlock with all four settings true.",
+                bucket.urn,
+            )
+
+
+def denies_insecure_transport(document: Mapping[str, Any]) -> bool:
+    for _, statement in statements(document):
+        secure = dig(statement, "Condition", "Bool")
+        if statement.get("Effect") != "Deny" or not isinstance(secure, Mapping):
+            continue
+        values = [str(v).lower() for k, v in secure.items() if str(k).lower() == "aws:securetransport"]
+        actions = [str(a).lower() for a in as_list(statement.get("Action"))]
+        if "false" in values and ("s3:*" in actions or "*" in actions):
+            return True
+    return False
+
+
+def validate_tls_only(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    for bucket in _buckets(args):
+        documents = []
+        for policy in attached_to(bucket, args.resources, POLICY_TYPES):
+            try:
+                documents.append(parse_document(policy.props["policy"] if "policy" in policy.props else None))
+            except MalformedDocumentError:
+                continue
+        if not any(denies_insecure_transport(d) for d in documents):
+            report_violation(
+                f"bucket {bucket.name} accepts requests without TLS; add a bucket policy that denies s3:* when "
+                "aws:SecureTransport is false.",
+                bucket.urn,
+            )
+
+
+def validate_archive_protected(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    destinations: set[str] = set()
+    for resource in args.resources:
+        path = DESTINATION_PATHS.get(resource.resource_type)
+        arn = dig(resource.props, *path) if path else None
+        if isinstance(arn, str) and arn.startswith("arn:") and ":s3:::" in arn:
+            destinations.add(arn.split(":::", 1)[1].split("/", 1)[0])
+    for bucket in _buckets(args):
+        if prop(bucket, "bucket") not in destinations:
+            continue
+        if not bucket.opts.protect or is_true(prop(bucket, "forceDestroy")):
+            report_violation(
+                f"bucket {bucket.name} holds failure records but can be destroyed with them (protect is off or "
+                "forceDestroy is on); deploy with protect=True and force_destroy=False "
+                "(config allowDestroy: false).",
+                bucket.urn,
+            )
+
+
+POLICIES = [
+    StackValidationPolicy(
+        name="s3-bucket-blocks-public-access",
+        description="Every S3 bucket has a public access block with all four settings on.",
+        validate=validate_public_access,
+        enforcement_level=EnforcementLevel.ADVISORY,
+        severity=Severity.HIGH,
+    ),
+    StackValidationPolicy(
+        name="s3-bucket-denies-insecure-transport",
+        description="Every S3 bucket policy denies requests made without TLS (aws:SecureTransport false).",
+        validate=validate_tls_only,
+        enforcement_level=EnforcementLevel.ADVISORY,
+        severity=Severity.MEDIUM,
+    ),
+    StackValidationPolicy(
+        name="failure-archive-protected",
+        description="Buckets that receive failure records are protected from deletion with their contents.",
+        validate=validate_archive_protected,
+        enforcement_level=EnforcementLevel.ADVISORY,
+        severity=Severity.MEDIUM,
+    ),
+]

@@ -1,0 +1,123 @@
+"""Helpers every policy shares: safe reads of engine props and IAM document parsing.
+
+Props arrive wrapped by the analyzer's unknown-checking proxy: reading an unknown raises
+UnknownValueError, which the engine reports as "can't run policy during preview". These
+helpers let that propagate (so an unknown never passes silently) but never raise on odd
+shapes: a string where a list is expected, a float, None, malformed JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import PolicyResource
+from pulumi_policy.proxy import UnknownValueError
+
+__all__ = [
+    "UnknownValueError",
+    "as_list",
+    "attached_to",
+    "dig",
+    "is_true",
+    "number",
+    "parse_document",
+    "prop",
+    "statements",
+]
+
+
+def dig(value: Any, *path: str) -> Any:
+    """Follow keys through nested mappings; None when a step is missing or not a mapping."""
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    """IAM and engine values are often 'one or many': a lone value becomes a list of one."""
+    if value is None:
+        return []
+    if isinstance(value, str | bytes) or isinstance(value, Mapping):
+        return [value]
+    if isinstance(value, Sequence):
+        return [value[i] for i in range(len(value))]
+    return [value]
+
+
+def number(value: Any) -> float | None:
+    """Engine numbers are floats; strings of digits are tolerated, anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+class MalformedDocumentError(ValueError):
+    """The policy document is not a JSON object with statements."""
+
+
+def parse_document(raw: Any) -> Mapping[str, Any]:
+    """A policy document from a JSON string or an already-parsed mapping."""
+    if isinstance(raw, Mapping):
+        return raw
+    if not isinstance(raw, str):
+        raise MalformedDocumentError(f"expected a JSON string, got {type(raw).__name__}")
+    try:
+        parsed = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise MalformedDocumentError(f"not valid JSON ({error.msg})") from None
+    if not isinstance(parsed, Mapping):
+        raise MalformedDocumentError(f"expected a JSON object, got {type(parsed).__name__}")
+    return parsed
+
+
+def statements(document: Mapping[str, Any]) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """(index, statement) for each statement that is an object; `Statement` may be one or a list."""
+    for index, statement in enumerate(as_list(document.get("Statement"))):
+        if isinstance(statement, Mapping):
+            yield index, statement
+
+
+def statement_label(index: int, statement: Mapping[str, Any]) -> str:
+    sid = statement.get("Sid")
+    return f"statement {sid!r}" if isinstance(sid, str) and sid else f"statement #{index}"
+
+
+def prop(resource: Any, key: str) -> Any:
+    """A stack resource's prop, or None when absent or unknown (for matching, not judging)."""
+    try:
+        return resource.props[key] if key in resource.props else None
+    except UnknownValueError:
+        return None
+
+
+def attached_to(
+    bucket: PolicyResource, resources: list[PolicyResource], types: tuple[str, ...]
+) -> list[PolicyResource]:
+    """Bucket sub-resources (encryption, public access block, policy) that target this bucket:
+    by the engine's property dependency on `bucket`, else by the bucket's name."""
+    name = prop(bucket, "bucket")
+    found = []
+    for resource in resources:
+        if resource.resource_type not in types:
+            continue
+        deps = (resource.property_dependencies or {}).get("bucket") or []
+        if any(dep.urn == bucket.urn for dep in deps):
+            found.append(resource)
+        elif not deps and name is not None and prop(resource, "bucket") == name:
+            found.append(resource)
+    return found

@@ -1,0 +1,216 @@
+"""Data at rest is encrypted with KMS, on keys this account manages and rotates.
+
+A key id that is unknown at preview comes from a key created in this same stack (invokes
+and literals are known at preview; only resource outputs are not), so it is judged a
+customer managed key. AWS managed keys are named by literal `alias/aws/...` references.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from .common import UnknownValueError, as_list, attached_to, dig, is_true
+
+BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+SSE_TYPES = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
+FROM_THIS_STACK = "<key created in this stack>"
+
+
+def key_problem(container: Any, prop: str, aws_managed: str) -> str | None:
+    """Why the key at `container[prop]` is not a customer managed key, or None if it is."""
+    try:
+        key = container[prop] if isinstance(container, Mapping) and prop in container else None
+    except UnknownValueError:
+        return None  # computed by a key resource in this stack
+    if not isinstance(key, str) or not key.strip():
+        return f"{prop} is not set, so the AWS managed key {aws_managed} is used"
+    if key.strip() == aws_managed or key.strip().endswith(f":{aws_managed}") or "alias/aws/" in key:
+        return f"{prop} is the AWS managed key {key}"
+    return None
+
+
+# --- S3: a stack check, because default encryption is usually a separate resource. ---
+
+
+def _sse_defaults(props: Any) -> list[Any]:
+    """Every applyServerSideEncryptionByDefault block, in the v7 or the v6 (list) shape."""
+    found: list[Any] = []
+    for rule in as_list(dig(props, "rule")) + as_list(dig(props, "rules")):
+        found.append(dig(rule, "applyServerSideEncryptionByDefault"))
+    return found
+
+
+def _inline_defaults(bucket_props: Any) -> list[Any]:
+    found: list[Any] = []
+    for config in as_list(dig(bucket_props, "serverSideEncryptionConfiguration")) + as_list(
+        dig(bucket_props, "serverSideEncryptionConfigurations")
+    ):
+        found.extend(_sse_defaults(config))
+    return found
+
+
+def default_problem(default: Any) -> str | None:
+    if not isinstance(default, Mapping):
+        return "has no applyServerSideEncryptionByDefault block"
+    algorithm = default["sseAlgorithm"] if "sseAlgorithm" in default else None
+    if algorithm not in KMS_ALGORITHMS:
+        return f"encrypts with sseAlgorithm {algorithm!r}, not aws:kms or aws:kms:dsse"
+    return key_problem(default, "kmsMasterKeyId", "alias/aws/s3")
+
+
+def validate_buckets(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    buckets = [r for r in args.resources if r.resource_type in BUCKET_TYPES]
+    for bucket in buckets:
+        defaults = _inline_defaults(bucket.props)
+        for config in attached_to(bucket, args.resources, SSE_TYPES):
+            defaults.extend(_sse_defaults(config.props))
+        if not defaults:
+            report_violation(
+                f"bucket {bucket.name} has no default encryption; add an "
+                "aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm 'aws:kms' and "
+                "kms_master_key_id set to a customer managed key.",
+                bucket.urn,
+            )
+            continue
+        for problem in filter(None, (default_problem(d) for d in defaults)):
+            report_violation(
+                f"bucket {bucket.name} default encryption {problem}; set sse_algorithm 'aws:kms' and "
+                "kms_master_key_id to a customer managed key.",
+                bucket.urn,
+            )
+
+
+S3_POLICY = StackValidationPolicy(
+    name="s3-buckets-encrypted-with-customer-kms-key",
+    description="Every S3 bucket default-encrypts with aws:kms (or aws:kms:dsse) on a customer managed key.",
+    validate=validate_buckets,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+)
+
+
+# --- Per-resource checks. ---
+
+
+def _validate_queue(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != "aws:sqs/queue:Queue":
+        return
+    problem = key_problem(args.props, "kmsMasterKeyId", "alias/aws/sqs")
+    if problem:
+        report_violation(
+            f"SQS queue {problem}; set kms_master_key_id to a customer managed key "
+            "(sqs_managed_sse_enabled is not KMS).",
+            None,
+        )
+
+
+def _validate_topic(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != "aws:sns/topic:Topic":
+        return
+    problem = key_problem(args.props, "kmsMasterKeyId", "alias/aws/sns")
+    if problem:
+        report_violation(f"SNS topic {problem}; set kms_master_key_id to a customer managed key.", None)
+
+
+def _validate_table(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != "aws:dynamodb/table:Table":
+        return
+    sse = args.props["serverSideEncryption"] if "serverSideEncryption" in args.props else None
+    if not is_true(dig(sse, "enabled")):
+        report_violation(
+            "DynamoDB table serverSideEncryption.enabled is not true, so an AWS owned key is used; "
+            "set server_side_encryption={'enabled': True, 'kms_key_arn': <customer managed key>}.",
+            None,
+        )
+        return
+    problem = key_problem(sse, "kmsKeyArn", "alias/aws/dynamodb")
+    if problem:
+        report_violation(
+            f"DynamoDB table serverSideEncryption.{problem}; set kms_key_arn to a customer managed key.",
+            None,
+        )
+
+
+def _validate_workgroup(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != "aws:athena/workgroup:Workgroup":
+        return
+    configuration = args.props["configuration"] if "configuration" in args.props else None
+    option = dig(configuration, "resultConfiguration", "encryptionConfiguration", "encryptionOption")
+    if option not in ("SSE_KMS", "CSE_KMS"):
+        report_violation(
+            "Athena workgroup configuration.resultConfiguration.encryptionConfiguration.encryptionOption "
+            f"is {option!r}; set it to SSE_KMS (or CSE_KMS) with kms_key_arn.",
+            None,
+        )
+    enforce = dig(configuration, "enforceWorkgroupConfiguration")
+    if enforce is not None and not is_true(enforce):
+        report_violation(
+            "Athena workgroup configuration.enforceWorkgroupConfiguration is false, so clients can "
+            "override result encryption; set it to true.",
+            None,
+        )
+
+
+def _validate_key_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != "aws:kms/key:Key":
+        return
+    spec = args.props["customerMasterKeySpec"] if "customerMasterKeySpec" in args.props else None
+    if spec not in (None, "SYMMETRIC_DEFAULT"):
+        return  # only symmetric encryption keys can rotate
+    if not is_true(args.props["enableKeyRotation"] if "enableKeyRotation" in args.props else None):
+        report_violation("KMS key enableKeyRotation is not true; set enable_key_rotation=True.", None)
+
+
+def _resource_policy(name: str, description: str, validate) -> ResourceValidationPolicy:
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        severity=Severity.HIGH,
+    )
+
+
+POLICIES = [
+    S3_POLICY,
+    _resource_policy(
+        "sqs-queues-encrypted-with-customer-kms-key",
+        "Every SQS queue encrypts with a customer managed KMS key (kmsMasterKeyId).",
+        _validate_queue,
+    ),
+    _resource_policy(
+        "sns-topics-encrypted-with-customer-kms-key",
+        "Every SNS topic encrypts with a customer managed KMS key (kmsMasterKeyId).",
+        _validate_topic,
+    ),
+    _resource_policy(
+        "dynamodb-tables-encrypted-with-customer-kms-key",
+        "Every DynamoDB table enables server-side encryption on a customer managed KMS key.",
+        _validate_table,
+    ),
+    _resource_policy(
+        "athena-workgroup-results-encrypted-with-kms",
+        "Athena workgroups encrypt query results with SSE_KMS or CSE_KMS and enforce that configuration.",
+        _validate_workgroup,
+    ),
+    _resource_policy(
+        "kms-keys-rotate",
+        "Every symmetric customer managed KMS key has automatic rotation on.",
+        _validate_key_rotation,
+    ),
+]

@@ -1,0 +1,214 @@
+"""Stream event source mappings cannot retry a poison record forever.
+
+Lambda's defaults for DynamoDB Streams and Kinesis are MaximumRetryAttempts -1 and
+MaximumRecordAgeInSeconds -1: one bad record blocks its shard until it expires (24 hours on
+DynamoDB, up to a year on Kinesis). SQS mappings are not streams and are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
+
+from .common import UnknownValueError, as_list, dig, is_true, number
+
+ESM_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping"
+DEFAULT_MAX_RETRIES = 10
+DEFAULT_MAX_RECORD_AGE = 86400
+
+
+def stream_kind(props: Mapping[str, Any]) -> str | None:
+    """'dynamodb', 'kinesis', 'kafka' or None (SQS, MQ, DocumentDB...).
+
+    The source ARN is unknown at preview when it comes from a table created in the same
+    stack; a starting position (required for streams, refused for SQS) then decides.
+    """
+    try:
+        arn = props["eventSourceArn"] if "eventSourceArn" in props else None
+    except UnknownValueError:
+        arn = None
+        if "startingPosition" not in props:
+            raise
+    if isinstance(arn, str):
+        if ":dynamodb:" in arn:
+            return "dynamodb"
+        if ":kinesis:" in arn:
+            return "kinesis"
+        if ":kafka:" in arn:
+            return "kafka"
+        return None
+    if "selfManagedEventSource" in props or "amazonManagedKafkaEventSourceConfig" in props:
+        return "kafka"
+    if "startingPosition" in props:
+        return "stream"
+    return None
+
+
+def _stream_props(args: ResourceValidationArgs) -> tuple[str, Mapping[str, Any]] | None:
+    if args.resource_type != ESM_TYPE:
+        return None
+    kind = stream_kind(args.props)
+    return (kind, args.props) if kind else None
+
+
+def _config_number(args: ResourceValidationArgs, key: str, default: int) -> int:
+    value = number(args.get_config().get(key))
+    return int(value) if value is not None else default
+
+
+def validate_retries(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    found = _stream_props(args)
+    if not found:
+        return
+    limit = _config_number(args, "maxRetryAttempts", DEFAULT_MAX_RETRIES)
+    raw = found[1]["maximumRetryAttempts"] if "maximumRetryAttempts" in found[1] else None
+    value = number(raw)
+    if value is None:
+        report_violation(
+            f"maximumRetryAttempts is not set, so Lambda retries a failing batch until its records expire "
+            f"(-1); set maximum_retry_attempts between 0 and {limit}.",
+            None,
+        )
+    elif not 0 <= value <= limit:
+        report_violation(f"maximumRetryAttempts is {value:g}; set maximum_retry_attempts between 0 and {limit}.", None)
+
+
+def validate_record_age(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    found = _stream_props(args)
+    if not found:
+        return
+    limit = _config_number(args, "maxRecordAgeSeconds", DEFAULT_MAX_RECORD_AGE)
+    raw = found[1]["maximumRecordAgeInSeconds"] if "maximumRecordAgeInSeconds" in found[1] else None
+    value = number(raw)
+    if value is None:
+        report_violation(
+            f"maximumRecordAgeInSeconds is not set, so records are retried until they expire (-1); "
+            f"set maximum_record_age_in_seconds between 60 and {limit}.",
+            None,
+        )
+    elif not 60 <= value <= limit:
+        report_violation(
+            f"maximumRecordAgeInSeconds is {value:g}; set maximum_record_age_in_seconds between 60 and {limit}.",
+            None,
+        )
+
+
+def validate_bisect(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    found = _stream_props(args)
+    if not found or found[0] == "kafka":
+        return  # Lambda offers batch bisection for DynamoDB Streams and Kinesis only
+    raw = found[1]["bisectBatchOnFunctionError"] if "bisectBatchOnFunctionError" in found[1] else None
+    if not is_true(raw):
+        report_violation(
+            "bisectBatchOnFunctionError is not true, so one bad record fails its whole batch on every "
+            "retry; set bisect_batch_on_function_error=True.",
+            None,
+        )
+
+
+def remediate_bisect(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
+    """Safe to fix in place: bisection only changes how a failing batch is retried."""
+    found = _stream_props(args)
+    if not found or found[0] == "kafka":
+        return None
+    if is_true(args.props["bisectBatchOnFunctionError"] if "bisectBatchOnFunctionError" in args.props else None):
+        return None
+    try:
+        props = {key: _plain(args.props[key]) for key in args.props}
+    except UnknownValueError:
+        return None  # an unknown input cannot be written back; the validation still reports
+    props["bisectBatchOnFunctionError"] = True
+    return props
+
+
+def _plain(value: Any) -> Any:
+    """Unwrap the analyzer's proxies into plain dicts and lists it can serialize."""
+    if isinstance(value, Mapping):
+        return {key: _plain(value[key]) for key in value}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [_plain(value[i]) for i in range(len(value))]
+    return value
+
+
+def validate_failure_destination(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    found = _stream_props(args)
+    if not found:
+        return
+    destination = dig(found[1], "destinationConfig", "onFailure", "destinationArn")
+    if not isinstance(destination, str) or not destination:
+        report_violation(
+            "destinationConfig.onFailure.destinationArn is not set, so records dropped after the last "
+            "retry are lost; set destination_config={'on_failure': {'destination_arn': <S3 bucket, SQS "
+            "queue or SNS topic ARN>}}.",
+            None,
+        )
+
+
+def validate_partial_batch(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    found = _stream_props(args)
+    if not found:
+        return
+    types = as_list(found[1]["functionResponseTypes"] if "functionResponseTypes" in found[1] else None)
+    if "ReportBatchItemFailures" not in types:
+        report_violation(
+            "functionResponseTypes lacks ReportBatchItemFailures, so a batch with one bad record is retried "
+            "whole; set function_response_types=['ReportBatchItemFailures'] and return batchItemFailures.",
+            None,
+        )
+
+
+def _policy(name, description, validate, level=EnforcementLevel.MANDATORY, **extra) -> ResourceValidationPolicy:
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=level,
+        severity=Severity.HIGH if level == EnforcementLevel.MANDATORY else Severity.MEDIUM,
+        **extra,
+    )
+
+
+POLICIES = [
+    _policy(
+        "stream-mapping-retries-bounded",
+        "Stream event source mappings set maximumRetryAttempts between 0 and a configured bound.",
+        validate_retries,
+        config_schema=PolicyConfigSchema(
+            properties={"maxRetryAttempts": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 10}}
+        ),
+    ),
+    _policy(
+        "stream-mapping-record-age-bounded",
+        "Stream event source mappings set maximumRecordAgeInSeconds between 60 and a configured bound.",
+        validate_record_age,
+        config_schema=PolicyConfigSchema(
+            properties={"maxRecordAgeSeconds": {"type": "integer", "minimum": 60, "maximum": 604800, "default": 86400}}
+        ),
+    ),
+    _policy(
+        "stream-mapping-bisects-batches",
+        "DynamoDB and Kinesis event source mappings split a failing batch (bisectBatchOnFunctionError).",
+        validate_bisect,
+        remediate=remediate_bisect,
+    ),
+    _policy(
+        "stream-mapping-has-failure-destination",
+        "Stream event source mappings send records that exhaust retries to an on-failure destination.",
+        validate_failure_destination,
+    ),
+    _policy(
+        "stream-mapping-reports-batch-item-failures",
+        "Stream event source mappings use partial batch responses (ReportBatchItemFailures).",
+        validate_partial_batch,
+        level=EnforcementLevel.ADVISORY,
+    ),
+]

@@ -1,0 +1,132 @@
+"""s3-write-grants-require-resource-account: one compliant fixture, then one test per broken property."""
+
+import json
+
+import pytest
+from policy_harness import UNKNOWN, document, violations
+from pulumi_policy.proxy import UnknownValueError
+
+NAME = "s3-write-grants-require-resource-account"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+BUCKET = "arn:aws:s3:::archive"
+GUARDED = {"StringEquals": {"s3:ResourceAccount": "123456789012"}}
+
+
+def put(action="s3:PutObject", condition=GUARDED, **extra):
+    statement = {"Effect": "Allow", "Action": action, "Resource": f"{BUCKET}/*", **extra}
+    if condition is not None:
+        statement["Condition"] = condition
+    return statement
+
+
+def check(*statements, type_=ROLE_POLICY, config=None):
+    return violations(NAME, type_, {"policy": document(*statements)}, config)
+
+
+def test_compliant_write_and_list_grants_pass():
+    assert check(put(), put("s3:ListBucket")) == []
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "s3:PutObject",
+        "s3:ListBucket",
+        "s3:Put*",
+        "s3:*",
+        "*",
+        "S3:PUTOBJECT",
+        ["s3:GetObject", "s3:putobject"],
+        "s3:P?tObject",
+    ],
+)
+def test_every_spelling_of_a_write_or_list_grant_needs_the_condition(action):
+    (message,) = check(put(action, condition=None))
+    assert "without Condition StringEquals s3:ResourceAccount" in message
+    assert "statement #0" in message and "s3:ResourceAccount" in message
+
+
+def test_statement_as_a_single_object_is_checked():
+    raw = json.dumps({"Version": "2012-10-17", "Statement": put(condition=None)})
+    (message,) = violations(NAME, ROLE_POLICY, {"policy": raw})
+    assert "without Condition" in message
+
+
+def test_each_statement_is_judged_on_its_own():
+    messages = check(put(Sid="Guarded"), put("s3:ListBucket", condition=None, Sid="Open"))
+    assert len(messages) == 1 and "statement 'Open'" in messages[0]
+
+
+def test_not_action_that_leaves_writes_allowed_needs_the_condition():
+    (message,) = check({"Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"})
+    assert "s3:putobject" in message
+
+
+def test_read_only_and_deny_statements_are_not_judged():
+    assert check(put("s3:GetObject", condition=None), put("s3:*", condition=None, Effect="Deny")) == []
+
+
+def test_string_like_is_not_string_equals():
+    (message,) = check(put(condition={"StringLike": {"s3:ResourceAccount": "123456789012"}}))
+    assert "without Condition StringEquals s3:ResourceAccount" in message
+
+
+def test_wildcard_account_fails():
+    (message,) = check(put(condition={"StringEquals": {"s3:ResourceAccount": "*"}}))
+    assert "'*' is a wildcard" in message
+
+
+def test_malformed_account_fails():
+    (message,) = check(put(condition={"StringEquals": {"s3:ResourceAccount": ["12345"]}}))
+    assert "neither a 12-digit account id" in message
+
+
+def test_principal_account_variable_is_accepted_without_config():
+    assert check(put(condition={"StringEquals": {"s3:ResourceAccount": "${aws:PrincipalAccount}"}})) == []
+
+
+def test_condition_key_matches_in_any_case():
+    assert check(put(condition={"StringEquals": {"S3:resourceAccount": "123456789012"}})) == []
+
+
+def test_configured_accounts_are_enforced():
+    (message,) = check(put(), config={"allowedAccounts": ["210987654321"]})
+    assert "not one of the allowed accounts ['210987654321']" in message
+    assert check(put(), config={"allowedAccounts": ["123456789012"]}) == []
+
+
+@pytest.mark.parametrize(
+    "type_", ["aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"]
+)
+def test_managed_user_and_group_policies_are_checked(type_):
+    assert len(check(put(condition=None), type_=type_)) == 1
+
+
+def test_role_inline_policies_are_checked():
+    props = {
+        "inlinePolicies": [
+            {"name": "ok", "policy": document(put())},
+            {"name": "bad", "policy": document(put(condition=None))},
+        ]
+    }
+    (message,) = violations(NAME, "aws:iam/role:Role", props)
+    assert message.startswith("inlinePolicies[1].policy")
+
+
+def test_document_given_as_an_object_is_checked():
+    (message,) = violations(NAME, ROLE_POLICY, {"policy": {"Statement": [put(condition=None)]}})
+    assert "without Condition" in message
+
+
+def test_malformed_json_is_reported_not_raised():
+    (message,) = violations(NAME, ROLE_POLICY, {"policy": "{not json"})
+    assert "not valid JSON" in message
+
+
+def test_unknown_document_cannot_be_decided():
+    with pytest.raises(UnknownValueError):
+        violations(NAME, ROLE_POLICY, {"policy": UNKNOWN})
+
+
+def test_other_resource_types_are_ignored():
+    assert violations(NAME, "aws:s3/bucket:Bucket", {"policy": document(put(condition=None))}) == []
