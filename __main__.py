@@ -1,12 +1,14 @@
-"""Failed-event capture for AWS Lambda: archive, async function, and their outputs."""
+"""Failed-event capture for AWS Lambda: archive, async function, stream consumer, outputs."""
 
 import pulumi
 import pulumi_aws as aws
 
+from components.alert_topic import AlertTopic, AlertTopicArgs
 from components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
 from components.failure_archive import FailureArchive, FailureArchiveArgs
 from components.naming import AwsContext
 from components.settings import PROJECT, load_settings
+from components.stream_consumer import StreamConsumer, StreamConsumerArgs
 
 config = pulumi.Config(PROJECT)
 settings = load_settings(config.get, pulumi.get_stack())
@@ -45,3 +47,28 @@ if processor.success_destination_arn:
     pulumi.export("SuccessDestinationArn", processor.success_destination_arn)
 if processor.dead_letter_queue_arn:
     pulumi.export("DeadLetterQueueArn", processor.dead_letter_queue_arn)
+
+alerts = AlertTopic(
+    "alerts", AlertTopicArgs(aws=ctx, name_prefix=settings.name_prefix, email=settings.alarm_email, tags=tags)
+)
+pulumi.export("AlertTopicArn", alerts.topic_arn)
+
+if settings.stream.enabled:
+    consumer = StreamConsumer(
+        "stream-consumer",
+        StreamConsumerArgs(
+            aws=ctx,
+            name_prefix=settings.name_prefix,
+            archive=target,
+            alarm_topic_arn=alerts.topic_arn,
+            settings=settings.stream,
+            log_retention_days=settings.log_retention_days,
+            powertools_layer_version=settings.powertools_layer_version,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[alerts]),
+    )
+    if consumer.table_name:
+        pulumi.export("StreamTableName", consumer.table_name)
+    pulumi.export("StreamConsumerFunctionName", consumer.function_name)
+    pulumi.export("EventSourceMappingUuid", consumer.mapping_uuid)

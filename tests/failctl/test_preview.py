@@ -24,14 +24,19 @@ def test_json_lists_resources_with_engine_props_and_outputs(capsys):
     for resource in plan["resources"]:
         assert set(resource) == {"urn", "type", "name", "parent", "props"}
     by_type = {r["type"]: r for r in plan["resources"]}
+    by_name = {r["name"]: r for r in plan["resources"]}
     invoke = by_type["aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"]
     assert invoke["props"]["destinationConfig"]["onFailure"]["destination"].startswith("arn:aws:s3:::")
     sse = by_type["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"]
     default = sse["props"]["rules"][0]["applyServerSideEncryptionByDefault"]
     assert default == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": "<unknown>"}
     assert plan["outputs"]["FailureKeyArn"] == "<unknown>"
+    mapping = by_type["aws:lambda/eventSourceMapping:EventSourceMapping"]["props"]
+    assert mapping["maximumRetryAttempts"] == 3 and mapping["bisectBatchOnFunctionError"] is True
+    table = by_type["aws:dynamodb/table:Table"]["props"]
+    assert table["streamViewType"] == "NEW_AND_OLD_IMAGES" and table["serverSideEncryption"]["enabled"] is True
     assert plan["outputs"]["FailedEventsBucketName"].startswith("lambda-failures-dev-failures-")
-    code_prop = by_type["aws:lambda/function:Function"]["props"]["code"]
+    code_prop = by_name["async-function-processor-function"]["props"]["code"]
     assert code_prop == {"archive": ["processor.py"]}
 
 

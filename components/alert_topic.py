@@ -1,0 +1,67 @@
+"""An encrypted SNS topic for alarms and failure alerts, with an optional e-mail subscription."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam_documents as docs
+from components.naming import AwsContext, resource_name, topic_arn
+from components.settings import PROJECT
+
+# Services that publish to the topic and so must use its key for this account.
+PUBLISHERS = ("cloudwatch.amazonaws.com",)
+
+
+@dataclass
+class AlertTopicArgs:
+    aws: AwsContext
+    name_prefix: str
+    email: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class AlertTopic(pulumi.ComponentResource):
+    topic_name: str
+    topic_arn: str
+    key_alias: str
+
+    def __init__(self, name: str, args: AlertTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PROJECT}:index:AlertTopic", name, None, opts)
+        self.topic_name = resource_name(args.name_prefix, "alerts", 256)
+        self.topic_arn = topic_arn(self.topic_name, args.aws)
+        self.key_alias = f"alias/{args.name_prefix}-alerts"
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Encrypts messages on {self.topic_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=json.dumps(docs.key_policy(args.aws, PUBLISHERS)),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alias = aws.kms.Alias(
+            f"{name}-key-alias",
+            name=self.key_alias,
+            target_key_id=self.key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.topic = aws.sns.Topic(
+            f"{name}-topic",
+            name=self.topic_name,
+            kms_master_key_id=self.key.arn,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if args.email:
+            aws.sns.TopicSubscription(
+                f"{name}-email",
+                topic=self.topic.arn,
+                protocol="email",
+                endpoint=args.email,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.register_outputs({"topicArn": self.topic_arn})

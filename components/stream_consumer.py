@@ -1,0 +1,200 @@
+"""A DynamoDB Streams (or Kinesis) consumer that cannot be blocked by one poison record."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam_documents as docs
+from components.async_function import ArchiveTarget
+from components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from components.naming import AwsContext, resource_name, table_arn
+from components.settings import PROJECT, StreamSettings
+
+DYNAMODB_STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+KINESIS_STREAM_READ = [
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+    "kinesis:SubscribeToShard",
+]
+
+
+@dataclass
+class StreamConsumerArgs:
+    aws: AwsContext
+    name_prefix: str
+    archive: ArchiveTarget
+    alarm_topic_arn: str
+    settings: StreamSettings = field(default_factory=StreamSettings)
+    log_retention_days: int = 30
+    powertools_layer_version: int = 27
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class StreamConsumer(pulumi.ComponentResource):
+    """Table (or existing stream), consumer function, bounded event source mapping, alarms.
+
+    Retries, record age, bisection, partial batch responses and the S3 on-failure
+    destination are literals, so the stream policies decide them at preview.
+    """
+
+    table_name: str | None
+    function_name: str
+    stream_arn: pulumi.Output[str]
+    mapping_uuid: pulumi.Output[str]
+
+    def __init__(self, name: str, args: StreamConsumerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PROJECT}:index:StreamConsumer", name, None, opts)
+        self._args = args
+        self._name = name
+        s = args.settings
+        self.function_name = resource_name(args.name_prefix, "stream-consumer")
+        self.table_name = None
+
+        statements: list[docs.Statement] = [
+            *docs.archive_write(args.archive.bucket_arn, args.aws),
+            docs.use_key(
+                "EncryptFailureRecords", args.archive.key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], args.aws, "s3"
+            ),
+        ]
+        if s.source_arn is None:
+            statements += self._table()
+        else:
+            self.stream_arn = pulumi.Output.from_input(s.source_arn)
+            statements += self._existing_stream(s.source_arn)
+
+        self.lambda_ = LambdaFunction(
+            f"{name}-consumer",
+            LambdaFunctionArgs(
+                aws=args.aws,
+                function_name=self.function_name,
+                modules=["stream_consumer"],
+                handler="stream_consumer.handler",
+                statements=statements,
+                log_retention_days=args.log_retention_days,
+                powertools_layer_version=args.powertools_layer_version,
+                tags=args.tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.mapping = aws.lambda_.EventSourceMapping(
+            f"{name}-mapping",
+            event_source_arn=self.stream_arn,
+            function_name=self.lambda_.function.name,
+            starting_position=s.starting_position,
+            batch_size=s.batch_size,
+            maximum_batching_window_in_seconds=s.batching_window_seconds,
+            maximum_retry_attempts=s.max_retry_attempts,
+            maximum_record_age_in_seconds=s.max_record_age_seconds,
+            bisect_batch_on_function_error=True,
+            function_response_types=["ReportBatchItemFailures"],
+            destination_config={"on_failure": {"destination_arn": args.archive.bucket_arn}},
+            filter_criteria=({"filters": [{"pattern": p} for p in s.filter_patterns]} if s.filter_patterns else None),
+            # Lambda validates stream and destination access when the mapping is created.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lambda_.role_policy]),
+        )
+        self.mapping_uuid = self.mapping.uuid
+        self._alarms()
+        self.register_outputs(
+            {
+                "tableName": self.table_name,
+                "functionName": self.function_name,
+                "eventSourceMappingUuid": self.mapping.uuid,
+            }
+        )
+
+    def _table(self) -> list[docs.Statement]:
+        a, s = self._args, self._args.settings
+        self.table_name = resource_name(a.name_prefix, "orders", 255)
+        key_alias = f"alias/{a.name_prefix}-stream-table"
+        self.table_key = aws.kms.Key(
+            f"{self._name}-table-key",
+            description=f"Encrypts the {self.table_name} table and its stream",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=json.dumps(docs.key_policy(a.aws)),
+            tags=a.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        alias = aws.kms.Alias(
+            f"{self._name}-table-key-alias",
+            name=key_alias,
+            target_key_id=self.table_key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.table = aws.dynamodb.Table(
+            f"{self._name}-table",
+            name=self.table_name,
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="pk",
+            attributes=[{"name": "pk", "type": "S"}],
+            stream_enabled=True,
+            stream_view_type="NEW_AND_OLD_IMAGES",
+            server_side_encryption={"enabled": True, "kms_key_arn": self.table_key.arn},
+            point_in_time_recovery={"enabled": True},
+            deletion_protection_enabled=s.table_deletion_protection,
+            tags=a.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[alias]),
+        )
+        self.stream_arn = self.table.stream_arn
+        streams = f"{table_arn(self.table_name, a.aws)}/stream/*"
+        return [
+            docs.allow("ReadTableStream", DYNAMODB_STREAM_READ, streams),
+            # ListStreams has no resource-level permissions.
+            docs.allow("ListTableStreams", "dynamodb:ListStreams", "*"),
+            docs.use_key("DecryptTableStream", key_alias, ["kms:Decrypt"], a.aws, "dynamodb"),
+        ]
+
+    def _existing_stream(self, arn: str) -> list[docs.Statement]:
+        if ":kinesis:" in arn:
+            return [
+                docs.allow("ReadKinesisStream", KINESIS_STREAM_READ, arn),
+                docs.allow("ListKinesisStreams", "kinesis:ListStreams", "*"),
+            ]
+        return [
+            docs.allow("ReadTableStream", DYNAMODB_STREAM_READ, arn),
+            docs.allow("ListTableStreams", "dynamodb:ListStreams", "*"),
+        ]
+
+    def _alarms(self) -> None:
+        a = self._args
+        alarms = {
+            "iterator-age": (
+                "IteratorAge",
+                "Maximum",
+                a.settings.iterator_age_alarm_ms,
+                "The consumer is falling behind its stream",
+            ),
+            "errors": ("Errors", "Sum", 0, "The consumer's invocations are failing"),
+            "destination-failures": (
+                "DestinationDeliveryFailures",
+                "Sum",
+                0,
+                "Failed batches could not be written to the failure archive",
+            ),
+        }
+        for role, (metric, statistic, threshold, description) in alarms.items():
+            aws.cloudwatch.MetricAlarm(
+                f"{self._name}-{role}-alarm",
+                name=resource_name(self.function_name, role, 255),
+                alarm_description=description,
+                namespace="AWS/Lambda",
+                metric_name=metric,
+                dimensions={"FunctionName": self.function_name},
+                statistic=statistic,
+                period=60,
+                evaluation_periods=5 if metric == "IteratorAge" else 1,
+                threshold=threshold,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[a.alarm_topic_arn],
+                ok_actions=[a.alarm_topic_arn],
+                tags=a.tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
