@@ -1,0 +1,144 @@
+"""The offline gate (`failctl preview --policy-pack`) and the audit of a stack export."""
+
+import copy
+import io
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_program
+
+from failctl import cli
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
+
+
+def run_cli(capsys, *argv):
+    code = cli.main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_project_stack_is_clean_and_fully_decided(capsys):
+    code, out, _ = run_cli(capsys, "preview", "--policy-pack", "policy", "--json")
+    plan = json.loads(out)
+    assert code == 0
+    assert plan["violations"] == [] and plan["undecided"] == []
+
+
+def test_text_report_groups_by_level(capsys):
+    code, out, _ = run_cli(capsys, "preview", "--policy-pack", "policy")
+    assert code == 0
+    assert "mandatory violations: 0" in out and "undecided (unknown at preview): 0" in out
+    assert "PASSED: no mandatory violations" in out
+
+
+@pytest.fixture
+def broken_program(monkeypatch):
+    """The program with unbounded stream retries, as a careless edit would leave it."""
+    synthesis = copy.deepcopy(run_program())
+    (mapping,) = [r for r in synthesis.resources if r.type == ESM]
+    mapping.props.pop("maximumRetryAttempts")
+    monkeypatch.setattr(cli, "synthesize", lambda stack: synthesis)
+    return synthesis
+
+
+def test_mandatory_violation_exits_1_with_policy_level_urn_and_message(capsys, broken_program):
+    code, out, _ = run_cli(capsys, "preview", "--policy-pack", "policy", "--json")
+    assert code == 1
+    (violation,) = json.loads(out)["violations"]
+    assert violation["policy"] == "stream-mapping-retries-bounded"
+    assert violation["level"] == "mandatory"
+    assert violation["urn"].endswith("::stream-consumer-mapping")
+    assert "maximumRetryAttempts is not set" in violation["message"]
+
+
+def test_pack_config_can_lower_a_policy_to_advisory(capsys, broken_program, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"stream-mapping-retries-bounded": "advisory"}))
+    code, out, _ = run_cli(capsys, "preview", "--policy-pack", "policy", "--policy-pack-config", str(config))
+    assert code == 0 and "advisory violations: 1" in out
+
+
+def test_remediation_level_fixes_bisection(capsys, monkeypatch, tmp_path):
+    synthesis = copy.deepcopy(run_program(streamSourceArn="arn:aws:kinesis:eu-west-1:123456789012:stream/clicks"))
+    (mapping,) = [r for r in synthesis.resources if r.type == ESM]
+    mapping.props["bisectBatchOnFunctionError"] = False
+    monkeypatch.setattr(cli, "synthesize", lambda stack: synthesis)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"stream-mapping-bisects-batches": "remediate"}))
+    code, out, _ = run_cli(capsys, "preview", "--policy-pack", "policy", "--policy-pack-config", str(config), "--json")
+    assert code == 0
+    (violation,) = json.loads(out)["violations"]
+    assert (violation["policy"], violation["level"]) == ("stream-mapping-bisects-batches", "remediate")
+
+
+def test_example_pack_config_is_valid(capsys):
+    code, _, err = run_cli(
+        capsys, "preview", "--policy-pack", "policy", "--policy-pack-config", "policy/policy-config.example.json"
+    )
+    assert err == ""
+    # The example pins allowedAccounts to the example account, which the offline stack uses too.
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"no-such-policy": "mandatory"}, "unknown policies: no-such-policy"),
+        ({"stream-mapping-retries-bounded": "fatal"}, "enforcement level must be one of"),
+        ({"stream-mapping-retries-bounded": {"maxRetryAttempts": -1}}, "-1 is less than the minimum of 0"),
+        ({"kms-keys-rotate": {"anything": 1}}, "kms-keys-rotate takes no configuration"),
+    ],
+)
+def test_bad_pack_config_exits_2(capsys, tmp_path, config, expected):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    code, _, err = run_cli(capsys, "preview", "--policy-pack", "policy", "--policy-pack-config", str(path))
+    assert code == 2 and expected in err
+
+
+def test_missing_pack_exits_2(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "preview", "--policy-pack", str(tmp_path))
+    assert code == 2 and "is not a policy pack" in err
+
+
+def test_audit_passes_a_compliant_export_with_an_encrypted_secret(capsys):
+    code, out, _ = run_cli(capsys, "audit", str(FIXTURES / "stack-export-compliant.json"), "--json")
+    verdict = json.loads(out)
+    assert code == 0 and verdict["violations"] == []
+    # The queue's key id is an encrypted secret: judged unknown, treated as a key from the stack.
+    assert verdict["undecided"] == []
+
+
+def test_audit_flags_a_hand_broken_export(capsys):
+    code, out, _ = run_cli(capsys, "audit", str(FIXTURES / "stack-export-broken.json"), "--json")
+    assert code == 1
+    caught = {(v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in json.loads(out)["violations"]}
+    assert caught == {
+        ("s3-write-grants-require-resource-account", "processor-role-policy"),
+        ("s3-buckets-encrypted-with-customer-kms-key", "failure-archive-bucket"),
+        ("kms-keys-rotate", "failure-archive-key"),
+        ("stream-mapping-retries-bounded", "stream-consumer-mapping"),
+    }
+
+
+def test_audit_reads_standard_input(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO((FIXTURES / "stack-export-broken.json").read_text()))
+    code, out, _ = run_cli(capsys, "audit", "-")
+    assert code == 1 and "BLOCKED: mandatory violations" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("not json", "not JSON"),
+        ('{"version": 3}', "no deployment.resources list"),
+        ('{"deployment": {"resources": [1]}}', "has no urn"),
+    ],
+)
+def test_audit_rejects_what_is_not_a_stack_export(capsys, monkeypatch, text, expected):
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    code, _, err = run_cli(capsys, "audit", "-")
+    assert code == 2 and expected in err
