@@ -102,7 +102,6 @@ def record_handler(record: DynamoDBRecord) -> dict[str, Any] | None:
     try:
         result = handle_record(record)
     except OrderRecordError as error:
-        metrics.add_metric(name="RejectedRecords", unit=MetricUnit.Count, value=1)
         logger.warning(
             "record rejected",
             extra={"error_type": type(error).__name__, "reason": str(error), "event_id": record_id},
@@ -110,11 +109,22 @@ def record_handler(record: DynamoDBRecord) -> dict[str, Any] | None:
         raise
     if record_id:
         processed.add(record_id)
-    metrics.add_metric(name="ProcessedRecords", unit=MetricUnit.Count, value=1)
     return result
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    # One metric per batch, not per record: a 10,000-record batch would otherwise emit 100 EMF blobs.
+    total = len(event.get("Records") or [])
+    try:
+        response = process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    except Exception:
+        metrics.add_metric(name="RejectedRecords", unit=MetricUnit.Count, value=total)
+        raise
+    rejected = len(response.get("batchItemFailures", []))
+    metrics.add_metric(name="ProcessedRecords", unit=MetricUnit.Count, value=total - rejected)
+    metrics.add_metric(name="RejectedRecords", unit=MetricUnit.Count, value=rejected)
+    return response

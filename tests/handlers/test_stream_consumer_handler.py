@@ -1,5 +1,7 @@
 """The consumer's partial batch responses: exact batchItemFailures for every batch shape."""
 
+import json
+
 import pytest
 import stream_consumer
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -95,3 +97,11 @@ def test_processed_records_forget_the_oldest_beyond_the_limit():
     for record_id in ("a", "b", "c"):
         seen.add(record_id)
     assert [seen.seen(x) for x in ("a", "b", "c")] == [False, True, True]
+
+
+def test_metrics_are_emitted_once_per_batch(capsys):
+    batch = event(*[record(i, "INSERT", new=order(str(i), amount=-1 if i == 3 else 5)) for i in range(1, 6)])
+    run(batch)
+    (blob,) = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    metrics = json.loads(blob)
+    assert (metrics["ProcessedRecords"], metrics["RejectedRecords"]) == ([4.0], [1.0])

@@ -1,0 +1,41 @@
+"""Small timing helpers: medians over repeats, printed side by side with a baseline."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "handlers"), str(ROOT / "tests" / "handlers")]
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "bench")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bench")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+
+
+def median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
+    """Median wall time; the handlers' EMF metrics and logs go to a sink, as CloudWatch would take them."""
+    samples = []
+    for _ in range(repeats):
+        with contextlib.redirect_stdout(io.StringIO()):
+            start = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def subprocess_seconds(code: str, repeats: int = 5, cwd: Path = ROOT) -> float:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "handlers"), str(ROOT / "policy")]))
+    return median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd, env=env), repeats)
+
+
+def row(label: str, value: float, unit: str, baseline: float | None = None) -> str:
+    ratio = f"{value / baseline:8.1f}x baseline" if baseline else " " * 19
+    return f"  {label:<46} {value:>12.3f} {unit:<8} {ratio}"
