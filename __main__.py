@@ -1,10 +1,11 @@
-"""Failed-event capture for AWS Lambda: archive, async function, stream consumer, outputs."""
+"""Failed-event capture for AWS Lambda: archive, async function, stream consumer, analytics, outputs."""
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alert_topic import AlertTopic, AlertTopicArgs
 from components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
+from components.failure_analytics import FailureAnalytics, FailureAnalyticsArgs
 from components.failure_archive import FailureArchive, FailureArchiveArgs
 from components.naming import AwsContext
 from components.settings import PROJECT, load_settings
@@ -53,6 +54,7 @@ alerts = AlertTopic(
 )
 pulumi.export("AlertTopicArn", alerts.topic_arn)
 
+consumer = None
 if settings.stream.enabled:
     consumer = StreamConsumer(
         "stream-consumer",
@@ -72,3 +74,23 @@ if settings.stream.enabled:
         pulumi.export("StreamTableName", consumer.table_name)
     pulumi.export("StreamConsumerFunctionName", consumer.function_name)
     pulumi.export("EventSourceMappingUuid", consumer.mapping_uuid)
+
+if settings.analytics.enabled:
+    analytics = FailureAnalytics(
+        "analytics",
+        FailureAnalyticsArgs(
+            aws=ctx,
+            name_prefix=settings.name_prefix,
+            archive_bucket=archive.bucket_name,
+            function_names=[processor.function_name],
+            stream_mapping_uuid=consumer.mapping_uuid if consumer else None,
+            settings=settings.analytics,
+            allow_destroy=settings.archive.allow_destroy,
+            tags=tags,
+        ),
+    )
+    pulumi.export("AthenaResultsBucketName", analytics.results_bucket_name)
+    pulumi.export("GlueDatabaseName", analytics.database_name)
+    pulumi.export("GlueTableName", analytics.table_name)
+    pulumi.export("GlueStreamTableName", analytics.stream_table_name)
+    pulumi.export("AthenaWorkgroupName", analytics.workgroup_name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pulumi
@@ -83,6 +84,17 @@ class StreamSettings:
 
 
 @dataclass(frozen=True)
+class AnalyticsSettings:
+    enabled: bool = True
+    database_name: str = "failed_events_db"
+    table_name: str = "failed_events"
+    stream_table_name: str = "stream_failures"
+    bytes_scanned_cutoff: int = 1_000_000_000
+    results_expiration_days: int = 30
+    projection_start: str = "2024/01/01"
+
+
+@dataclass(frozen=True)
 class Settings:
     name_prefix: str
     log_retention_days: int = 30
@@ -91,6 +103,7 @@ class Settings:
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     function: AsyncSettings = field(default_factory=AsyncSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
 
 
 Getter = Callable[[str], str | None]
@@ -226,6 +239,30 @@ def _stream(reader: _Reader) -> StreamSettings:
     )
 
 
+def _glue_name(reader: _Reader, key: str, default: str) -> str:
+    name = reader.str(key) or default
+    if not (name[0].isalpha() and all(c.islower() or c.isdigit() or c == "_" for c in name) and len(name) <= 100):
+        raise reader._fail(key, "a Glue name: lowercase letters, digits and '_', starting with a letter", name)
+    return name
+
+
+def _analytics(reader: _Reader) -> AnalyticsSettings:
+    start = reader.str("analyticsStartDate") or "2024-01-01"
+    try:
+        projection_start = date.fromisoformat(start).strftime("%Y/%m/%d")
+    except ValueError:
+        raise reader._fail("analyticsStartDate", "a date YYYY-MM-DD", start) from None
+    return AnalyticsSettings(
+        enabled=reader.bool("analytics", True),
+        database_name=_glue_name(reader, "glueDatabaseName", "failed_events_db"),
+        table_name=_glue_name(reader, "glueTableName", "failed_events"),
+        stream_table_name=_glue_name(reader, "glueStreamTableName", "stream_failures"),
+        bytes_scanned_cutoff=reader.int("athenaBytesScannedCutoff", 1_000_000_000, 10_000_000, 10**15),
+        results_expiration_days=reader.int("athenaResultsExpirationDays", 30, 1, 3650),
+        projection_start=projection_start,
+    )
+
+
 def load_settings(get: Getter, stack: str) -> Settings:
     """Read and validate every key; raise ConfigError naming the first bad one."""
     reader = _Reader(get)
@@ -240,4 +277,5 @@ def load_settings(get: Getter, stack: str) -> Settings:
         archive=_archive(reader),
         function=_function(reader),
         stream=_stream(reader),
+        analytics=_analytics(reader),
     )

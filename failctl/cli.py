@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 
 from components.settings import ConfigError
 from failctl import audit, gate, render
@@ -29,7 +30,32 @@ def _parser() -> argparse.ArgumentParser:
     audit_cmd.add_argument("export", help="stack export file, or - to read standard input")
     audit_cmd.add_argument("--json", action="store_true", help="print the verdict as JSON")
     _pack_arguments(audit_cmd, required=False, default="policy")
+
+    query = commands.add_parser("query", help="run a named query (or --sql) locally or in Athena")
+    query.add_argument("name", nargs="?", help="named query: " + ", ".join(_query_names()))
+    query.add_argument("--sql", help="your own Athena SQL instead of a named query")
+    query.add_argument("--source", help="folder laid out like the archive, or s3://bucket[/prefix]")
+    query.add_argument("--from", dest="first", type=_day, help="first day, YYYY-MM-DD (UTC)")
+    query.add_argument("--to", dest="last", type=_day, help="last day, YYYY-MM-DD (UTC)")
+    query.add_argument("--json", action="store_true", help='print {"rows": [...]}')
+    query.add_argument("--athena", action="store_true", help="run in the deployed Athena workgroup")
+    query.add_argument("--stack", help="with --athena: read workgroup and database from this stack's outputs")
+    query.add_argument("--workgroup", help="with --athena: the workgroup")
+    query.add_argument("--database", help="with --athena: the Glue database")
     return parser
+
+
+def _query_names() -> list[str]:
+    from components.failure_queries import named_queries
+
+    return [q.name for q in named_queries()]
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _pack_arguments(parser: argparse.ArgumentParser, required: bool, default: str | None = None) -> None:
@@ -81,10 +107,22 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if verdict.blocked else EXIT_OK
 
 
+def _query(args: argparse.Namespace) -> int:
+    from failctl import query_command
+
+    try:
+        return query_command.run(args)
+    except query_command.QueryInputError as error:
+        print(f"failctl query: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "preview":
         return _preview(args)
     if args.command == "audit":
         return _audit(args)
+    if args.command == "query":
+        return _query(args)
     raise AssertionError(f"unhandled command {args.command}")

@@ -55,17 +55,17 @@ def test_all_four_public_access_blocks_are_on(stack):
 
 
 def test_object_ownership_is_bucket_owner_enforced(stack):
-    ownership = one(stack, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    ownership = one(stack, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "failure-archive-ownership")
     assert ownership.props["rule"] == {"objectOwnership": "BucketOwnerEnforced"}, ownership.urn
 
 
 def test_versioning_is_enabled(stack):
-    versioning = one(stack, "aws:s3/bucketVersioning:BucketVersioning")
+    versioning = one(stack, "aws:s3/bucketVersioning:BucketVersioning", "failure-archive-versioning")
     assert versioning.props["versioningConfiguration"]["status"] == "Enabled", versioning.urn
 
 
 def test_bucket_policy_denies_insecure_transport(stack):
-    policy = one(stack, "aws:s3/bucketPolicy:BucketPolicy")
+    policy = one(stack, "aws:s3/bucketPolicy:BucketPolicy", "failure-archive-policy")
     (deny,) = policy_document(policy)["Statement"]
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*", policy.urn
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, policy.urn
@@ -75,7 +75,9 @@ def test_bucket_policy_denies_insecure_transport(stack):
 
 def test_lifecycle_follows_config(program):
     synthesis = program(archiveTransitionDays=60, archiveExpirationDays=400, noncurrentExpirationDays=7)
-    lifecycle = one(synthesis, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    lifecycle = one(
+        synthesis, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "failure-archive-lifecycle"
+    )
     (rule,) = lifecycle.props["rules"]
     assert rule["status"] == "Enabled"
     assert rule["transitions"] == [{"days": 60.0, "storageClass": "STANDARD_IA"}], lifecycle.urn

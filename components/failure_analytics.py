@@ -1,0 +1,170 @@
+"""Glue tables over the failure archive and an Athena workgroup with the named queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.failure_queries import (
+    ASYNC_COLUMNS,
+    ASYNC_PARTITIONS,
+    ASYNC_PREFIX,
+    STREAM_COLUMNS,
+    Column,
+    named_queries,
+)
+from components.naming import AwsContext, bucket_name, resource_name
+from components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
+from components.settings import PROJECT, AnalyticsSettings
+
+JSON_SERDE = {
+    "serialization_library": "org.openx.data.jsonserde.JsonSerDe",
+    # Keys match columns in any case; a malformed object becomes a row of NULLs, not a failed query.
+    "parameters": {"case.insensitive": "TRUE", "ignore.malformed.json": "TRUE", "dots.in.keys": "FALSE"},
+}
+TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
+TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+
+
+def async_table_parameters(bucket: str, function_names: list[str], start: str) -> dict[str, str]:
+    """Partition projection over aws/lambda/async/<function>/YYYY/MM/DD/: no crawler, no MSCK REPAIR."""
+    return {
+        "classification": "json",
+        "projection.enabled": "true",
+        "projection.function_name.type": "enum",
+        "projection.function_name.values": ",".join(function_names),
+        "projection.day.type": "date",
+        "projection.day.format": "yyyy/MM/dd",
+        "projection.day.range": f"{start},NOW",
+        "projection.day.interval": "1",
+        "projection.day.interval.unit": "DAYS",
+        "storage.location.template": f"s3://{bucket}/{ASYNC_PREFIX}${{function_name}}/${{day}}/",
+    }
+
+
+def _columns(columns: tuple[Column, ...]) -> list[dict[str, str]]:
+    return [{"name": c.name, "type": c.type} for c in columns]
+
+
+@dataclass
+class FailureAnalyticsArgs:
+    aws: AwsContext
+    name_prefix: str
+    archive_bucket: str
+    function_names: list[str]
+    stream_mapping_uuid: pulumi.Input[str] | None = None
+    settings: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    allow_destroy: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class FailureAnalytics(pulumi.ComponentResource):
+    database_name: str
+    table_name: str
+    stream_table_name: str
+    workgroup_name: str
+    results_bucket_name: str
+
+    def __init__(self, name: str, args: FailureAnalyticsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PROJECT}:index:FailureAnalytics", name, None, opts)
+        s = args.settings
+        self.database_name = s.database_name
+        self.table_name = s.table_name
+        self.stream_table_name = s.stream_table_name
+        self.workgroup_name = resource_name(args.name_prefix, "failures", 128)
+
+        self.results = PrivateBucket(
+            f"{name}-results",
+            PrivateBucketArgs(
+                aws=args.aws,
+                bucket_name=bucket_name(args.name_prefix, "athena-results", args.aws),
+                key_alias=f"alias/{args.name_prefix}-athena-results",
+                purpose="Athena query results",
+                lifecycle=Lifecycle(expiration_days=s.results_expiration_days, noncurrent_expiration_days=1),
+                # Results can be recomputed from the archive: they never block a teardown.
+                protect=False,
+                tags=args.tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.results_bucket_name = self.results.bucket_name
+
+        self.database = aws.glue.CatalogDatabase(
+            f"{name}-database",
+            name=s.database_name,
+            description=f"Failure records of {args.name_prefix}",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.async_table = aws.glue.CatalogTable(
+            f"{name}-async-table",
+            name=s.table_name,
+            database_name=self.database.name,
+            table_type="EXTERNAL_TABLE",
+            description="Asynchronous invocation records (on-failure destination)",
+            parameters=async_table_parameters(args.archive_bucket, args.function_names, s.projection_start),
+            partition_keys=_columns(ASYNC_PARTITIONS),
+            storage_descriptor={
+                "location": f"s3://{args.archive_bucket}/{ASYNC_PREFIX}",
+                "input_format": TEXT_INPUT,
+                "output_format": TEXT_OUTPUT,
+                "ser_de_info": JSON_SERDE,
+                "columns": _columns(ASYNC_COLUMNS),
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.stream_table = aws.glue.CatalogTable(
+            f"{name}-stream-table",
+            name=s.stream_table_name,
+            database_name=self.database.name,
+            table_type="EXTERNAL_TABLE",
+            description="Stream batch failure records of the event source mapping (read recursively)",
+            parameters={"classification": "json"},
+            storage_descriptor={
+                "location": pulumi.Output.from_input(args.stream_mapping_uuid or "stream").apply(
+                    lambda uuid: f"s3://{args.archive_bucket}/aws/lambda/{uuid}/"
+                ),
+                "input_format": TEXT_INPUT,
+                "output_format": TEXT_OUTPUT,
+                "ser_de_info": JSON_SERDE,
+                "columns": _columns(STREAM_COLUMNS),
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.workgroup = aws.athena.Workgroup(
+            f"{name}-workgroup",
+            name=self.workgroup_name,
+            description="Queries over the Lambda failure archive",
+            force_destroy=args.allow_destroy,
+            configuration={
+                "enforce_workgroup_configuration": True,
+                "publish_cloudwatch_metrics_enabled": True,
+                "bytes_scanned_cutoff_per_query": s.bytes_scanned_cutoff,
+                "engine_version": {"selected_engine_version": "Athena engine version 3"},
+                "result_configuration": {
+                    "output_location": f"s3://{self.results.bucket_name}/results/",
+                    "encryption_configuration": {"encryption_option": "SSE_KMS", "kms_key_arn": self.results.key_arn},
+                },
+            },
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for query in named_queries(s.table_name, s.stream_table_name):
+            aws.athena.NamedQuery(
+                f"{name}-{query.name}",
+                name=query.name,
+                description=query.description,
+                database=self.database.name,
+                workgroup=self.workgroup.name,
+                query=query.sql,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.async_table, self.stream_table]),
+            )
+        self.register_outputs(
+            {
+                "databaseName": self.database_name,
+                "tableName": self.table_name,
+                "workgroupName": self.workgroup_name,
+                "resultsBucketName": self.results_bucket_name,
+            }
+        )

@@ -1,0 +1,125 @@
+"""The failure tables' schema and the named queries, defined once.
+
+The Glue tables are built from these columns, the local engine derives its DuckDB schema
+from them, and the named queries deployed to Athena are the very text the local engine
+translates (Athena/Trino SQL -> DuckDB with sqlglot). Queries take two parameters, the
+first and last day as 'YYYY/MM/DD', which match the `day` partition of the async table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ASYNC_TABLE = "failed_events"
+STREAM_TABLE = "stream_failures"
+DATABASE = "failed_events_db"
+ASYNC_PREFIX = "aws/lambda/async/"
+STREAM_PREFIX = "aws/lambda/"
+DAY_FORMAT = "%Y/%m/%d"  # the `day` partition, as projected from the key's YYYY/MM/DD path
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # Hive/Glue type; the DuckDB type is derived from it
+
+
+REQUEST_CONTEXT = "struct<requestid:string,functionarn:string,condition:string,approximateinvokecount:int>"
+RESPONSE_CONTEXT = "struct<statuscode:int,executedversion:string,functionerror:string>"
+BATCH_INFO = (
+    "struct<shardid:string,startsequencenumber:string,endsequencenumber:string,"
+    "approximatearrivaloffirstrecord:string,approximatearrivaloflastrecord:string,batchsize:int,streamarn:string>"
+)
+
+# requestpayload and responsepayload are kept as JSON text: a payload may be any JSON value.
+ASYNC_COLUMNS = (
+    Column("version", "string"),
+    Column("timestamp", "string"),
+    Column("requestcontext", REQUEST_CONTEXT),
+    Column("requestpayload", "string"),
+    Column("responsecontext", RESPONSE_CONTEXT),
+    Column("responsepayload", "string"),
+)
+ASYNC_PARTITIONS = (Column("function_name", "string"), Column("day", "string"))
+
+STREAM_COLUMNS = (
+    Column("version", "string"),
+    Column("timestamp", "string"),
+    Column("requestcontext", REQUEST_CONTEXT),
+    Column("responsecontext", RESPONSE_CONTEXT),
+    Column("ddbstreambatchinfo", BATCH_INFO),
+    Column("kinesisbatchinfo", BATCH_INFO),
+    Column("payload", "string"),
+)
+
+_ERROR_TYPE = "COALESCE(json_extract_scalar(responsepayload, '$.errorType'), requestcontext.condition, 'Unknown')"
+_IN_RANGE = "day BETWEEN ? AND ?"
+_STREAM_DAY = "replace(substr(\"timestamp\", 1, 10), '-', '/') BETWEEN ? AND ?"
+_BATCH = "COALESCE(ddbstreambatchinfo, kinesisbatchinfo)"
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    description: str
+    sql: str
+
+
+def named_queries(async_table: str = ASYNC_TABLE, stream_table: str = STREAM_TABLE) -> tuple[NamedQuery, ...]:
+    t, s = async_table, stream_table
+    return (
+        NamedQuery(
+            "errors-by-type",
+            "How often each error type (or condition, when the event never ran) occurred.",
+            f"SELECT {_ERROR_TYPE} AS error_type, COUNT(*) AS error_count FROM {t} "
+            f"WHERE {_IN_RANGE} GROUP BY 1 ORDER BY error_count DESC, error_type",
+        ),
+        NamedQuery(
+            "latest-errors",
+            "The 50 most recent failures with their message and original event.",
+            f'SELECT "timestamp", {_ERROR_TYPE} AS error_type, '
+            f"json_extract_scalar(responsepayload, '$.errorMessage') AS error_message, "
+            f"requestpayload AS request_body FROM {t} WHERE {_IN_RANGE} "
+            f'ORDER BY "timestamp" DESC LIMIT 50',
+        ),
+        NamedQuery(
+            "errors-by-action",
+            "Failures per action read from the event (forceError and events without an action named as such).",
+            "SELECT COALESCE(json_extract_scalar(requestpayload, '$.action'), "
+            "CASE WHEN json_extract_scalar(requestpayload, '$.forceError') = 'true' THEN 'forceError' "
+            "ELSE '(no action)' END) AS action, "
+            f"{_ERROR_TYPE} AS error_type, COUNT(*) AS count FROM {t} WHERE {_IN_RANGE} "
+            "GROUP BY 1, 2 ORDER BY count DESC, action, error_type",
+        ),
+        NamedQuery(
+            "errors-in-range",
+            "Every failure in the date range, oldest first, with its request id and condition.",
+            f'SELECT "timestamp", function_name, requestcontext.requestid AS request_id, '
+            f"requestcontext.condition AS condition, {_ERROR_TYPE} AS error_type, "
+            f"json_extract_scalar(responsepayload, '$.errorMessage') AS error_message FROM {t} "
+            f'WHERE {_IN_RANGE} ORDER BY "timestamp", request_id',
+        ),
+        NamedQuery(
+            "stream-failures",
+            "Failed stream batches by table (or stream) and shard.",
+            f"SELECT regexp_extract({_BATCH}.streamarn, '(table|stream)/([^/]+)', 2) AS source, "
+            f"{_BATCH}.shardid AS shard_id, COUNT(*) AS failed_batches, "
+            f'SUM({_BATCH}.batchsize) AS records, MIN("timestamp") AS first_failure, '
+            f'MAX("timestamp") AS last_failure FROM {s} WHERE {_STREAM_DAY} '
+            "GROUP BY 1, 2 ORDER BY failed_batches DESC, source, shard_id",
+        ),
+        NamedQuery(
+            "failures-per-day",
+            "Failures per day and function, to see a regression start.",
+            f"SELECT day, function_name, COUNT(*) AS failures FROM {t} WHERE {_IN_RANGE} "
+            "GROUP BY 1, 2 ORDER BY day, function_name",
+        ),
+    )
+
+
+def query_named(name: str, async_table: str = ASYNC_TABLE, stream_table: str = STREAM_TABLE) -> NamedQuery:
+    for query in named_queries(async_table, stream_table):
+        if query.name == name:
+            return query
+    known = ", ".join(q.name for q in named_queries())
+    raise KeyError(f"no named query {name!r}; known: {known}")

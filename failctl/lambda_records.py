@@ -1,0 +1,109 @@
+"""Invocation records and keys exactly as Lambda writes them to an S3 on-failure destination.
+
+Used to emulate Lambda offline (local runs, tests, benchmarks) from the documented formats.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+import uuid
+from datetime import datetime
+from typing import Any
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _key_time(moment: datetime) -> str:
+    return moment.strftime("%Y/%m/%d/%Y-%m-%dT%H.%M.%S")
+
+
+def async_failure_key(function_name: str, moment: datetime, object_id: str | None = None) -> str:
+    """aws/lambda/async/<function>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>"""
+    return f"aws/lambda/async/{function_name}/{_key_time(moment)}-{object_id or uuid.uuid4()}"
+
+
+def stream_failure_key(mapping_uuid: str, shard_id: str, moment: datetime, object_id: str | None = None) -> str:
+    """aws/lambda/<esm-uuid>/<shard-id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>"""
+    return f"aws/lambda/{mapping_uuid}/{shard_id}/{_key_time(moment)}-{object_id or uuid.uuid4()}"
+
+
+def error_payload(error: BaseException, request_id: str) -> dict[str, Any]:
+    """What the Python runtime returns for an unhandled exception."""
+    return {
+        "errorMessage": str(error),
+        "errorType": type(error).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_tb(error.__traceback__) if error.__traceback__ else [],
+    }
+
+
+def async_failure_record(
+    function_arn: str,
+    event: Any,
+    moment: datetime,
+    error: BaseException | None,
+    condition: str = "RetriesExhausted",
+    invoke_count: int = 3,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """An async invocation record; without an error (the event never ran) it has no response payload."""
+    request_id = request_id or str(uuid.uuid4())
+    record: dict[str, Any] = {
+        "version": "1.0",
+        "timestamp": _stamp(moment),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": f"{function_arn}:$LATEST",
+            "condition": condition,
+            "approximateInvokeCount": invoke_count,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+    }
+    if error is not None:
+        record["responseContext"]["functionError"] = "Unhandled"
+        record["responsePayload"] = error_payload(error, request_id)
+    return record
+
+
+def stream_failure_record(
+    function_arn: str,
+    stream_arn: str,
+    shard_id: str,
+    records: list[dict[str, Any]],
+    moment: datetime,
+    invoke_count: int,
+    condition: str = "RetryAttemptsExhausted",
+) -> dict[str, Any]:
+    """A DynamoDB Streams batch record; `payload` is the original batch as a JSON string."""
+    sequences = [r["dynamodb"]["SequenceNumber"] for r in records]
+    arrivals = [
+        datetime.fromtimestamp(r["dynamodb"].get("ApproximateCreationDateTime", moment.timestamp())).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        for r in records
+    ]
+    return {
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": invoke_count,
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": _stamp(moment),
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": min(sequences),
+            "endSequenceNumber": max(sequences),
+            "approximateArrivalOfFirstRecord": min(arrivals),
+            "approximateArrivalOfLastRecord": max(arrivals),
+            "batchSize": len(records),
+            "streamArn": stream_arn,
+        },
+        "payload": json.dumps({"Records": records}),
+    }

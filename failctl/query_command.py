@@ -1,0 +1,88 @@
+"""`failctl query`: pick the SQL, pick the engine, print the rows."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime
+from typing import Any
+
+from components.failure_queries import query_named
+from failctl.athena_query import AthenaQueryError, AthenaTarget, run_athena, target_from_stack
+from failctl.local_query import day_parameters, run_local
+from failctl.records import open_store
+
+
+class QueryInputError(Exception):
+    """Bad arguments or an unreadable source; the message says which."""
+
+
+def _sql(args: argparse.Namespace) -> str:
+    if bool(args.name) == bool(args.sql):
+        raise QueryInputError("give a named query or --sql, not both and not neither")
+    if args.sql:
+        return args.sql
+    try:
+        return query_named(args.name).sql
+    except KeyError as error:
+        raise QueryInputError(error.args[0]) from None
+
+
+def _range(args: argparse.Namespace) -> tuple[date | None, date | None]:
+    first, last = args.first, args.last
+    if first and not last:
+        last = datetime.now(UTC).date()
+    if last and not first:
+        first = last
+    if first and last and last < first:
+        raise QueryInputError(f"--to {last} is before --from {first}")
+    return first, last
+
+
+def _print(columns: list[str], rows: list[tuple[Any, ...]], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"rows": [dict(zip(columns, r, strict=True)) for r in rows]}, default=str, indent=2))
+        return
+    cells = [[("" if v is None else str(v)) for v in r] for r in rows]
+    widths = [min(60, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for r in cells:
+        print("  ".join((v if len(v) <= w else v[: w - 3] + "...").ljust(w) for v, w in zip(r, widths, strict=True)))
+    print(f"({len(rows)} rows)")
+
+
+def run(args: argparse.Namespace) -> int:
+    sql = _sql(args)
+    first, last = _range(args)
+    if args.athena:
+        return _athena(args, sql, first, last)
+    if not args.source:
+        raise QueryInputError("give --source DIR|s3://bucket/prefix for a local query, or --athena")
+    try:
+        store = open_store(args.source)
+        result = run_local(store, sql, first, last)
+    except (FileNotFoundError, ValueError) as error:
+        raise QueryInputError(str(error)) from None
+    for key, reason in result.load.skipped:
+        print(f"skipped {key}: {reason}", file=sys.stderr)
+    _print(result.columns, result.rows, args.json)
+    return 0
+
+
+def _athena(args: argparse.Namespace, sql: str, first: date | None, last: date | None) -> int:
+    import boto3
+
+    if args.stack:
+        target = target_from_stack(args.stack)
+    elif args.workgroup and args.database:
+        target = AthenaTarget(args.workgroup, args.database)
+    else:
+        raise QueryInputError("--athena needs --stack NAME, or --workgroup and --database")
+    try:
+        columns, rows = run_athena(boto3.client("athena"), target, sql, day_parameters(sql, first, last))
+    except (AthenaQueryError, ValueError) as error:
+        raise QueryInputError(str(error)) from None
+    _print(columns, rows, args.json)
+    return 0

@@ -1,0 +1,148 @@
+"""Failure records as stored in the archive: where they are, and how to read one safely."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from components.failure_queries import ASYNC_PREFIX, STREAM_PREFIX
+
+DAY_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
+
+
+class MalformedRecordError(ValueError):
+    """An object in the archive is not one failure record."""
+
+
+def parse_record(data: bytes) -> dict[str, Any]:
+    """One JSON object per S3 object, as Lambda writes it; anything else is malformed."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedRecordError("not UTF-8 text") from None
+    decoder = json.JSONDecoder()
+    stripped = text.strip()
+    if not stripped:
+        raise MalformedRecordError("empty object")
+    try:
+        value, end = decoder.raw_decode(stripped)
+    except json.JSONDecodeError as error:
+        raise MalformedRecordError(f"not JSON or truncated ({error.msg} at char {error.pos})") from None
+    if stripped[end:].strip():
+        raise MalformedRecordError("several JSON documents in one object")
+    if not isinstance(value, dict):
+        raise MalformedRecordError(f"a JSON {type(value).__name__}, not a record object")
+    return value
+
+
+def days(first: date, last: date) -> list[date]:
+    if last < first:
+        raise ValueError(f"--to {last} is before --from {first}")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def day_path(day: date) -> str:
+    return day.strftime("%Y/%m/%d")
+
+
+class Store(Protocol):
+    """A bucket, or a folder laid out like one."""
+
+    def children(self, prefix: str) -> list[str]: ...  # "sub-folder" prefixes ending in "/"
+
+    def keys(self, prefix: str) -> Iterator[tuple[str, int]]: ...  # (key, size) under prefix
+
+    def read(self, key: str) -> bytes: ...
+
+
+class FolderStore:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"--source {root} is not a folder")
+
+    def children(self, prefix: str) -> list[str]:
+        folder = self.root / prefix
+        if not folder.is_dir():
+            return []
+        return sorted(f"{prefix}{p.name}/" for p in folder.iterdir() if p.is_dir())
+
+    def keys(self, prefix: str) -> Iterator[tuple[str, int]]:
+        folder = self.root / prefix
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                yield path.relative_to(self.root).as_posix(), path.stat().st_size
+
+    def read(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+
+class S3Store:
+    def __init__(self, url: str, client: Any = None) -> None:
+        import boto3
+
+        bucket, _, base = url.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise ValueError(f"--source {url} names no bucket")
+        self.bucket = bucket
+        self.base = base.strip("/") + "/" if base.strip("/") else ""
+        self.client = client or boto3.client("s3")
+
+    def children(self, prefix: str) -> list[str]:
+        found: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.base + prefix, Delimiter="/"):
+            found += [p["Prefix"][len(self.base) :] for p in page.get("CommonPrefixes", [])]
+        return sorted(found)
+
+    def keys(self, prefix: str) -> Iterator[tuple[str, int]]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.base + prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"][len(self.base) :], item["Size"]
+
+    def read(self, key: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=self.base + key)["Body"].read()
+
+
+def open_store(source: str) -> Store:
+    return S3Store(source) if source.startswith("s3://") else FolderStore(source)
+
+
+@dataclass(frozen=True)
+class Located:
+    key: str
+    size: int
+    function_name: str | None  # async records only
+    day: str | None
+
+
+def async_keys(store: Store, wanted: list[date] | None) -> Iterator[Located]:
+    """Async records under the requested days only, as partition projection prunes."""
+    for function_prefix in store.children(ASYNC_PREFIX):
+        function_name = function_prefix[len(ASYNC_PREFIX) :].rstrip("/")
+        prefixes = [f"{function_prefix}{day_path(d)}/" for d in wanted] if wanted else [function_prefix]
+        for prefix in prefixes:
+            for key, size in store.keys(prefix):
+                match = DAY_IN_KEY.search(key[len(function_prefix) - 1 :])
+                yield Located(key, size, function_name, "/".join(match.groups()) if match else None)
+
+
+def stream_keys(store: Store, wanted: list[date] | None) -> Iterator[Located]:
+    """Stream batch records: aws/lambda/<esm-uuid>/<shard-id>/YYYY/MM/DD/..."""
+    for mapping_prefix in store.children(STREAM_PREFIX):
+        if mapping_prefix == ASYNC_PREFIX:
+            continue
+        for shard_prefix in store.children(mapping_prefix):
+            prefixes = [f"{shard_prefix}{day_path(d)}/" for d in wanted] if wanted else [shard_prefix]
+            for prefix in prefixes:
+                for key, size in store.keys(prefix):
+                    match = DAY_IN_KEY.search(key[len(shard_prefix) - 1 :])
+                    yield Located(key, size, None, "/".join(match.groups()) if match else None)
