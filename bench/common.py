@@ -37,5 +37,5 @@ def subprocess_seconds(code: str, repeats: int = 5, cwd: Path = ROOT) -> float:
 
 
 def row(label: str, value: float, unit: str, baseline: float | None = None) -> str:
-    ratio = f"{value / baseline:8.1f}x baseline" if baseline else " " * 19
+    ratio = f"{value / baseline:8.3g}x baseline" if baseline else " " * 19
     return f"  {label:<46} {value:>12.3f} {unit:<8} {ratio}"

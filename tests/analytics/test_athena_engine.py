@@ -1,0 +1,68 @@
+"""The Athena engine: parameters passed, progress shown, pages joined, failures reported."""
+
+import io
+
+import pytest
+
+from components.failure_queries import query_named
+from failctl.athena_query import AthenaQueryError, AthenaTarget, run_athena
+
+
+class FakeAthena:
+    """Records what was asked; answers like Athena (header row first, two pages)."""
+
+    def __init__(self, final_state="SUCCEEDED"):
+        self.final_state = final_state
+        self.started = None
+        self.polls = 0
+
+    def start_query_execution(self, **request):
+        self.started = request
+        return {"QueryExecutionId": "q-1"}
+
+    def get_query_execution(self, QueryExecutionId):  # noqa: N803 (boto3 argument name)
+        self.polls += 1
+        state = "RUNNING" if self.polls < 2 else self.final_state
+        return {
+            "QueryExecution": {
+                "Status": {"State": state, "StateChangeReason": "Query exhausted resources"},
+                "Statistics": {"DataScannedInBytes": 2048},
+            }
+        }
+
+    def get_paginator(self, name):
+        assert name == "get_query_results"
+        columns = [{"Name": "error_type"}, {"Name": "error_count"}]
+
+        def page(rows):
+            return {"ResultSet": {"ResultSetMetadata": {"ColumnInfo": columns}, "Rows": rows}}
+
+        def cells(*values):
+            return {"Data": [{"VarCharValue": v} for v in values]}
+
+        class Paginator:
+            def paginate(self, QueryExecutionId):  # noqa: N803
+                yield page([cells("error_type", "error_count"), cells("ForcedError", "3")])
+                yield page([cells("UnknownActionError", "1")])
+
+        return Paginator()
+
+
+def test_runs_in_the_workgroup_with_day_parameters_and_pages_results():
+    client, progress = FakeAthena(), io.StringIO()
+    sql = query_named("errors-by-type").sql
+    columns, rows = run_athena(client, AthenaTarget("wg", "db"), sql, ["2026/11/18", "2026/11/19"], 0, progress)
+    assert client.started == {
+        "QueryString": sql,
+        "WorkGroup": "wg",
+        "QueryExecutionContext": {"Database": "db"},
+        "ExecutionParameters": ["'2026/11/18'", "'2026/11/19'"],
+    }
+    assert columns == ["error_type", "error_count"]
+    assert rows == [("ForcedError", "3"), ("UnknownActionError", "1")]
+    assert "RUNNING" in progress.getvalue() and "SUCCEEDED" in progress.getvalue()
+
+
+def test_a_failed_query_reports_athenas_reason():
+    with pytest.raises(AthenaQueryError, match="failed: Query exhausted resources"):
+        run_athena(FakeAthena("FAILED"), AthenaTarget("wg", "db"), "SELECT 1", [], 0, io.StringIO())

@@ -1,0 +1,159 @@
+"""Every named query answered locally over an archive written the way Lambda writes it."""
+
+import json
+from datetime import date
+
+import boto3
+import pytest
+from archive_factory import FUNCTION, build_archive
+from moto import mock_aws
+
+from components.failure_queries import named_queries, query_named
+from failctl import cli
+from failctl.local_query import run_local
+from failctl.records import FolderStore, S3Store
+
+DAY_ONE, DAY_TWO, DAY_THREE = date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    root = tmp_path_factory.mktemp("archive")
+    build_archive(root, days=3)
+    return root
+
+
+def rows(archive, name, first=DAY_ONE, last=DAY_ONE):
+    result = run_local(FolderStore(archive), query_named(name).sql, first, last)
+    return [dict(zip(result.columns, r, strict=True)) for r in result.rows]
+
+
+def test_errors_by_action_reads_the_action_from_the_payload(archive):
+    found = {(r["action"], r["error_type"]): r["count"] for r in rows(archive, "errors-by-action")}
+    assert found == {
+        ("process", "NegativeNumberError"): 1,
+        ("process", "InvalidEventError"): 1,
+        ("process", "EventAgeExceeded"): 1,
+        ("validate", "EmptyValueError"): 1,
+        ("validate", "InvalidEventError"): 1,
+        ("calculate", "EmptyValueError"): 1,
+        ("calculate", "InvalidEventError"): 1,
+        ("refund", "UnknownActionError"): 1,
+        ("forceError", "ForcedError"): 1,
+        ("(no action)", "InvalidEventError"): 3,
+    }
+
+
+def test_errors_by_action_counts_only_the_requested_day(archive):
+    per_action: dict[str, int] = {}
+    for r in rows(archive, "errors-by-action", DAY_THREE, DAY_THREE):
+        per_action[r["action"]] = per_action.get(r["action"], 0) + r["count"]
+    assert per_action["forceError"] == 3  # day three repeats forceError twice more
+    assert per_action["process"] == 2  # the EventAgeExceeded record is on day one only
+
+
+def test_errors_by_type(archive):
+    found = {r["error_type"]: r["error_count"] for r in rows(archive, "errors-by-type", DAY_ONE, DAY_TWO)}
+    assert found == {
+        "InvalidEventError": 12,
+        "EmptyValueError": 4,
+        "ForcedError": 3,
+        "NegativeNumberError": 2,
+        "UnknownActionError": 2,
+        "EventAgeExceeded": 1,
+    }
+
+
+def test_latest_errors_newest_first_with_message_and_body(archive):
+    latest = rows(archive, "latest-errors")
+    assert [r["timestamp"] for r in latest] == sorted((r["timestamp"] for r in latest), reverse=True)
+    negative = next(r for r in latest if r["error_type"] == "NegativeNumberError")
+    assert negative["error_message"] == "value must be >= 0, got -3"
+    assert json.loads(negative["request_body"]) == {"action": "process", "value": -3}
+
+
+def test_errors_in_range_lists_each_failure_with_request_id(archive):
+    listed = rows(archive, "errors-in-range", DAY_ONE, DAY_THREE)
+    assert len(listed) == 11 * 3 + 1 + (0 + 1 + 2)  # each failing event daily, the aged event, extra forceErrors
+    assert all(r["function_name"] == FUNCTION and r["request_id"] for r in listed)
+    assert {r["condition"] for r in listed} == {"RetriesExhausted", "EventAgeExceeded"}
+
+
+def test_stream_failures_by_table_and_shard(archive):
+    (found,) = rows(archive, "stream-failures")
+    assert found["source"] == "lambda-failures-test-orders"
+    assert found["shard_id"].startswith("shardId-") and found["failed_batches"] == 1 and found["records"] == 1
+
+
+def test_failures_per_day(archive):
+    per_day = rows(archive, "failures-per-day", DAY_ONE, DAY_THREE)
+    assert [(r["day"], r["failures"]) for r in per_day] == [("2026/11/18", 12), ("2026/11/19", 12), ("2026/11/20", 13)]
+
+
+def test_only_the_requested_days_are_read(archive):
+    one_day = run_local(FolderStore(archive), query_named("errors-by-type").sql, DAY_TWO, DAY_TWO)
+    all_days = run_local(FolderStore(archive), query_named("errors-by-type").sql)
+    assert one_day.load.objects == 12 and all_days.load.objects == 11 * 3 + 3 + 1 + 3 + 1
+    assert one_day.load.bytes_read < all_days.load.bytes_read / 2
+
+
+def test_malformed_objects_are_skipped_and_reported(archive):
+    result = run_local(FolderStore(archive), query_named("errors-by-type").sql, DAY_ONE, DAY_ONE)
+    reasons = {key.rsplit("/", 1)[-1]: reason for key, reason in result.load.skipped}
+    assert set(reasons) == {"not-json", "truncated", "two-documents"}
+    assert "several JSON documents" in reasons["two-documents"]
+
+
+def test_cli_json_prints_rows_and_reports_skips_on_stderr(archive, capsys):
+    code = cli.main(
+        ["query", "errors-by-action", "--source", str(archive), "--from", "2026-11-18", "--to", "2026-11-18", "--json"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0
+    document = json.loads(captured.out)
+    assert {"action": "refund", "error_type": "UnknownActionError", "count": 1} in document["rows"]
+    assert "skipped aws/lambda/async/" in captured.err and "not-json" in captured.err
+
+
+def test_cli_table_output_and_custom_sql(archive, capsys):
+    code = cli.main(["query", "--sql", "SELECT count(*) AS n FROM failed_events", "--source", str(archive)])
+    out = capsys.readouterr().out
+    assert code == 0 and out.splitlines()[0].strip() == "n" and "(1 rows)" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["query", "no-such-query", "--source", "."], "no named query 'no-such-query'"),
+        (["query", "errors-by-type"], "give --source"),
+        (["query", "errors-by-type", "--sql", "SELECT 1", "--source", "."], "not both"),
+        (["query", "errors-by-type", "--source", "/nonexistent"], "is not a folder"),
+        (["query", "errors-by-type", "--source", ".", "--from", "2026-11-20", "--to", "2026-11-18"], "before"),
+        (["query", "errors-by-type", "--athena"], "--athena needs --stack NAME, or --workgroup and --database"),
+    ],
+)
+def test_cli_bad_input_exits_2(capsys, argv, expected):
+    assert cli.main(argv) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_every_named_query_runs_locally(archive):
+    for query in named_queries():
+        result = run_local(FolderStore(archive), query.sql, DAY_ONE, DAY_THREE)
+        assert result.rows, query.name
+
+
+@mock_aws
+def test_reads_from_s3_through_boto3(archive):
+    client = boto3.client("s3", region_name="eu-west-1")
+    client.create_bucket(Bucket="archive", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    for path in archive.rglob("*"):
+        if path.is_file():
+            client.put_object(
+                Bucket="archive", Key=f"prod/{path.relative_to(archive).as_posix()}", Body=path.read_bytes()
+            )
+    store = S3Store("s3://archive/prod", client)
+    result = run_local(store, query_named("errors-by-action").sql, DAY_ONE, DAY_ONE)
+    local = run_local(FolderStore(archive), query_named("errors-by-action").sql, DAY_ONE, DAY_ONE)
+    assert sorted(result.rows) == sorted(local.rows)
+    assert len(result.load.skipped) == 3
