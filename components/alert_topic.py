@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components import iam_documents as docs
+from components.customer_key import customer_key
 from components.naming import AwsContext, resource_name, topic_arn
 from components.settings import PROJECT
 
@@ -34,20 +33,8 @@ class AlertTopic(pulumi.ComponentResource):
         self.topic_name = resource_name(args.name_prefix, "alerts", 256)
         self.topic_arn = topic_arn(self.topic_name, args.aws)
         self.key_alias = f"alias/{args.name_prefix}-alerts"
-        self.key = aws.kms.Key(
-            f"{name}-key",
-            description=f"Encrypts messages on {self.topic_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=json.dumps(docs.key_policy(args.aws, PUBLISHERS)),
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.alias = aws.kms.Alias(
-            f"{name}-key-alias",
-            name=self.key_alias,
-            target_key_id=self.key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
+        self.key, self.alias = customer_key(
+            name, self.key_alias, f"Encrypts messages on {self.topic_name}", args.aws, self, args.tags, PUBLISHERS
         )
         self.topic = aws.sns.Topic(
             f"{name}-topic",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam_documents as docs
+from components.customer_key import customer_key
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.naming import (
     AwsContext,
@@ -66,10 +66,7 @@ class AsyncFunction(pulumi.ComponentResource):
         self._key: aws.kms.Key | None = None
         self._key_alias = f"alias/{args.name_prefix}-destinations"
 
-        statements: list[docs.Statement] = [
-            *docs.archive_write(args.archive.bucket_arn, args.aws),
-            docs.use_key("EncryptFailureRecords", args.archive.key_alias, KEY_USE_ACTIONS, args.aws, "s3"),
-        ]
+        statements = docs.deliver_to_archive(args.archive.bucket_arn, args.archive.key_alias, args.aws)
         statements += self._success_destination(name)
         statements += self._dead_letter_queue(name)
         if self._key is not None:
@@ -122,20 +119,13 @@ class AsyncFunction(pulumi.ComponentResource):
     def _destination_key(self, name: str) -> aws.kms.Key:
         """One key for the destination queue/topic, created only when one is asked for."""
         if self._key is None:
-            self._key = aws.kms.Key(
-                f"{name}-destinations-key",
-                description=f"Encrypts {self.function_name} destination messages",
-                enable_key_rotation=True,
-                deletion_window_in_days=30,
-                policy=json.dumps(docs.key_policy(self._args.aws)),
-                tags=self._args.tags,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            alias = aws.kms.Alias(
-                f"{name}-destinations-key-alias",
-                name=self._key_alias,
-                target_key_id=self._key.key_id,
-                opts=pulumi.ResourceOptions(parent=self),
+            self._key, alias = customer_key(
+                f"{name}-destinations",
+                self._key_alias,
+                f"Encrypts {self.function_name} destination messages",
+                self._args.aws,
+                self,
+                self._args.tags,
             )
             self._destination_resources.append(alias)
         return self._key

@@ -50,42 +50,33 @@ def resource_account(aws: AwsContext) -> dict[str, Any]:
     return {"StringEquals": {"s3:ResourceAccount": aws.account_id}}
 
 
-def archive_write(bucket_arn: str, aws: AwsContext) -> list[Statement]:
-    """What Lambda needs to deliver failure records (object writes under aws/lambda/ only)."""
-    return [
-        {
-            "Sid": "WriteFailureRecords",
-            "Effect": "Allow",
-            "Action": "s3:PutObject",
-            "Resource": f"{bucket_arn}/{ARCHIVE_KEY_PREFIX}*",
-            "Condition": resource_account(aws),
-        },
-        {
-            "Sid": "ListFailureArchive",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": bucket_arn,
-            "Condition": resource_account(aws),
-        },
-    ]
+def archive_objects(sid: str, actions: str | list[str], bucket_arn: str, aws: AwsContext) -> Statement:
+    """Object actions under aws/lambda/ in the archive, owned by this account only."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": f"{bucket_arn}/{ARCHIVE_KEY_PREFIX}*",
+        "Condition": resource_account(aws),
+    }
 
 
-def archive_read(bucket_arn: str, aws: AwsContext) -> list[Statement]:
+def list_archive(bucket_arn: str, aws: AwsContext) -> Statement:
+    return {
+        "Sid": "ListFailureArchive",
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": bucket_arn,
+        "Condition": resource_account(aws),
+    }
+
+
+def deliver_to_archive(bucket_arn: str, key_alias: str, aws: AwsContext) -> list[Statement]:
+    """What Lambda needs to write failure records: object writes, listing, and the key via S3."""
     return [
-        {
-            "Sid": "ReadFailureRecords",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging"],
-            "Resource": f"{bucket_arn}/{ARCHIVE_KEY_PREFIX}*",
-            "Condition": resource_account(aws),
-        },
-        {
-            "Sid": "ListFailureArchive",
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": bucket_arn,
-            "Condition": resource_account(aws),
-        },
+        archive_objects("WriteFailureRecords", "s3:PutObject", bucket_arn, aws),
+        list_archive(bucket_arn, aws),
+        use_key("EncryptFailureRecords", key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], aws, "s3"),
     ]
 
 

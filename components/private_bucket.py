@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam_documents as docs
+from components.customer_key import customer_key
 from components.naming import AwsContext, bucket_arn
 from components.settings import PROJECT
 
@@ -53,20 +54,14 @@ class PrivateBucket(pulumi.ComponentResource):
         # Teardown must be asked for: the bucket may hold the only copy of what it keeps.
         keep = pulumi.ResourceOptions(parent=self, protect=args.protect)
 
-        self.key = aws.kms.Key(
-            f"{name}-key",
-            description=f"Encrypts {args.purpose} in {args.bucket_name}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=json.dumps(docs.key_policy(args.aws)),
-            tags=args.tags,
-            opts=keep,
-        )
-        self.alias = aws.kms.Alias(
-            f"{name}-key-alias",
-            name=args.key_alias,
-            target_key_id=self.key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
+        self.key, self.alias = customer_key(
+            name,
+            args.key_alias,
+            f"Encrypts {args.purpose} in {args.bucket_name}",
+            args.aws,
+            self,
+            args.tags,
+            protect=args.protect,
         )
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",

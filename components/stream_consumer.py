@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import pulumi
@@ -10,6 +9,7 @@ import pulumi_aws as aws
 
 from components import iam_documents as docs
 from components.async_function import ArchiveTarget
+from components.customer_key import customer_key
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.naming import AwsContext, resource_name, table_arn
 from components.settings import PROJECT, StreamSettings
@@ -57,12 +57,7 @@ class StreamConsumer(pulumi.ComponentResource):
         self.function_name = resource_name(args.name_prefix, "stream-consumer")
         self.table_name = None
 
-        statements: list[docs.Statement] = [
-            *docs.archive_write(args.archive.bucket_arn, args.aws),
-            docs.use_key(
-                "EncryptFailureRecords", args.archive.key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], args.aws, "s3"
-            ),
-        ]
+        statements = docs.deliver_to_archive(args.archive.bucket_arn, args.archive.key_alias, args.aws)
         if s.source_arn is None:
             statements += self._table()
         else:
@@ -113,20 +108,13 @@ class StreamConsumer(pulumi.ComponentResource):
         a, s = self._args, self._args.settings
         self.table_name = resource_name(a.name_prefix, "orders", 255)
         key_alias = f"alias/{a.name_prefix}-stream-table"
-        self.table_key = aws.kms.Key(
-            f"{self._name}-table-key",
-            description=f"Encrypts the {self.table_name} table and its stream",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=json.dumps(docs.key_policy(a.aws)),
-            tags=a.tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        alias = aws.kms.Alias(
-            f"{self._name}-table-key-alias",
-            name=key_alias,
-            target_key_id=self.table_key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
+        self.table_key, alias = customer_key(
+            f"{self._name}-table",
+            key_alias,
+            f"Encrypts the {self.table_name} table and its stream",
+            a.aws,
+            self,
+            a.tags,
         )
         self.table = aws.dynamodb.Table(
             f"{self._name}-table",

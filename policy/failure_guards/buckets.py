@@ -77,7 +77,8 @@ def validate_archive_protected(args: StackValidationArgs, report_violation: Repo
         if isinstance(arn, str) and arn.startswith("arn:") and ":s3:::" in arn:
             destinations.add(arn.split(":::", 1)[1].split("/", 1)[0])
     for bucket in _buckets(args):
-        if prop(bucket, "bucket") not in destinations:
+        name = prop(bucket, "bucket")
+        if not isinstance(name, str) or name not in destinations:
             continue
         if not bucket.opts.protect or is_true(prop(bucket, "forceDestroy")):
             report_violation(

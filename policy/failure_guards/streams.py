@@ -65,41 +65,53 @@ def _config_number(args: ResourceValidationArgs, key: str, default: int) -> int:
     return int(value) if value is not None else default
 
 
-def validate_retries(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _check_bound(
+    args: ResourceValidationArgs,
+    report_violation: ReportViolation,
+    prop: str,
+    setting: str,
+    lowest: int,
+    config_key: str,
+    default: int,
+) -> None:
+    """`prop` must be set (unset means -1, forever) and within lowest..the configured bound."""
     found = _stream_props(args)
     if not found:
         return
-    limit = _config_number(args, "maxRetryAttempts", DEFAULT_MAX_RETRIES)
-    raw = found[1]["maximumRetryAttempts"] if "maximumRetryAttempts" in found[1] else None
-    value = number(raw)
+    limit = _config_number(args, config_key, default)
+    value = number(found[1][prop] if prop in found[1] else None)
     if value is None:
         report_violation(
-            f"maximumRetryAttempts is not set, so Lambda retries a failing batch until its records expire "
-            f"(-1); set maximum_retry_attempts between 0 and {limit}.",
+            f"{prop} is not set, so Lambda retries a failing batch until its records expire (-1); "
+            f"set {setting} between {lowest} and {limit}.",
             None,
         )
-    elif not 0 <= value <= limit:
-        report_violation(f"maximumRetryAttempts is {value:g}; set maximum_retry_attempts between 0 and {limit}.", None)
+    elif not lowest <= value <= limit:
+        report_violation(f"{prop} is {value:g}; set {setting} between {lowest} and {limit}.", None)
+
+
+def validate_retries(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    _check_bound(
+        args,
+        report_violation,
+        "maximumRetryAttempts",
+        "maximum_retry_attempts",
+        0,
+        "maxRetryAttempts",
+        DEFAULT_MAX_RETRIES,
+    )
 
 
 def validate_record_age(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    found = _stream_props(args)
-    if not found:
-        return
-    limit = _config_number(args, "maxRecordAgeSeconds", DEFAULT_MAX_RECORD_AGE)
-    raw = found[1]["maximumRecordAgeInSeconds"] if "maximumRecordAgeInSeconds" in found[1] else None
-    value = number(raw)
-    if value is None:
-        report_violation(
-            f"maximumRecordAgeInSeconds is not set, so records are retried until they expire (-1); "
-            f"set maximum_record_age_in_seconds between 60 and {limit}.",
-            None,
-        )
-    elif not 60 <= value <= limit:
-        report_violation(
-            f"maximumRecordAgeInSeconds is {value:g}; set maximum_record_age_in_seconds between 60 and {limit}.",
-            None,
-        )
+    _check_bound(
+        args,
+        report_violation,
+        "maximumRecordAgeInSeconds",
+        "maximum_record_age_in_seconds",
+        60,
+        "maxRecordAgeSeconds",
+        DEFAULT_MAX_RECORD_AGE,
+    )
 
 
 def validate_bisect(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
