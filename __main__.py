@@ -1,4 +1,4 @@
-"""Failed-event capture for AWS Lambda: archive, async function, stream consumer, analytics, outputs."""
+"""Failed-event capture for AWS Lambda: archive, async function, stream consumer, follow-up, analytics."""
 
 import pulumi
 import pulumi_aws as aws
@@ -7,6 +7,7 @@ from components.alert_topic import AlertTopic, AlertTopicArgs
 from components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
 from components.failure_analytics import FailureAnalytics, FailureAnalyticsArgs
 from components.failure_archive import FailureArchive, FailureArchiveArgs
+from components.failure_processor import FailureProcessor, FailureProcessorArgs
 from components.naming import AwsContext
 from components.settings import PROJECT, load_settings
 from components.stream_consumer import StreamConsumer, StreamConsumerArgs
@@ -19,61 +20,64 @@ ctx = AwsContext(
     partition=aws.get_partition().partition,
 )
 tags = {"project": PROJECT, "stack": pulumi.get_stack()}
+common = {
+    "aws": ctx,
+    "name_prefix": settings.name_prefix,
+    "log_retention_days": settings.log_retention_days,
+    "powertools_layer_version": settings.powertools_layer_version,
+    "tags": tags,
+}
 
 archive = FailureArchive(
     "failure-archive",
     FailureArchiveArgs(aws=ctx, name_prefix=settings.name_prefix, settings=settings.archive, tags=tags),
 )
 target = ArchiveTarget(archive.bucket_name, archive.bucket_arn, archive.key_alias)
-
-processor = AsyncFunction(
-    "async-function",
-    AsyncFunctionArgs(
-        aws=ctx,
-        name_prefix=settings.name_prefix,
-        archive=target,
-        settings=settings.function,
-        log_retention_days=settings.log_retention_days,
-        powertools_layer_version=settings.powertools_layer_version,
-        tags=tags,
-    ),
+alerts = AlertTopic(
+    "alerts", AlertTopicArgs(aws=ctx, name_prefix=settings.name_prefix, email=settings.alarm_email, tags=tags)
 )
+
+processor = AsyncFunction("async-function", AsyncFunctionArgs(archive=target, settings=settings.function, **common))
+
+consumer = None
+if settings.stream.enabled:
+    consumer = StreamConsumer(
+        "stream-consumer",
+        StreamConsumerArgs(archive=target, alarm_topic_arn=alerts.topic_arn, settings=settings.stream, **common),
+        opts=pulumi.ResourceOptions(depends_on=[alerts]),
+    )
+
+if settings.failure_processor:
+    follow_up = FailureProcessor(
+        "failure-processor",
+        FailureProcessorArgs(
+            archive=target,
+            alert_topic_arn=alerts.topic_arn,
+            alert_key_alias=alerts.key_alias,
+            replay_functions=[processor.function_name],
+            auto_replay=settings.auto_replay,
+            **common,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[archive, alerts]),
+    )
 
 pulumi.export("LambdaFunctionName", processor.function_name)
 pulumi.export("LambdaFunctionArn", processor.function_arn)
 pulumi.export("FailedEventsBucketName", archive.bucket_name)
 pulumi.export("FailedEventsBucketArn", archive.bucket_arn)
 pulumi.export("FailureKeyArn", archive.key_arn)
+pulumi.export("AlertTopicArn", alerts.topic_arn)
 if processor.success_destination_arn:
     pulumi.export("SuccessDestinationArn", processor.success_destination_arn)
 if processor.dead_letter_queue_arn:
     pulumi.export("DeadLetterQueueArn", processor.dead_letter_queue_arn)
-
-alerts = AlertTopic(
-    "alerts", AlertTopicArgs(aws=ctx, name_prefix=settings.name_prefix, email=settings.alarm_email, tags=tags)
-)
-pulumi.export("AlertTopicArn", alerts.topic_arn)
-
-consumer = None
-if settings.stream.enabled:
-    consumer = StreamConsumer(
-        "stream-consumer",
-        StreamConsumerArgs(
-            aws=ctx,
-            name_prefix=settings.name_prefix,
-            archive=target,
-            alarm_topic_arn=alerts.topic_arn,
-            settings=settings.stream,
-            log_retention_days=settings.log_retention_days,
-            powertools_layer_version=settings.powertools_layer_version,
-            tags=tags,
-        ),
-        opts=pulumi.ResourceOptions(depends_on=[alerts]),
-    )
+if consumer is not None:
     if consumer.table_name:
         pulumi.export("StreamTableName", consumer.table_name)
     pulumi.export("StreamConsumerFunctionName", consumer.function_name)
     pulumi.export("EventSourceMappingUuid", consumer.mapping_uuid)
+if settings.failure_processor:
+    pulumi.export("FailureProcessorFunctionName", follow_up.function_name)
 
 if settings.analytics.enabled:
     analytics = FailureAnalytics(

@@ -100,6 +100,8 @@ class Settings:
     log_retention_days: int = 30
     powertools_layer_version: int = 27
     alarm_email: str | None = None
+    failure_processor: bool = True
+    auto_replay: bool = False
     archive: ArchiveSettings = field(default_factory=ArchiveSettings)
     function: AsyncSettings = field(default_factory=AsyncSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
@@ -274,6 +276,8 @@ def load_settings(get: Getter, stack: str) -> Settings:
         log_retention_days=_log_retention(reader),
         powertools_layer_version=reader.int("powertoolsLayerVersion", 27, 1, 10000),
         alarm_email=email,
+        failure_processor=reader.bool("failureProcessor", True),
+        auto_replay=reader.bool("autoReplay", False),
         archive=_archive(reader),
         function=_function(reader),
         stream=_stream(reader),

@@ -14,13 +14,13 @@ def processor_policy(synthesis) -> dict:
 
 
 def test_invoke_config_sends_failures_to_the_archive(stack):
-    config = one(stack, INVOKE_CONFIG)
+    config = one(stack, INVOKE_CONFIG, "async-function-invoke-config")
     assert config.props["destinationConfig"]["onFailure"] == {"destination": BUCKET_ARN}, config.urn
     assert config.props["functionName"] == "lambda-failures-test-processor", config.urn
 
 
 def test_invoke_config_retry_and_age_come_from_config(program):
-    config = one(program(maxRetryAttempts=0, maxEventAgeSeconds=120), INVOKE_CONFIG)
+    config = one(program(maxRetryAttempts=0, maxEventAgeSeconds=120), INVOKE_CONFIG, "async-function-invoke-config")
     assert config.props["maximumRetryAttempts"] == 0.0, config.urn
     assert config.props["maximumEventAgeInSeconds"] == 120.0, config.urn
 
@@ -104,7 +104,7 @@ DESTINATIONS = [
 @pytest.mark.parametrize(("kind", "type_", "arn", "action"), DESTINATIONS)
 def test_success_destination_is_created_and_granted(program, kind, type_, arn, action):
     synthesis = program(successDestination=kind)
-    config = one(synthesis, INVOKE_CONFIG)
+    config = one(synthesis, INVOKE_CONFIG, "async-function-invoke-config")
     assert config.props["destinationConfig"]["onSuccess"] == {"destination": arn}, config.urn
     assert one(synthesis, type_, "success" if kind != "lambda" else "receiver-function")
     grants = [s for s in processor_policy(synthesis)["Statement"] if s["Resource"] == arn]
@@ -125,7 +125,7 @@ def test_success_queue_and_topic_are_encrypted_with_a_customer_key(program, kind
 
 
 def test_no_success_destination_by_default(stack):
-    config = one(stack, INVOKE_CONFIG)
+    config = one(stack, INVOKE_CONFIG, "async-function-invoke-config")
     assert "onSuccess" not in config.props["destinationConfig"], config.urn
     assert "SuccessDestinationArn" not in stack.outputs
 

@@ -25,7 +25,7 @@ def test_json_lists_resources_with_engine_props_and_outputs(capsys):
         assert set(resource) == {"urn", "type", "name", "parent", "props"}
     by_type = {r["type"]: r for r in plan["resources"]}
     by_name = {r["name"]: r for r in plan["resources"]}
-    invoke = by_type["aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"]
+    invoke = by_name["async-function-invoke-config"]
     assert invoke["props"]["destinationConfig"]["onFailure"]["destination"].startswith("arn:aws:s3:::")
     sse = by_type["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"]
     default = sse["props"]["rules"][0]["applyServerSideEncryptionByDefault"]

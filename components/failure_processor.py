@@ -1,0 +1,133 @@
+"""S3 notifications on new failure records trigger a processor that alerts (and may replay)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam_documents as docs
+from components.async_function import ArchiveTarget
+from components.customer_key import customer_key
+from components.iam_documents import ARCHIVE_KEY_PREFIX
+from components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from components.naming import AwsContext, function_arn, queue_arn, resource_name
+from components.settings import PROJECT
+
+
+@dataclass
+class FailureProcessorArgs:
+    aws: AwsContext
+    name_prefix: str
+    archive: ArchiveTarget
+    alert_topic_arn: str
+    alert_key_alias: str
+    replay_functions: list[str] = field(default_factory=list)
+    auto_replay: bool = False
+    log_retention_days: int = 30
+    powertools_layer_version: int = 27
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class FailureProcessor(pulumi.ComponentResource):
+    """The processor reads the archive (with its key) and publishes alerts; nothing more,
+    unless automatic replay is on, which adds lambda:InvokeFunction on the named functions.
+
+    Its own failures go to an encrypted SQS queue, never back to the archive, which would
+    trigger it again.
+    """
+
+    function_name: str
+
+    def __init__(self, name: str, args: FailureProcessorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PROJECT}:index:FailureProcessor", name, None, opts)
+        a = args
+        self.function_name = resource_name(a.name_prefix, "failure-processor")
+        dlq_name = resource_name(a.name_prefix, "failure-processor-failed", 80)
+        dlq_key_alias = f"alias/{a.name_prefix}-failure-processor"
+        self.dlq_key, dlq_alias = customer_key(
+            f"{name}-dlq", dlq_key_alias, f"Encrypts failed {self.function_name} events", a.aws, self, a.tags
+        )
+        self.dlq = aws.sqs.Queue(
+            f"{name}-dlq",
+            name=dlq_name,
+            kms_master_key_id=self.dlq_key.arn,
+            message_retention_seconds=1_209_600,
+            tags=a.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[dlq_alias]),
+        )
+        statements = [
+            docs.archive_objects(
+                "ReadAndMarkFailureRecords",
+                [
+                    "s3:GetObject",
+                    "s3:GetObjectVersion",
+                    "s3:GetObjectTagging",
+                    "s3:GetObjectVersionTagging",
+                    "s3:PutObjectTagging",
+                    "s3:PutObjectVersionTagging",
+                ],
+                a.archive.bucket_arn,
+                a.aws,
+            ),
+            docs.use_key("DecryptFailureRecords", a.archive.key_alias, ["kms:Decrypt"], a.aws, "s3"),
+            docs.allow("PublishAlerts", "sns:Publish", a.alert_topic_arn),
+            docs.use_key("EncryptAlerts", a.alert_key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], a.aws, "sns"),
+            docs.allow("SendOwnFailures", "sqs:SendMessage", queue_arn(dlq_name, a.aws)),
+            docs.use_key("EncryptOwnFailures", dlq_key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], a.aws),
+        ]
+        if a.auto_replay and a.replay_functions:
+            statements.append(
+                docs.allow(
+                    "ReplayRetryableEvents",
+                    "lambda:InvokeFunction",
+                    [function_arn(f, a.aws) for f in a.replay_functions],
+                )
+            )
+        self.lambda_ = LambdaFunction(
+            f"{name}-function",
+            LambdaFunctionArgs(
+                aws=a.aws,
+                function_name=self.function_name,
+                modules=["failure_processor", "failure_records"],
+                handler="failure_processor.handler",
+                statements=statements,
+                environment={"ALERT_TOPIC_ARN": a.alert_topic_arn, "AUTO_REPLAY": str(a.auto_replay).lower()},
+                log_retention_days=a.log_retention_days,
+                powertools_layer_version=a.powertools_layer_version,
+                tags=a.tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-invoke-config",
+            function_name=self.lambda_.function.name,
+            maximum_retry_attempts=2,
+            maximum_event_age_in_seconds=21600,
+            destination_config={"on_failure": {"destination": queue_arn(dlq_name, a.aws)}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lambda_.role_policy, self.dlq]),
+        )
+        self.permission = aws.lambda_.Permission(
+            f"{name}-s3-permission",
+            action="lambda:InvokeFunction",
+            function=self.lambda_.function.name,
+            principal="s3.amazonaws.com",
+            source_arn=a.archive.bucket_arn,
+            source_account=a.aws.account_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.notification = aws.s3.BucketNotification(
+            f"{name}-notification",
+            bucket=a.archive.bucket_name,
+            lambda_functions=[
+                {
+                    "lambda_function_arn": self.lambda_.function.arn,
+                    "events": ["s3:ObjectCreated:*"],
+                    "filter_prefix": ARCHIVE_KEY_PREFIX,
+                }
+            ],
+            # S3 checks that it may invoke the function when the notification is written.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.permission]),
+        )
+        self.register_outputs({"functionName": self.function_name, "deadLetterQueueArn": queue_arn(dlq_name, a.aws)})

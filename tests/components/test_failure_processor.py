@@ -1,0 +1,64 @@
+"""The failure processor: notifications, permission, least-privilege role, its own failures."""
+
+from conftest import ACCOUNT, REGION, one, policy_document, statement
+
+ARCHIVE = f"lambda-failures-test-failures-{ACCOUNT}-{REGION}"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def processor_policy(synthesis):
+    return policy_document(one(synthesis, ROLE_POLICY, "failure-processor-function-role-policy"))
+
+
+def test_new_objects_under_aws_lambda_trigger_the_processor(stack):
+    notification = one(stack, "aws:s3/bucketNotification:BucketNotification")
+    assert notification.props["bucket"] == ARCHIVE, notification.urn
+    (target,) = notification.props["lambdaFunctions"]
+    assert target["events"] == ["s3:ObjectCreated:*"] and target["filterPrefix"] == "aws/lambda/"
+
+
+def test_permission_is_scoped_to_the_archive_and_this_account(stack):
+    permission = one(stack, "aws:lambda/permission:Permission", "failure-processor-s3-permission")
+    assert permission.props["principal"] == "s3.amazonaws.com"
+    assert permission.props["sourceArn"] == f"arn:aws:s3:::{ARCHIVE}"
+    assert permission.props["sourceAccount"] == ACCOUNT
+
+
+def test_role_reads_and_tags_records_and_publishes_alerts_only(stack):
+    doc = processor_policy(stack)
+    read = statement(doc, "ReadAndMarkFailureRecords")
+    assert read["Resource"] == f"arn:aws:s3:::{ARCHIVE}/aws/lambda/*"
+    assert read["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
+    assert not any(a.startswith("s3:Delete") for a in read["Action"])
+    assert statement(doc, "PublishAlerts")["Resource"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:lambda-failures-test-alerts"
+    assert statement(doc, "DecryptFailureRecords")["Action"] == ["kms:Decrypt"]
+    assert "ReplayRetryableEvents" not in {s.get("Sid") for s in doc["Statement"]}
+
+
+def test_auto_replay_adds_invoke_on_the_processor_function_only(program):
+    doc = processor_policy(program(autoReplay=True))
+    replay = statement(doc, "ReplayRetryableEvents")
+    assert replay["Resource"] == [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:lambda-failures-test-processor"]
+    function = one(program(autoReplay=True), "aws:lambda/function:Function", "failure-processor-function-function")
+    assert function.props["environment"]["variables"]["AUTO_REPLAY"] == "true"
+
+
+def test_own_failures_go_to_an_encrypted_queue_not_back_to_the_archive(stack):
+    config = one(
+        stack, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "failure-processor-invoke-config"
+    )
+    destination = config.props["destinationConfig"]["onFailure"]["destination"]
+    assert destination == f"arn:aws:sqs:{REGION}:{ACCOUNT}:lambda-failures-test-failure-processor-failed"
+    queue = one(stack, "aws:sqs/queue:Queue", "failure-processor-dlq")
+    assert "kmsMasterKeyId" in queue.props
+
+
+def test_processor_packages_its_shared_record_module(stack):
+    function = one(stack, "aws:lambda/function:Function", "failure-processor-function-function")
+    assets = function.props["code"]["assets"]
+    assert sorted(assets) == ["failure_processor.py", "failure_records.py"]
+
+
+def test_processor_can_be_left_out(program):
+    synthesis = program(failureProcessor=False)
+    assert synthesis.of_type("aws:s3/bucketNotification:BucketNotification") == []

@@ -1,0 +1,134 @@
+"""The failure processor against moto: async, stream and malformed records, duplicates, replay."""
+
+import json
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from failctl.lambda_records import async_failure_key, async_failure_record, stream_failure_key, stream_failure_record
+
+BUCKET = "archive-test"
+FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:lambda-failures-test-processor"
+STREAM_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-11-01T00:00:00.000"
+MOMENT = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
+
+
+class FakeContext:
+    function_name = "failure-processor"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:failure-processor"
+    aws_request_id = "req"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        sns = boto3.client("sns", region_name="eu-west-1")
+        sqs = boto3.client("sqs", region_name="eu-west-1")
+        topic = sns.create_topic(Name="alerts")["TopicArn"]
+        queue = sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+        monkeypatch.setenv("ALERT_TOPIC_ARN", topic)
+        import failure_processor  # clients are created at import: after moto starts
+
+        monkeypatch.setattr(failure_processor, "s3", s3)
+        monkeypatch.setattr(failure_processor, "sns", sns)
+        invoked = []
+        monkeypatch.setattr(
+            failure_processor.lambda_client, "invoke", lambda **kwargs: invoked.append(kwargs) or {"StatusCode": 202}
+        )
+        yield {"s3": s3, "sqs": sqs, "queue": queue, "handler": failure_processor.handler, "invoked": invoked}
+
+
+def put(aws, key, body):
+    aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=body if isinstance(body, str) else json.dumps(body))
+
+
+def notify(aws, *keys):
+    records = [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": key.replace(":", "%3A")}}} for key in keys]
+    return aws["handler"]({"Records": records}, FakeContext())
+
+
+def alerts(aws):
+    messages = aws["sqs"].receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def tags(aws, key):
+    return {t["Key"]: t["Value"] for t in aws["s3"].get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]}
+
+
+def test_async_record_alert_names_function_error_request_and_replay(aws):
+    key = async_failure_key("lambda-failures-test-processor", MOMENT)
+    error = ValueError("value must be >= 0, got -3")
+    record = async_failure_record(FUNCTION_ARN, {"action": "process", "value": -3}, MOMENT, error, request_id="req-1")
+    record["responsePayload"]["errorType"] = "NegativeNumberError"
+    put(aws, key, record)
+    assert notify(aws, key) == {"alerted": 1}
+    (alert,) = alerts(aws)
+    assert alert["Subject"] == "[lambda-failures-test-processor] async failure: NegativeNumberError"
+    for expected in (
+        "Condition: RetriesExhausted",
+        "value must be >= 0, got -3",
+        "Request:   req-1",
+        key,
+        "failctl replay",
+    ):
+        assert expected in alert["Message"]
+    assert "failure-alerted" in tags(aws, key)
+
+
+def test_stream_record_alert_names_shard_and_sequence_range(aws):
+    batch = [
+        {
+            "eventID": "1",
+            "eventName": "INSERT",
+            "dynamodb": {"SequenceNumber": "800000000003126276362", "ApproximateCreationDateTime": 1763458200},
+        }
+    ]
+    key = stream_failure_key("esm-1", "shardId-0001", MOMENT)
+    put(aws, key, stream_failure_record(FUNCTION_ARN, STREAM_ARN, "shardId-0001", batch, MOMENT, 4))
+    notify(aws, key)
+    (alert,) = alerts(aws)
+    assert "stream failure" in alert["Subject"]
+    assert "shardId-0001 sequence 800000000003126276362..800000000003126276362 (1 records)" in alert["Message"]
+
+
+def test_malformed_object_is_alerted_and_kept(aws):
+    key = "aws/lambda/async/fn/2026/11/18/broken"
+    put(aws, key, "{not json")
+    assert notify(aws, key) == {"malformed": 1}
+    (alert,) = alerts(aws)
+    assert alert["Subject"] == "Unreadable object in the failure archive" and "not JSON" in alert["Message"]
+    assert aws["s3"].get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"{not json"
+
+
+def test_duplicate_notification_sends_one_alert(aws):
+    key = async_failure_key("fn", MOMENT)
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
+    assert notify(aws, key) == {"alerted": 1}
+    assert notify(aws, key) == {"duplicate": 1}
+    assert len(alerts(aws)) == 1
+
+
+def test_auto_replay_redrives_only_retryable_conditions(aws, monkeypatch):
+    monkeypatch.setenv("AUTO_REPLAY", "true")
+    aged = async_failure_key("fn", MOMENT, "aged")
+    put(
+        aws,
+        aged,
+        async_failure_record(FUNCTION_ARN, {"action": "process", "value": 1}, MOMENT, None, "EventAgeExceeded"),
+    )
+    broken = async_failure_key("fn", MOMENT, "broken")
+    put(aws, broken, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
+    assert notify(aws, aged, broken) == {"replayed": 1, "alerted": 1}
+    (invocation,) = aws["invoked"]
+    assert invocation["FunctionName"] == "lambda-failures-test-processor"
+    assert invocation["InvocationType"] == "Event"
+    assert json.loads(invocation["Payload"]) == {"action": "process", "value": 1}
+    assert "failure-replayed" in tags(aws, aged) and "failure-replayed" not in tags(aws, broken)
