@@ -42,6 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--stack", help="with --athena: read workgroup and database from this stack's outputs")
     query.add_argument("--workgroup", help="with --athena: the workgroup")
     query.add_argument("--database", help="with --athena: the Glue database")
+
+    replay = commands.add_parser("replay", help="re-drive archived failures (dry run unless --execute)")
+    replay.add_argument("--source", required=True, help="folder laid out like the archive, or s3://bucket[/prefix]")
+    replay.add_argument("--function", help="only records of this function")
+    replay.add_argument("--from", dest="first", type=_day, help="first day, YYYY-MM-DD (UTC)")
+    replay.add_argument("--to", dest="last", type=_day, help="last day, YYYY-MM-DD (UTC)")
+    replay.add_argument("--error-type", help="only this errorType (or condition, e.g. EventAgeExceeded)")
+    replay.add_argument("--action", help="only async events with this action")
+    replay.add_argument("--execute", action="store_true", help="re-drive for real (default: print the plan)")
+    replay.add_argument("--json", action="store_true", help="print the plan or the outcome as JSON")
     return parser
 
 
@@ -117,6 +127,16 @@ def _query(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from failctl import replay_command
+
+    try:
+        return replay_command.run(args)
+    except replay_command.ReplayInputError as error:
+        print(f"failctl replay: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "preview":
@@ -125,4 +145,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _audit(args)
     if args.command == "query":
         return _query(args)
+    if args.command == "replay":
+        return _replay(args)
     raise AssertionError(f"unhandled command {args.command}")

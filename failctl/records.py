@@ -50,6 +50,9 @@ def day_path(day: date) -> str:
     return day.strftime("%Y/%m/%d")
 
 
+REPLAYED_TAG = "failure-replayed"  # the same marker the failure processor's auto-replay sets
+
+
 class Store(Protocol):
     """A bucket, or a folder laid out like one."""
 
@@ -58,6 +61,10 @@ class Store(Protocol):
     def keys(self, prefix: str) -> Iterator[tuple[str, int]]: ...  # (key, size) under prefix
 
     def read(self, key: str) -> bytes: ...
+
+    def replayed_at(self, key: str) -> str | None: ...  # the replay marker kept with the record
+
+    def mark_replayed(self, key: str, when: str) -> None: ...
 
 
 class FolderStore:
@@ -82,6 +89,25 @@ class FolderStore:
 
     def read(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
+
+    @property
+    def _ledger(self) -> Path:
+        return self.root / ".failctl" / "replay-ledger.jsonl"
+
+    def replayed_at(self, key: str) -> str | None:
+        """A folder has no object tags: a ledger beside the records keeps the markers."""
+        if not self._ledger.exists():
+            return None
+        for line in self._ledger.read_text().splitlines():
+            entry = json.loads(line)
+            if entry.get("key") == key:
+                return entry.get("replayed_at")
+        return None
+
+    def mark_replayed(self, key: str, when: str) -> None:
+        self._ledger.parent.mkdir(exist_ok=True)
+        with self._ledger.open("a") as ledger:
+            ledger.write(json.dumps({"key": key, "replayed_at": when}) + "\n")
 
 
 class S3Store:
@@ -110,6 +136,22 @@ class S3Store:
 
     def read(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self.base + key)["Body"].read()
+
+    def _tags(self, key: str) -> dict[str, str]:
+        tag_set = self.client.get_object_tagging(Bucket=self.bucket, Key=self.base + key)["TagSet"]
+        return {t["Key"]: t["Value"] for t in tag_set}
+
+    def replayed_at(self, key: str) -> str | None:
+        return self._tags(key).get(REPLAYED_TAG)
+
+    def mark_replayed(self, key: str, when: str) -> None:
+        """An object tag, merged with the tags already there (the alert marker among them)."""
+        tags = self._tags(key) | {REPLAYED_TAG: when}
+        self.client.put_object_tagging(
+            Bucket=self.bucket,
+            Key=self.base + key,
+            Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
+        )
 
 
 def open_store(source: str) -> Store:

@@ -1,0 +1,84 @@
+"""`failctl replay`: print the plan, or execute it and print the outcome."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+
+from failctl import replay
+from failctl.records import open_store
+
+
+class ReplayInputError(Exception):
+    """Bad arguments or an unreadable source."""
+
+
+def run(args: argparse.Namespace, client=None) -> int:
+    first, last = args.first, args.last
+    if first and not last:
+        last = datetime.now(UTC).date()
+    if last and not first:
+        first = last
+    if first and last and last < first:
+        raise ReplayInputError(f"--to {last} is before --from {first}")
+    try:
+        store = open_store(args.source)
+    except (FileNotFoundError, ValueError) as error:
+        raise ReplayInputError(str(error)) from None
+    selection = replay.Selection(args.function, first, last, args.error_type, args.action)
+    report = replay.ReplayReport()
+    plan = list(replay.select(store, selection, report))
+    for key, reason in report.unreadable:
+        print(f"skipped {key}: {reason}", file=sys.stderr)
+    if not args.execute:
+        _print_plan(plan, args.json)
+        return 0
+    replay.execute(store, client or replay.lambda_client(), plan, report, progress=not args.json)
+    _print_outcome(report, args.json)
+    return 1 if report.count("failed") else 0
+
+
+def _print_plan(plan: list[replay.Planned], as_json: bool) -> None:
+    pending = [p for p in plan if not p.replayed_at]
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "plan": [
+                        {
+                            "key": p.summary.key,
+                            "kind": p.summary.kind,
+                            "function": p.summary.function,
+                            "error_type": p.summary.error_type or p.summary.condition,
+                            "replayed_at": p.replayed_at,
+                        }
+                        for p in plan
+                    ]
+                },
+                indent=2,
+            )
+        )
+        return
+    print(
+        f"Dry run: {len(plan)} records selected, {len(pending)} would be re-driven "
+        f"({len(plan) - len(pending)} already replayed). Add --execute to re-drive them."
+    )
+    for p in plan:
+        action = f"already replayed at {p.replayed_at}" if p.replayed_at else f"would re-invoke {p.target}"
+        print(f"  {p.summary.kind:<6} {p.summary.error_type or p.summary.condition:<24} {action}")
+        print(f"         {p.summary.key}")
+
+
+def _print_outcome(report: replay.ReplayReport, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"outcomes": [o.__dict__ for o in report.outcomes]}, indent=2))
+        return
+    for o in report.outcomes:
+        if o.status != "replayed":
+            print(f"  {o.status:<8} {o.key}: {o.detail}")
+    print(
+        f"Replayed {report.count('replayed')}, partially {report.count('partial')}, "
+        f"skipped {report.count('skipped')} (already replayed), failed {report.count('failed')}."
+    )

@@ -1,0 +1,159 @@
+"""failctl replay: selection, dry run, exactly-once execution, throttling and failures reported."""
+
+import argparse
+import io
+import json
+from datetime import date
+
+import boto3
+import pytest
+from archive_factory import FUNCTION, build_archive
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from failctl import cli, replay_command
+from failctl.records import FolderStore, S3Store
+
+
+class FakeLambda:
+    """Records invocations; can throttle past retries or answer for the stream consumer."""
+
+    def __init__(self, stream_response=None, fail_function=None):
+        self.calls = []
+        self.stream_response = stream_response or {"batchItemFailures": []}
+        self.fail_function = fail_function
+
+    def invoke(self, **request):
+        if request["FunctionName"] == self.fail_function:
+            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, "Invoke")
+        self.calls.append(request)
+        if request["InvocationType"] == "RequestResponse":
+            return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(self.stream_response).encode())}
+        return {"StatusCode": 202}
+
+
+@pytest.fixture
+def archive(tmp_path):
+    build_archive(tmp_path, days=3)
+    return tmp_path
+
+
+def args(source, **overrides):
+    base = {
+        "source": str(source),
+        "function": None,
+        "first": None,
+        "last": None,
+        "error_type": None,
+        "action": None,
+        "execute": False,
+        "json": True,
+    }
+    return argparse.Namespace(**(base | overrides))
+
+
+def run(capsys, namespace, client=None):
+    code = replay_command.run(namespace, client)
+    out = capsys.readouterr()
+    return code, json.loads(out.out), out.err
+
+
+def test_dry_run_lists_the_selection_and_changes_nothing(archive, capsys):
+    before = sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*"))
+    code, plan, err = run(capsys, args(archive, first=date(2026, 11, 18), last=date(2026, 11, 18)))
+    assert code == 0
+    assert len(plan["plan"]) == 12 + 1  # day one's async failures and the stream batch
+    assert "skipped aws/lambda/async/" in err  # malformed objects are reported, not fatal
+    assert sorted(p.relative_to(archive).as_posix() for p in archive.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"action": "refund"}, 3),
+        ({"error_type": "ForcedError"}, 6),
+        ({"error_type": "EventAgeExceeded"}, 1),
+        ({"function": "no-such-function"}, 0),
+        ({"action": "process", "first": date(2026, 11, 19), "last": date(2026, 11, 19)}, 2),
+    ],
+)
+def test_selection_filters(archive, capsys, filters, expected):
+    _, plan, _ = run(capsys, args(archive, **filters))
+    assert len(plan["plan"]) == expected
+
+
+def test_execute_redrives_each_record_once_and_a_second_run_nothing(archive, capsys):
+    client = FakeLambda()
+    code, first, _ = run(capsys, args(archive, action="refund", execute=True), client)
+    assert code == 0 and [o["status"] for o in first["outcomes"]] == ["replayed"] * 3
+    assert [json.loads(c["Payload"]) for c in client.calls] == [{"action": "refund", "value": 1}] * 3
+    assert all(c["FunctionName"] == FUNCTION and c["InvocationType"] == "Event" for c in client.calls)
+    code, second, _ = run(capsys, args(archive, action="refund", execute=True), client)
+    assert [o["status"] for o in second["outcomes"]] == ["skipped"] * 3
+    assert len(client.calls) == 3
+    assert len((archive / ".failctl" / "replay-ledger.jsonl").read_text().splitlines()) == 3
+
+
+def test_stream_batches_go_back_to_the_consumer_and_rejections_are_reported(archive, capsys):
+    client = FakeLambda(stream_response={"batchItemFailures": [{"itemIdentifier": "800000000003126276362"}]})
+    code, result, _ = run(
+        capsys, args(archive, function=FUNCTION, error_type="RetryAttemptsExhausted", execute=True), client
+    )
+    (outcome,) = result["outcomes"]
+    assert outcome["status"] == "partial" and "800000000003126276362" in outcome["detail"]
+    (call,) = client.calls
+    assert call["InvocationType"] == "RequestResponse"
+    assert json.loads(call["Payload"])["Records"][0]["dynamodb"]["SequenceNumber"] == "800000000003126276362"
+
+
+def test_throttling_beyond_retries_is_reported_and_left_for_a_later_run(archive, capsys):
+    client = FakeLambda(fail_function=FUNCTION)
+    code, result, _ = run(capsys, args(archive, action="validate", execute=True), client)
+    assert code == 1
+    assert {o["status"] for o in result["outcomes"]} == {"failed"}
+    assert "TooManyRequestsException" in result["outcomes"][0]["detail"]
+    assert not (archive / ".failctl" / "replay-ledger.jsonl").exists()
+
+
+def test_s3_records_are_marked_with_a_tag_next_to_the_alert_marker(archive, capsys, monkeypatch):
+    refund_key = _plan(capsys, archive, "refund")[0]["key"]
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket="archive", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        files = [p for p in archive.rglob("*") if p.is_file()]
+        for path in files:
+            s3.put_object(Bucket="archive", Key=path.relative_to(archive).as_posix(), Body=path.read_bytes())
+        s3.put_object_tagging(
+            Bucket="archive", Key=refund_key, Tagging={"TagSet": [{"Key": "failure-alerted", "Value": "x"}]}
+        )
+        monkeypatch.setattr(replay_command, "open_store", lambda source: S3Store(source, s3))
+        code, result, _ = run(capsys, args("s3://archive", action="refund", execute=True), FakeLambda())
+        assert code == 0 and [o["status"] for o in result["outcomes"]] == ["replayed"] * 3
+        tags = {t["Key"] for t in s3.get_object_tagging(Bucket="archive", Key=refund_key)["TagSet"]}
+        assert tags == {"failure-alerted", "failure-replayed"}
+        assert s3.list_objects_v2(Bucket="archive")["KeyCount"] == len(files)  # nothing deleted
+
+
+def _plan(capsys, archive, action):
+    _, plan, _ = run(capsys, args(archive, action=action))
+    return plan["plan"]
+
+
+def test_cli_text_dry_run(archive, capsys):
+    code = cli.main(["replay", "--source", str(archive), "--action", "refund"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("Dry run: 3 records selected, 3 would be re-driven")
+    assert f"would re-invoke {FUNCTION} (Event)" in out
+
+
+def test_cli_bad_source_exits_2(capsys):
+    assert cli.main(["replay", "--source", "/nonexistent"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_folder_store_ledger_roundtrip(tmp_path):
+    store = FolderStore(tmp_path)
+    assert store.replayed_at("a/b") is None
+    store.mark_replayed("a/b", "2026-11-22T10:00:00Z")
+    assert store.replayed_at("a/b") == "2026-11-22T10:00:00Z"
