@@ -15,7 +15,7 @@ $(VENV)/.installed: $(REQUIREMENTS)
 	touch $@
 
 demo: setup
-	$(PY) -m failctl preview --policy-pack policy
+	$(PY) -m failctl demo
 
 lint: setup
 	$(PY) -m ruff check .

@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--action", help="only async events with this action")
     replay.add_argument("--execute", action="store_true", help="re-drive for real (default: print the plan)")
     replay.add_argument("--json", action="store_true", help="print the plan or the outcome as JSON")
+
+    commands.add_parser("demo", help="the whole flow locally: gate, emulated Lambda on moto, alerts, queries, replay")
     return parser
 
 
@@ -147,4 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _query(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "demo":
+        from failctl import demo
+
+        return demo.run()
     raise AssertionError(f"unhandled command {args.command}")

@@ -1,0 +1,281 @@
+"""`failctl demo`: the whole flow on a laptop, no AWS account, no network.
+
+1. the offline preview and policy gate; 2. moto's server as the embedded AWS (on loopback);
+3. the processor invoked asynchronously with Lambda's retry semantics, failures written to
+the archive; 4. a failing DynamoDB stream batch through the real consumer with partial
+batch responses and bisection; 5. the failure processor's alerts; 6. the named queries
+answered locally from the archive; 7. a dry-run replay.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from failctl.synth import PROJECT_DIR
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+PREFIX = "lambda-failures-demo"
+FUNCTION = f"{PREFIX}-processor"
+CONSUMER = f"{PREFIX}-stream-consumer"
+BUCKET = f"{PREFIX}-failures-{ACCOUNT}-{REGION}"
+STREAM_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{PREFIX}-orders/stream/2026-01-01T00:00:00.000"
+MAPPING_UUID = "4f7e2f5c-demo-4000-8000-000000000001"
+SHARD = "shardId-00000001763800000000-0a1b2c3d"
+
+# The reference test invocations: successes, each kind of failure, an unknown action, forceError.
+INVOCATIONS: list[Any] = [
+    {"action": "process", "value": 21},
+    {"action": "validate", "value": "order-42"},
+    {"action": "calculate", "value": [4, 8, 15, 16, 23, 42]},
+    {"action": "process", "value": -3},
+    {"action": "validate", "value": ""},
+    {"action": "calculate", "value": []},
+    {"action": "refund", "value": 10},
+    {"forceError": True},
+]
+
+
+def stage(number: int, title: str) -> None:
+    print(f"\n== {number}. {title} " + "=" * max(0, 70 - len(title)))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_moto() -> Any:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log lines in the demo
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "demo",
+            "AWS_SECRET_ACCESS_KEY": "demo",
+            "AWS_DEFAULT_REGION": REGION,
+            "POWERTOOLS_SERVICE_NAME": PREFIX,
+            "POWERTOOLS_METRICS_NAMESPACE": PREFIX,
+            "POWERTOOLS_LOG_LEVEL": "CRITICAL",
+        }
+    )
+    return server
+
+
+def _gate() -> bool:
+    from failctl import gate
+    from failctl.synth import synthesize
+
+    synthesis = synthesize("dev")
+    pack = gate.load_pack(PROJECT_DIR / "policy")
+    verdict = gate.evaluate(pack, synthesis.resources)
+    print(f"{len(synthesis.resources)} resources planned for stack dev; {verdict.policies} policies evaluated")
+    for line in gate.report_lines(verdict)[1:]:
+        print(f"  {line}")
+    return not verdict.blocked
+
+
+def _aws_fixtures(boto3: Any) -> dict[str, Any]:
+    s3 = boto3.client("s3")
+    kms = boto3.client("kms")
+    key_id = kms.create_key(Description="demo failure archive")["KeyMetadata"]["Arn"]
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_encryption(
+        Bucket=BUCKET,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_id}}]
+        },
+    )
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name=f"{PREFIX}-alerts")["TopicArn"]
+    inbox = sqs.create_queue(QueueName=f"{PREFIX}-alert-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "false"})
+    return {"s3": s3, "sqs": sqs, "topic": topic, "inbox": inbox}
+
+
+def _order(seq: int, order_id: str, amount: int, status: str = "PENDING") -> dict[str, Any]:
+    return {
+        "eventID": f"demo-{seq}",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": {
+            "ApproximateCreationDateTime": int(time.time()),
+            "Keys": {"pk": {"S": f"order#{order_id}"}},
+            "NewImage": {
+                "pk": {"S": f"order#{order_id}"},
+                "amount": {"N": str(amount)},
+                "status": {"S": status},
+            },
+            "SequenceNumber": f"{seq:021d}",
+            "SizeBytes": 60,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+        "eventSourceARN": STREAM_ARN,
+    }
+
+
+def _async_stage(aws: dict[str, Any]) -> list[str]:
+    import processor
+
+    from failctl.emulator import AsyncFunctionEmulator
+
+    emulator = AsyncFunctionEmulator(
+        processor.handler, FUNCTION, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}", 2, aws["s3"], BUCKET
+    )
+    keys = []
+    for event in INVOCATIONS:
+        outcome = emulator.invoke_event(event)
+        shown = json.dumps(event)
+        if outcome.error is None:
+            print(f"  ok      {shown:<52} -> {json.dumps(outcome.result['result'])}")
+        else:
+            print(f"  FAILED  {shown:<52} {type(outcome.error).__name__} after {outcome.attempts} attempts")
+            print(f"          record: s3://{BUCKET}/{outcome.record_key}")
+            keys.append(outcome.record_key)
+    return keys
+
+
+def _stream_stage(aws: dict[str, Any]) -> list[str]:
+    import stream_consumer
+
+    from failctl.emulator import StreamMappingEmulator
+
+    batch = [
+        _order(1, "1001", 25),
+        _order(2, "1002", -5),  # bad amount
+        _order(3, "1003", 40, "PAID"),
+        _order(4, "1004", 12, "LOST"),  # bad status
+    ]
+    emulator = StreamMappingEmulator(
+        stream_consumer.handler,
+        CONSUMER,
+        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{CONSUMER}",
+        STREAM_ARN,
+        SHARD,
+        MAPPING_UUID,
+        2,
+        aws["s3"],
+        BUCKET,
+    )
+    all_bad = [_order(5, "2001", 0), _order(6, "2002", 9, "?")]
+    keys: list[str] = []
+    for title, records in (
+        ("order#1001 ok, order#1002 amount -5, order#1003 ok, order#1004 status LOST", batch),
+        ("order#2001 amount 0, order#2002 status ? (every record bad: a function error)", all_bad),
+    ):
+        print(f"  batch: {title}")
+        outcome = emulator.deliver(records)
+        for line in outcome.log:
+            print(f"    {line}")
+        print(
+            f"    {outcome.invocations} invocations, {outcome.bisections} bisections, "
+            f"{outcome.checkpointed} records checkpointed"
+        )
+        for key in outcome.record_keys:
+            print(f"    record: s3://{BUCKET}/{key}")
+        keys += outcome.record_keys
+    return keys
+
+
+def _alerts_stage(aws: dict[str, Any], keys: list[str]) -> None:
+    os.environ["ALERT_TOPIC_ARN"] = aws["topic"]
+    import failure_processor
+
+    from failctl.emulator import FakeContext, _call
+
+    def notify(key: str) -> dict[str, int]:
+        event = {"Records": [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]}
+        return _call(failure_processor.handler, event, FakeContext("failure-processor", "arn:demo"))
+
+    for key in keys:
+        notify(key)
+    print(f"  duplicate notification for the first record -> {notify(keys[0])}")
+    messages = []
+    while batch := aws["sqs"].receive_message(QueueUrl=aws["inbox"], MaxNumberOfMessages=10).get("Messages", []):
+        messages += batch
+        aws["sqs"].delete_message_batch(
+            QueueUrl=aws["inbox"],
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+        )
+    print(f"  {len(messages)} alerts published for {len(keys)} records:")
+    for message in messages:
+        print(f"    {json.loads(message['Body'])['Subject']}")
+    first = json.loads(messages[0]["Body"])["Message"] if messages else ""
+    print("  first alert:")
+    for line in first.splitlines():
+        print(f"    | {line}")
+
+
+def _query_stage(aws: dict[str, Any]) -> None:
+    from components.failure_queries import query_named
+    from failctl.local_query import run_local
+    from failctl.records import S3Store
+
+    today = datetime.now(UTC).date()
+    store = S3Store(f"s3://{BUCKET}", aws["s3"])
+    for name in ("errors-by-action", "errors-by-type", "stream-failures"):
+        result = run_local(store, query_named(name).sql, today, today)
+        print(f"  {name}:")
+        print("    " + " | ".join(result.columns))
+        for row in result.rows:
+            print("    " + " | ".join(str(v) for v in row))
+
+
+def _replay_stage(aws: dict[str, Any]) -> None:
+    from failctl import replay
+    from failctl.records import S3Store
+
+    report = replay.ReplayReport()
+    plan = list(replay.select(S3Store(f"s3://{BUCKET}", aws["s3"]), replay.Selection(), report))
+    print(f"  dry run: {len(plan)} records would be re-driven (add --execute to do it):")
+    for planned in plan:
+        what = planned.summary.error_type or planned.summary.condition
+        print(f"    {planned.summary.kind:<6} {what:<22} -> re-invoke {planned.target}")
+
+
+def run() -> int:
+    started = time.monotonic()
+    sys.path[:0] = [str(PROJECT_DIR), str(PROJECT_DIR / "handlers")]
+    stage(1, "Offline preview and policy gate")
+    if not _gate():
+        return 1
+    stage(2, "Embedded AWS (moto server on 127.0.0.1)")
+    server = _start_moto()
+    try:
+        import boto3
+
+        aws = _aws_fixtures(boto3)
+        print(f"  archive s3://{BUCKET} (aws:kms), alert topic {aws['topic']}")
+        stage(3, "Asynchronous invocations (2 retries, then the S3 on-failure destination)")
+        keys = _async_stage(aws)
+        stage(4, "DynamoDB stream batch (partial batch responses, bisection, 2 retries)")
+        keys += _stream_stage(aws)
+        stage(5, "Failure processor alerts (S3 notification per new record)")
+        _alerts_stage(aws, keys)
+        stage(6, "Named queries, answered locally from the archive")
+        _query_stage(aws)
+        stage(7, "Replay plan")
+        _replay_stage(aws)
+    finally:
+        server.stop()
+    print(f"\nDone in {time.monotonic() - started:.1f} s. Deploy for real: see README, 'Deploying for real'.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())
