@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from components.failure_queries import query_named
 from failctl.athena_query import AthenaQueryError, AthenaTarget, run_athena, target_from_stack
 from failctl.local_query import day_parameters, run_local
-from failctl.records import open_store
+from failctl.records import day_range, open_store
 
 
 class QueryInputError(Exception):
@@ -29,17 +29,6 @@ def _sql(args: argparse.Namespace) -> str:
         raise QueryInputError(error.args[0]) from None
 
 
-def _range(args: argparse.Namespace) -> tuple[date | None, date | None]:
-    first, last = args.first, args.last
-    if first and not last:
-        last = datetime.now(UTC).date()
-    if last and not first:
-        first = last
-    if first and last and last < first:
-        raise QueryInputError(f"--to {last} is before --from {first}")
-    return first, last
-
-
 def _print(columns: list[str], rows: list[tuple[Any, ...]], as_json: bool) -> None:
     if as_json:
         print(json.dumps({"rows": [dict(zip(columns, r, strict=True)) for r in rows]}, default=str, indent=2))
@@ -55,7 +44,10 @@ def _print(columns: list[str], rows: list[tuple[Any, ...]], as_json: bool) -> No
 
 def run(args: argparse.Namespace) -> int:
     sql = _sql(args)
-    first, last = _range(args)
+    try:
+        first, last = day_range(args.first, args.last)
+    except ValueError as error:
+        raise QueryInputError(str(error)) from None
     if args.athena:
         return _athena(args, sql, first, last)
     if not args.source:

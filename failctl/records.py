@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +38,17 @@ def parse_record(data: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise MalformedRecordError(f"a JSON {type(value).__name__}, not a record object")
     return value
+
+
+def day_range(first: date | None, last: date | None) -> tuple[date | None, date | None]:
+    """--from alone runs to today (UTC), --to alone is that one day; neither means every day."""
+    if first and not last:
+        last = datetime.now(UTC).date()
+    if last and not first:
+        first = last
+    if first and last and last < first:
+        raise ValueError(f"--to {last} is before --from {first}")
+    return first, last
 
 
 def days(first: date, last: date) -> list[date]:

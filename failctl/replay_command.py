@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 
 from failctl import replay
-from failctl.records import open_store
+from failctl.records import day_range, open_store
 
 
 class ReplayInputError(Exception):
@@ -16,14 +15,8 @@ class ReplayInputError(Exception):
 
 
 def run(args: argparse.Namespace, client=None) -> int:
-    first, last = args.first, args.last
-    if first and not last:
-        last = datetime.now(UTC).date()
-    if last and not first:
-        first = last
-    if first and last and last < first:
-        raise ReplayInputError(f"--to {last} is before --from {first}")
     try:
+        first, last = day_range(args.first, args.last)
         store = open_store(args.source)
     except (FileNotFoundError, ValueError) as error:
         raise ReplayInputError(str(error)) from None

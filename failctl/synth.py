@@ -35,6 +35,10 @@ class StackConfigError(Exception):
     """The stack file is missing or unreadable."""
 
 
+class OfflineInvokeError(Exception):
+    """The program called a provider function the offline preview has no answer for."""
+
+
 @dataclass
 class SynthResource:
     urn: str
@@ -80,7 +84,7 @@ class PreviewMocks(pulumi.runtime.Mocks):
             return {"region": self.region, "name": self.region, "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": self.partition, "dnsSuffix": "amazonaws.com", "id": self.partition}
-        raise NotImplementedError(f"no offline answer for invoke {args.token}")
+        raise OfflineInvokeError(f"no offline answer for invoke {args.token}; add one to PreviewMocks.call")
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
