@@ -97,40 +97,25 @@ class FailureAnalytics(pulumi.ComponentResource):
             description=f"Failure records of {args.name_prefix}",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.async_table = aws.glue.CatalogTable(
+        self.async_table = self._json_table(
             f"{name}-async-table",
-            name=s.table_name,
-            database_name=self.database.name,
-            table_type="EXTERNAL_TABLE",
-            description="Asynchronous invocation records (on-failure destination)",
+            s.table_name,
+            "Asynchronous invocation records (on-failure destination)",
+            f"s3://{args.archive_bucket}/{ASYNC_PREFIX}",
+            ASYNC_COLUMNS,
             parameters=async_table_parameters(args.archive_bucket, args.function_names, s.projection_start),
-            partition_keys=_columns(ASYNC_PARTITIONS),
-            storage_descriptor={
-                "location": f"s3://{args.archive_bucket}/{ASYNC_PREFIX}",
-                "input_format": TEXT_INPUT,
-                "output_format": TEXT_OUTPUT,
-                "ser_de_info": JSON_SERDE,
-                "columns": _columns(ASYNC_COLUMNS),
-            },
-            opts=pulumi.ResourceOptions(parent=self),
+            partitions=ASYNC_PARTITIONS,
         )
-        self.stream_table = aws.glue.CatalogTable(
+        # aws/lambda/<esm-uuid>/: the UUID is assigned by AWS when the mapping is created.
+        stream_location = pulumi.Output.from_input(args.stream_mapping_uuid or "no-stream-mapping").apply(
+            lambda uuid: f"s3://{args.archive_bucket}/aws/lambda/{uuid}/"
+        )
+        self.stream_table = self._json_table(
             f"{name}-stream-table",
-            name=s.stream_table_name,
-            database_name=self.database.name,
-            table_type="EXTERNAL_TABLE",
-            description="Stream batch failure records of the event source mapping (read recursively)",
-            parameters={"classification": "json"},
-            storage_descriptor={
-                "location": pulumi.Output.from_input(args.stream_mapping_uuid or "stream").apply(
-                    lambda uuid: f"s3://{args.archive_bucket}/aws/lambda/{uuid}/"
-                ),
-                "input_format": TEXT_INPUT,
-                "output_format": TEXT_OUTPUT,
-                "ser_de_info": JSON_SERDE,
-                "columns": _columns(STREAM_COLUMNS),
-            },
-            opts=pulumi.ResourceOptions(parent=self),
+            s.stream_table_name,
+            "Stream batch failure records of the event source mapping (read recursively)",
+            stream_location,
+            STREAM_COLUMNS,
         )
         self.workgroup = aws.athena.Workgroup(
             f"{name}-workgroup",
@@ -167,4 +152,33 @@ class FailureAnalytics(pulumi.ComponentResource):
                 "workgroupName": self.workgroup_name,
                 "resultsBucketName": self.results_bucket_name,
             }
+        )
+
+    def _json_table(
+        self,
+        resource_name_: str,
+        table_name: str,
+        description: str,
+        location: pulumi.Input[str],
+        columns: tuple[Column, ...],
+        parameters: dict[str, str] | None = None,
+        partitions: tuple[Column, ...] = (),
+    ) -> aws.glue.CatalogTable:
+        """An external table of JSON objects (one per S3 object) over an archive prefix."""
+        return aws.glue.CatalogTable(
+            resource_name_,
+            name=table_name,
+            database_name=self.database.name,
+            table_type="EXTERNAL_TABLE",
+            description=description,
+            parameters=parameters or {"classification": "json"},
+            partition_keys=_columns(partitions) if partitions else None,
+            storage_descriptor={
+                "location": location,
+                "input_format": TEXT_INPUT,
+                "output_format": TEXT_OUTPUT,
+                "ser_de_info": JSON_SERDE,
+                "columns": _columns(columns),
+            },
+            opts=pulumi.ResourceOptions(parent=self),
         )
