@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from failctl.synth import UNKNOWN, Synthesis, SynthResource
@@ -92,8 +93,6 @@ def synthesis_json(synthesis: Synthesis) -> dict[str, Any]:
 
 
 def _compact(value: Any) -> str:
-    import json
-
     text = json.dumps(display(value), separators=(",", ":"))
     return text if len(text) <= 100 else text[:97] + "..."
 
