@@ -52,7 +52,6 @@ class StreamConsumer(pulumi.ComponentResource):
     def __init__(self, name: str, args: StreamConsumerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PROJECT}:index:StreamConsumer", name, None, opts)
         self._args = args
-        self._name = name
         s = args.settings
         self.function_name = resource_name(args.name_prefix, "stream-consumer")
         self.table_name = None

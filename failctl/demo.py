@@ -196,11 +196,11 @@ def _alerts_stage(aws: dict[str, Any], keys: list[str]) -> None:
     os.environ["ALERT_TOPIC_ARN"] = aws["topic"]
     import failure_processor
 
-    from failctl.emulator import FakeContext, _call
+    from failctl.emulator import FakeContext, call_handler
 
     def notify(key: str) -> dict[str, int]:
         event = {"Records": [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]}
-        return _call(failure_processor.handler, event, FakeContext("failure-processor", "arn:demo"))
+        return call_handler(failure_processor.handler, event, FakeContext("failure-processor", "arn:demo"))
 
     for key in keys:
         notify(key)

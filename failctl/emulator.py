@@ -31,7 +31,7 @@ class FakeContext:
         return 30_000
 
 
-def _call(handler: Handler, event: Any, context: FakeContext) -> Any:
+def call_handler(handler: Handler, event: Any, context: FakeContext) -> Any:
     # Handlers print EMF metrics to stdout, as in Lambda; the emulator keeps them off the console.
     with contextlib.redirect_stdout(io.StringIO()):
         return handler(event, context)
@@ -60,7 +60,7 @@ class AsyncFunctionEmulator:
         error: BaseException | None = None
         for attempt in range(1, self.max_retry_attempts + 2):
             try:
-                result = _call(self.handler, event, FakeContext(self.function_name, self.function_arn))
+                result = call_handler(self.handler, event, FakeContext(self.function_name, self.function_arn))
                 return AsyncOutcome(event, attempt, result=result)
             except Exception as raised:  # Lambda records any unhandled error, whatever its type
                 error = raised
@@ -105,7 +105,7 @@ class StreamMappingEmulator:
             outcome.invocations += 1
             context = FakeContext(self.function_name, self.function_arn)
             try:
-                response = _call(self.handler, {"Records": batch}, context)
+                response = call_handler(self.handler, {"Records": batch}, context)
                 failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             except Exception as error:
                 outcome.log.append(f"batch of {len(batch)} failed: {type(error).__name__}")

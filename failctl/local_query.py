@@ -128,7 +128,8 @@ def _load(
         except MalformedRecordError as error:
             report.skipped.append((item.key, str(error)))
             continue
-        rows.append(row(record, columns[: len(columns) - len(extra(item))]) + extra(item))
+        keyed = extra(item)  # values the key carries (partitions), after the record's own columns
+        rows.append(row(record, columns[: len(columns) - len(keyed)]) + keyed)
     if rows:
         placeholders = ", ".join("?" for _ in columns)
         con.executemany(f'INSERT INTO "{table}" VALUES ({placeholders})', rows)

@@ -8,6 +8,10 @@ import sys
 from datetime import date
 from typing import Any
 
+import duckdb
+import sqlglot
+from botocore.exceptions import BotoCoreError, ClientError
+
 from components.failure_queries import query_named
 from failctl.athena_query import AthenaQueryError, AthenaTarget, run_athena, target_from_stack
 from failctl.local_query import day_parameters, run_local
@@ -57,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
         result = run_local(store, sql, first, last)
     except (FileNotFoundError, ValueError) as error:
         raise QueryInputError(str(error)) from None
+    except (duckdb.Error, sqlglot.errors.ParseError) as error:
+        raise QueryInputError(f"the query failed: {error}") from None
+    except (BotoCoreError, ClientError) as error:
+        raise QueryInputError(f"cannot read {args.source}: {error}") from None
     for key, reason in result.load.skipped:
         print(f"skipped {key}: {reason}", file=sys.stderr)
     _print(result.columns, result.rows, args.json)

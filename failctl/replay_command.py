@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from failctl import replay
 from failctl.records import day_range, open_store
 
@@ -22,7 +24,10 @@ def run(args: argparse.Namespace, client=None) -> int:
         raise ReplayInputError(str(error)) from None
     selection = replay.Selection(args.function, first, last, args.error_type, args.action)
     report = replay.ReplayReport()
-    plan = list(replay.select(store, selection, report))
+    try:
+        plan = list(replay.select(store, selection, report))
+    except (BotoCoreError, ClientError) as error:
+        raise ReplayInputError(f"cannot read {args.source}: {error}") from None
     for key, reason in report.unreadable:
         print(f"skipped {key}: {reason}", file=sys.stderr)
     if not args.execute:

@@ -157,3 +157,14 @@ def test_reads_from_s3_through_boto3(archive):
     local = run_local(FolderStore(archive), query_named("errors-by-action").sql, DAY_ONE, DAY_ONE)
     assert sorted(result.rows) == sorted(local.rows)
     assert len(result.load.skipped) == 3
+
+
+def test_cli_bad_sql_exits_2_with_the_engine_message(archive, capsys):
+    assert cli.main(["query", "--sql", "SELECT nope FROM failed_events", "--source", str(archive)]) == 2
+    assert "the query failed" in capsys.readouterr().err
+
+
+@mock_aws
+def test_cli_missing_bucket_exits_2(capsys):
+    assert cli.main(["query", "errors-by-type", "--source", "s3://no-such-bucket"]) == 2
+    assert "cannot read s3://no-such-bucket" in capsys.readouterr().err
