@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import AlarmTarget
 from components.alert_topic import AlertTopic, AlertTopicArgs
 from components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
 from components.failure_analytics import FailureAnalytics, FailureAnalyticsArgs
@@ -30,21 +31,29 @@ common = {
 
 archive = FailureArchive(
     "failure-archive",
-    FailureArchiveArgs(aws=ctx, name_prefix=settings.name_prefix, settings=settings.archive, tags=tags),
+    FailureArchiveArgs(
+        aws=ctx,
+        name_prefix=settings.name_prefix,
+        settings=settings.archive,
+        namespace=settings.bucket_namespace,
+        tags=tags,
+    ),
 )
-target = ArchiveTarget(archive.bucket_name, archive.bucket_arn, archive.key_alias)
+target = ArchiveTarget(archive.bucket_name, archive.bucket_arn, archive.grant_arn, archive.key_alias)
 alerts = AlertTopic(
     "alerts", AlertTopicArgs(aws=ctx, name_prefix=settings.name_prefix, email=settings.alarm_email, tags=tags)
 )
+alarms = AlarmTarget(alerts.topic_arn_output, tags)
 
-processor = AsyncFunction("async-function", AsyncFunctionArgs(archive=target, settings=settings.function, **common))
+processor = AsyncFunction(
+    "async-function", AsyncFunctionArgs(archive=target, alarms=alarms, settings=settings.function, **common)
+)
 
 consumer = None
 if settings.stream.enabled:
     consumer = StreamConsumer(
         "stream-consumer",
-        StreamConsumerArgs(archive=target, alarm_topic_arn=alerts.topic_arn, settings=settings.stream, **common),
-        opts=pulumi.ResourceOptions(depends_on=[alerts]),
+        StreamConsumerArgs(archive=target, alarms=alarms, settings=settings.stream, **common),
     )
 
 if settings.failure_processor:
@@ -54,11 +63,12 @@ if settings.failure_processor:
             archive=target,
             alert_topic_arn=alerts.topic_arn,
             alert_key_alias=alerts.key_alias,
+            alarms=alarms,
             replay_functions=[processor.function_name],
             auto_replay=settings.auto_replay,
             **common,
         ),
-        opts=pulumi.ResourceOptions(depends_on=[archive, alerts]),
+        opts=pulumi.ResourceOptions(depends_on=[alerts]),
     )
 
 pulumi.export("LambdaFunctionName", processor.function_name)
@@ -90,6 +100,7 @@ if settings.analytics.enabled:
             stream_mapping_uuid=consumer.mapping_uuid if consumer else None,
             settings=settings.analytics,
             allow_destroy=settings.archive.allow_destroy,
+            namespace=settings.bucket_namespace,
             tags=tags,
         ),
     )

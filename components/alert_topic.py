@@ -26,6 +26,7 @@ class AlertTopicArgs:
 class AlertTopic(pulumi.ComponentResource):
     topic_name: str
     topic_arn: str
+    topic_arn_output: pulumi.Output[str]
     key_alias: str
 
     def __init__(self, name: str, args: AlertTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -43,6 +44,8 @@ class AlertTopic(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # The same ARN, as an output of the topic: alarms built from it are created after it.
+        self.topic_arn_output = self.topic.name.apply(lambda topic: topic_arn(topic, args.aws))
         if args.email:
             aws.sns.TopicSubscription(
                 f"{name}-email",

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam_documents as docs
+from components.alarms import AlarmTarget, async_delivery_alarms, create_alarms
 from components.customer_key import customer_key
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.naming import (
@@ -25,10 +26,17 @@ KEY_USE_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"]
 
 @dataclass
 class ArchiveTarget:
-    """What a function needs to know of the archive to deliver records to it."""
+    """What a function needs to know of the archive to deliver records to it.
 
-    bucket_name: str
-    bucket_arn: str
+    `bucket_name`/`bucket_arn` are the bucket resource's outputs: a destination, mapping or
+    notification built from them depends on the bucket, so `destroy` and `--target` order
+    them right. `grant_arn` is a plain string (the ARN, or its name prefix with `*` when the
+    name is random) so IAM documents stay known at preview.
+    """
+
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    grant_arn: str
     key_alias: str
 
 
@@ -37,6 +45,7 @@ class AsyncFunctionArgs:
     aws: AwsContext
     name_prefix: str
     archive: ArchiveTarget
+    alarms: AlarmTarget
     settings: AsyncSettings = field(default_factory=AsyncSettings)
     log_retention_days: int = 30
     powertools_layer_version: int = 27
@@ -66,7 +75,7 @@ class AsyncFunction(pulumi.ComponentResource):
         self._key: aws.kms.Key | None = None
         self._key_alias = f"alias/{args.name_prefix}-destinations"
 
-        statements = docs.deliver_to_archive(args.archive.bucket_arn, args.archive.key_alias, args.aws)
+        statements = docs.deliver_to_archive(args.archive.grant_arn, args.archive.key_alias, args.aws)
         statements += self._success_destination(name)
         statements += self._dead_letter_queue(name)
         if self._key is not None:
@@ -92,11 +101,29 @@ class AsyncFunction(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.function_arn = self.lambda_.function_arn
+        self.invoke_config = self._invoke_config(name)
+        self.alarms = create_alarms(
+            name,
+            self.function_name,
+            async_delivery_alarms(self.function_name, dead_letter_queue=s.dead_letter_queue),
+            args.alarms,
+            self,
+        )
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "functionArn": self.function_arn,
+                "successDestinationArn": self.success_destination_arn,
+                "deadLetterQueueArn": self.dead_letter_queue_arn,
+            }
+        )
 
-        destination_config: dict = {"on_failure": {"destination": args.archive.bucket_arn}}
+    def _invoke_config(self, name: str) -> aws.lambda_.FunctionEventInvokeConfig:
+        s = self._args.settings
+        destination_config: dict = {"on_failure": {"destination": self._args.archive.bucket_arn}}
         if self.success_destination_arn:
             destination_config["on_success"] = {"destination": self.success_destination_arn}
-        self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
+        return aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-invoke-config",
             function_name=self.lambda_.function.name,
             maximum_retry_attempts=s.max_retry_attempts,
@@ -106,14 +133,6 @@ class AsyncFunction(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.lambda_.role_policy, *self._destination_resources]
             ),
-        )
-        self.register_outputs(
-            {
-                "functionName": self.function_name,
-                "functionArn": self.function_arn,
-                "successDestinationArn": self.success_destination_arn,
-                "deadLetterQueueArn": self.dead_letter_queue_arn,
-            }
         )
 
     def _destination_key(self, name: str) -> aws.kms.Key:

@@ -15,7 +15,7 @@ from components.failure_queries import (
     Column,
     named_queries,
 )
-from components.naming import AwsContext, bucket_name, resource_name
+from components.naming import AwsContext, resource_name
 from components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
 from components.settings import PROJECT, AnalyticsSettings
 
@@ -52,11 +52,12 @@ def _columns(columns: tuple[Column, ...]) -> list[dict[str, str]]:
 class FailureAnalyticsArgs:
     aws: AwsContext
     name_prefix: str
-    archive_bucket: str
+    archive_bucket: pulumi.Input[str]
     function_names: list[str]
     stream_mapping_uuid: pulumi.Input[str] | None = None
     settings: AnalyticsSettings = field(default_factory=AnalyticsSettings)
     allow_destroy: bool = False
+    namespace: str = "account-regional"
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -65,7 +66,7 @@ class FailureAnalytics(pulumi.ComponentResource):
     table_name: str
     stream_table_name: str
     workgroup_name: str
-    results_bucket_name: str
+    results_bucket_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: FailureAnalyticsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PROJECT}:index:FailureAnalytics", name, None, opts)
@@ -79,10 +80,12 @@ class FailureAnalytics(pulumi.ComponentResource):
             f"{name}-results",
             PrivateBucketArgs(
                 aws=args.aws,
-                bucket_name=bucket_name(args.name_prefix, "athena-results", args.aws),
+                name_prefix=args.name_prefix,
+                role="athena-results",
                 key_alias=f"alias/{args.name_prefix}-athena-results",
                 purpose="Athena query results",
                 lifecycle=Lifecycle(expiration_days=s.results_expiration_days, noncurrent_expiration_days=1),
+                namespace=args.namespace,
                 # Results can be recomputed from the archive: they never block a teardown.
                 protect=False,
                 tags=args.tags,
@@ -101,14 +104,16 @@ class FailureAnalytics(pulumi.ComponentResource):
             f"{name}-async-table",
             s.table_name,
             "Asynchronous invocation records (on-failure destination)",
-            f"s3://{args.archive_bucket}/{ASYNC_PREFIX}",
+            pulumi.Output.concat("s3://", args.archive_bucket, "/", ASYNC_PREFIX),
             ASYNC_COLUMNS,
-            parameters=async_table_parameters(args.archive_bucket, args.function_names, s.projection_start),
+            parameters=pulumi.Output.from_input(args.archive_bucket).apply(
+                lambda bucket: async_table_parameters(bucket, args.function_names, s.projection_start)
+            ),
             partitions=ASYNC_PARTITIONS,
         )
         # aws/lambda/<esm-uuid>/: the UUID is assigned by AWS when the mapping is created.
-        stream_location = pulumi.Output.from_input(args.stream_mapping_uuid or "no-stream-mapping").apply(
-            lambda uuid: f"s3://{args.archive_bucket}/aws/lambda/{uuid}/"
+        stream_location = pulumi.Output.concat(
+            "s3://", args.archive_bucket, "/aws/lambda/", args.stream_mapping_uuid or "no-stream-mapping", "/"
         )
         self.stream_table = self._json_table(
             f"{name}-stream-table",
@@ -128,7 +133,9 @@ class FailureAnalytics(pulumi.ComponentResource):
                 "bytes_scanned_cutoff_per_query": s.bytes_scanned_cutoff,
                 "engine_version": {"selected_engine_version": "Athena engine version 3"},
                 "result_configuration": {
-                    "output_location": f"s3://{self.results.bucket_name}/results/",
+                    "output_location": pulumi.Output.concat("s3://", self.results.bucket_name, "/results/"),
+                    # Athena writes results only if the bucket is still this account's.
+                    "expected_bucket_owner": args.aws.account_id,
                     "encryption_configuration": {"encryption_option": "SSE_KMS", "kms_key_arn": self.results.key_arn},
                 },
             },
@@ -161,7 +168,7 @@ class FailureAnalytics(pulumi.ComponentResource):
         description: str,
         location: pulumi.Input[str],
         columns: tuple[Column, ...],
-        parameters: dict[str, str] | None = None,
+        parameters: pulumi.Input[dict[str, str]] | None = None,
         partitions: tuple[Column, ...] = (),
     ) -> aws.glue.CatalogTable:
         """An external table of JSON objects (one per S3 object) over an archive prefix."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.naming import AwsContext, bucket_name
+from components.naming import AwsContext
 from components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
 from components.settings import PROJECT, ArchiveSettings
 
@@ -16,14 +16,16 @@ class FailureArchiveArgs:
     aws: AwsContext
     name_prefix: str
     settings: ArchiveSettings = field(default_factory=ArchiveSettings)
+    namespace: str = "account-regional"
     tags: dict[str, str] = field(default_factory=dict)
 
 
 class FailureArchive(pulumi.ComponentResource):
     """The on-failure destination: a PrivateBucket kept (protected) unless allowDestroy."""
 
-    bucket_name: str
-    bucket_arn: str
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    grant_arn: str
     key_alias: str
     key_arn: pulumi.Output[str]
 
@@ -34,14 +36,15 @@ class FailureArchive(pulumi.ComponentResource):
             name,
             PrivateBucketArgs(
                 aws=args.aws,
-                bucket_name=bucket_name(args.name_prefix, "failures", args.aws),
+                name_prefix=args.name_prefix,
+                role="failures",
                 key_alias=f"alias/{args.name_prefix}-failure-archive",
                 purpose="failure records",
                 lifecycle=Lifecycle(
                     expiration_days=s.expiration_days,
-                    transition_days=s.transition_days,
                     noncurrent_expiration_days=s.noncurrent_expiration_days,
                 ),
+                namespace=args.namespace,
                 protect=not s.allow_destroy,
                 tags=args.tags,
             ),
@@ -49,6 +52,7 @@ class FailureArchive(pulumi.ComponentResource):
         )
         self.bucket_name = self.storage.bucket_name
         self.bucket_arn = self.storage.bucket_arn
+        self.grant_arn = self.storage.grant_arn
         self.key_alias = self.storage.key_alias
         self.key_arn = self.storage.key_arn
         self.register_outputs(

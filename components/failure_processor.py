@@ -8,9 +8,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam_documents as docs
+from components.alarms import AlarmTarget, async_delivery_alarms, create_alarms, queue_depth_alarm
 from components.async_function import ArchiveTarget
 from components.customer_key import customer_key
-from components.iam_documents import ARCHIVE_KEY_PREFIX
+from components.iam_documents import ARCHIVE_KEY_PREFIX, REPLAY_MARKER_PREFIX
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.naming import AwsContext, function_arn, queue_arn, resource_name
 from components.settings import PROJECT
@@ -23,6 +24,7 @@ class FailureProcessorArgs:
     archive: ArchiveTarget
     alert_topic_arn: str
     alert_key_alias: str
+    alarms: AlarmTarget
     replay_functions: list[str] = field(default_factory=list)
     auto_replay: bool = False
     log_retention_days: int = 30
@@ -32,31 +34,69 @@ class FailureProcessorArgs:
 
 class FailureProcessor(pulumi.ComponentResource):
     """The processor reads the archive (with its key) and publishes alerts; nothing more,
-    unless automatic replay is on, which adds lambda:InvokeFunction on the named functions.
+    unless automatic replay is on, which adds lambda:InvokeFunction on the named functions
+    and the replay markers (created only if absent) that allow one replay per request.
 
     Its own failures go to an encrypted SQS queue, never back to the archive, which would
-    trigger it again.
+    trigger it again; an alarm fires on any message there.
     """
 
     function_name: str
 
     def __init__(self, name: str, args: FailureProcessorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PROJECT}:index:FailureProcessor", name, None, opts)
-        a = args
-        self.function_name = resource_name(a.name_prefix, "failure-processor")
-        dlq_name = resource_name(a.name_prefix, "failure-processor-failed", 80)
-        dlq_key_alias = f"alias/{a.name_prefix}-failure-processor"
+        self._name_ = name
+        self._args = args
+        self.function_name = resource_name(args.name_prefix, "failure-processor")
+        self.dlq_name = resource_name(args.name_prefix, "failure-processor-failed", 80)
+        self.dlq_key_alias = f"alias/{args.name_prefix}-failure-processor"
+        self._dead_letter_queue()
+        self.lambda_ = self._function()
+        self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-invoke-config",
+            function_name=self.lambda_.function.name,
+            maximum_retry_attempts=2,
+            maximum_event_age_in_seconds=21600,
+            # Known at preview (from the queue's name) and dependent on the queue.
+            destination_config={"on_failure": {"destination": self.dlq.name.apply(lambda n: queue_arn(n, args.aws))}},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lambda_.role_policy]),
+        )
+        self.notification = self._notification()
+        self.alarms = create_alarms(
+            name,
+            self.function_name,
+            [
+                *async_delivery_alarms(self.function_name),
+                queue_depth_alarm(self.dlq_name, "Failure records the failure processor could not handle"),
+            ],
+            args.alarms,
+            self,
+        )
+        self.register_outputs(
+            {"functionName": self.function_name, "deadLetterQueueArn": queue_arn(self.dlq_name, args.aws)}
+        )
+
+    def _dead_letter_queue(self) -> None:
+        a = self._args
         self.dlq_key, dlq_alias = customer_key(
-            f"{name}-dlq", dlq_key_alias, f"Encrypts failed {self.function_name} events", a.aws, self, a.tags
+            f"{self._name_}-dlq",
+            self.dlq_key_alias,
+            f"Encrypts failed {self.function_name} events",
+            a.aws,
+            self,
+            a.tags,
         )
         self.dlq = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=dlq_name,
+            f"{self._name_}-dlq",
+            name=self.dlq_name,
             kms_master_key_id=self.dlq_key.arn,
             message_retention_seconds=1_209_600,
             tags=a.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[dlq_alias]),
         )
+
+    def _statements(self) -> list[docs.Statement]:
+        a = self._args
         statements = [
             docs.archive_objects(
                 "ReadAndMarkFailureRecords",
@@ -68,48 +108,59 @@ class FailureProcessor(pulumi.ComponentResource):
                     "s3:PutObjectTagging",
                     "s3:PutObjectVersionTagging",
                 ],
-                a.archive.bucket_arn,
+                a.archive.grant_arn,
                 a.aws,
             ),
             docs.use_key("DecryptFailureRecords", a.archive.key_alias, ["kms:Decrypt"], a.aws, "s3"),
             docs.allow("PublishAlerts", "sns:Publish", a.alert_topic_arn),
             docs.use_key("EncryptAlerts", a.alert_key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], a.aws, "sns"),
-            docs.allow("SendOwnFailures", "sqs:SendMessage", queue_arn(dlq_name, a.aws)),
-            docs.use_key("EncryptOwnFailures", dlq_key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], a.aws),
+            docs.allow("SendOwnFailures", "sqs:SendMessage", queue_arn(self.dlq_name, a.aws)),
+            docs.use_key("EncryptOwnFailures", self.dlq_key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], a.aws),
         ]
         if a.auto_replay and a.replay_functions:
-            statements.append(
+            statements += [
                 docs.allow(
                     "ReplayRetryableEvents",
                     "lambda:InvokeFunction",
                     [function_arn(f, a.aws) for f in a.replay_functions],
-                )
-            )
-        self.lambda_ = LambdaFunction(
-            f"{name}-function",
+                ),
+                docs.archive_objects(
+                    "ClaimReplays",
+                    ["s3:GetObject", "s3:PutObject"],
+                    a.archive.grant_arn,
+                    a.aws,
+                    key_prefix=REPLAY_MARKER_PREFIX,
+                ),
+                docs.use_key("EncryptReplayMarkers", a.archive.key_alias, ["kms:GenerateDataKey"], a.aws, "s3"),
+            ]
+        return statements
+
+    def _function(self) -> LambdaFunction:
+        a = self._args
+        return LambdaFunction(
+            f"{self._name_}-function",
             LambdaFunctionArgs(
                 aws=a.aws,
                 function_name=self.function_name,
                 modules=["failure_processor", "failure_records"],
                 handler="failure_processor.handler",
-                statements=statements,
-                environment={"ALERT_TOPIC_ARN": a.alert_topic_arn, "AUTO_REPLAY": str(a.auto_replay).lower()},
+                statements=self._statements(),
+                environment={
+                    "ALERT_TOPIC_ARN": a.alert_topic_arn,
+                    "AUTO_REPLAY": str(a.auto_replay).lower(),
+                    "REPLAY_MARKER_PREFIX": REPLAY_MARKER_PREFIX,
+                },
                 log_retention_days=a.log_retention_days,
                 powertools_layer_version=a.powertools_layer_version,
                 tags=a.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
-            f"{name}-invoke-config",
-            function_name=self.lambda_.function.name,
-            maximum_retry_attempts=2,
-            maximum_event_age_in_seconds=21600,
-            destination_config={"on_failure": {"destination": queue_arn(dlq_name, a.aws)}},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lambda_.role_policy, self.dlq]),
-        )
-        self.permission = aws.lambda_.Permission(
-            f"{name}-s3-permission",
+
+    def _notification(self) -> aws.s3.BucketNotification:
+        a = self._args
+        permission = aws.lambda_.Permission(
+            f"{self._name_}-s3-permission",
             action="lambda:InvokeFunction",
             function=self.lambda_.function.name,
             principal="s3.amazonaws.com",
@@ -117,8 +168,8 @@ class FailureProcessor(pulumi.ComponentResource):
             source_account=a.aws.account_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.notification = aws.s3.BucketNotification(
-            f"{name}-notification",
+        return aws.s3.BucketNotification(
+            f"{self._name_}-notification",
             bucket=a.archive.bucket_name,
             lambda_functions=[
                 {
@@ -128,6 +179,5 @@ class FailureProcessor(pulumi.ComponentResource):
                 }
             ],
             # S3 checks that it may invoke the function when the notification is written.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.permission]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
-        self.register_outputs({"functionName": self.function_name, "deadLetterQueueArn": queue_arn(dlq_name, a.aws)})

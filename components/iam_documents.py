@@ -16,6 +16,8 @@ Statement = dict[str, Any]
 Document = dict[str, Any]
 
 ARCHIVE_KEY_PREFIX = "aws/lambda/"
+# Markers of automatic replays, outside aws/lambda/ so they trigger no notification.
+REPLAY_MARKER_PREFIX = "replay-markers/"
 
 
 def document(*statements: Statement) -> Document:
@@ -50,13 +52,15 @@ def resource_account(aws: AwsContext) -> dict[str, Any]:
     return {"StringEquals": {"s3:ResourceAccount": aws.account_id}}
 
 
-def archive_objects(sid: str, actions: str | list[str], bucket_arn: str, aws: AwsContext) -> Statement:
-    """Object actions under aws/lambda/ in the archive, owned by this account only."""
+def archive_objects(
+    sid: str, actions: str | list[str], bucket_arn: str, aws: AwsContext, key_prefix: str = ARCHIVE_KEY_PREFIX
+) -> Statement:
+    """Object actions under `key_prefix` in the archive, owned by this account only."""
     return {
         "Sid": sid,
         "Effect": "Allow",
         "Action": actions,
-        "Resource": f"{bucket_arn}/{ARCHIVE_KEY_PREFIX}*",
+        "Resource": f"{bucket_arn}/{key_prefix}*",
         "Condition": resource_account(aws),
     }
 
@@ -72,9 +76,14 @@ def list_archive(bucket_arn: str, aws: AwsContext) -> Statement:
 
 
 def deliver_to_archive(bucket_arn: str, key_alias: str, aws: AwsContext) -> list[Statement]:
-    """What Lambda needs to write failure records: object writes, listing, and the key via S3."""
+    """What Lambda needs to write failure records: object writes, listing, and the key via S3.
+
+    The object grant covers the whole bucket, as in AWS's own example: when a destination is
+    configured, Lambda checks the role's access to the bucket, and a grant scoped to a key
+    prefix is reported to fail that check. `s3:ResourceAccount` keeps it to our own bucket.
+    """
     return [
-        archive_objects("WriteFailureRecords", "s3:PutObject", bucket_arn, aws),
+        archive_objects("WriteFailureRecords", "s3:PutObject", bucket_arn, aws, key_prefix=""),
         list_archive(bucket_arn, aws),
         use_key("EncryptFailureRecords", key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], aws, "s3"),
     ]

@@ -2,8 +2,10 @@
 
 Random suffixes (pulumi-random) or provider-computed ARNs are unknown on a fresh stack's
 preview, and anything built from them (an IAM document, a destination ARN) would be too.
-Names here are derived from the stack's prefix, the account and the region instead, which
-keeps bucket names globally unique and every ARN computable before anything exists.
+Names here are derived from the stack's prefix, the account and the region instead. Bucket
+names are safe to predict only in S3's account-regional namespace (no other account can
+create them); where that namespace is not offered the buckets take a random suffix instead,
+and grants name the known prefix.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ class AwsContext:
         return f"{service}.{self.region}.amazonaws.com"
 
 
+BUCKET_NAME_LIMIT = 63
+ACCOUNT_REGIONAL_SUFFIX = "-an"
+# pulumi-random's RandomId gives 2 hex characters per byte.
+RANDOM_SUFFIX_BYTES = 6
+
+
 def _fit(name: str, limit: int) -> str:
     """Shorten a name over the service's limit, keeping it unique with a stable hash."""
     if len(name) <= limit:
@@ -38,9 +46,26 @@ def _fit(name: str, limit: int) -> str:
     return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
+def account_regional_suffix(aws: AwsContext) -> str:
+    """The suffix S3 requires of a bucket in the account-regional namespace: `-<account>-<region>-an`."""
+    return f"-{aws.account_id}-{aws.region}{ACCOUNT_REGIONAL_SUFFIX}"
+
+
 def bucket_name(prefix: str, role: str, aws: AwsContext) -> str:
-    """Globally unique per account and region, at most 63 characters."""
-    return _fit(f"{prefix}-{role}-{aws.account_id}-{aws.region}", 63)
+    """`<prefix>-<role>-<account>-<region>-an`, at most 63 characters.
+
+    Only this account can create a name in its account-regional namespace, so the name can
+    be predictable without anyone else claiming it. When it is too long, the prefix part is
+    shortened (with a stable hash); the suffix S3 checks is never cut.
+    """
+    suffix = account_regional_suffix(aws)
+    return _fit(f"{prefix}-{role}", BUCKET_NAME_LIMIT - len(suffix)) + suffix
+
+
+def random_bucket_name_prefix(prefix: str, role: str) -> str:
+    """`<prefix>-<role>-` before a random suffix, for the global namespace: nobody can guess
+    the full name to claim it first, and IAM grants name this prefix with `*`."""
+    return _fit(f"{prefix}-{role}", BUCKET_NAME_LIMIT - 2 * RANDOM_SUFFIX_BYTES - 1) + "-"
 
 
 def resource_name(prefix: str, role: str, limit: int = 64) -> str:

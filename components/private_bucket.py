@@ -7,57 +7,78 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components import iam_documents as docs
 from components.customer_key import customer_key
-from components.naming import AwsContext, bucket_arn
-from components.settings import PROJECT
+from components.naming import (
+    RANDOM_SUFFIX_BYTES,
+    AwsContext,
+    bucket_arn,
+    bucket_name,
+    random_bucket_name_prefix,
+)
+from components.settings import NO_ACCOUNT_REGIONAL_NAMESPACE, PROJECT
 
 
 @dataclass
 class Lifecycle:
+    """Expiry only: failure records are small (mostly under 128 KB), and S3 neither moves
+    objects that small to STANDARD_IA by default nor bills them below 128 KB there."""
+
     expiration_days: int
-    transition_days: int | None = None  # to STANDARD_IA
     noncurrent_expiration_days: int = 30
 
 
 @dataclass
 class PrivateBucketArgs:
     aws: AwsContext
-    bucket_name: str
+    name_prefix: str
+    role: str
     key_alias: str
     purpose: str
     lifecycle: Lifecycle
+    namespace: str = "account-regional"  # or "global": a random suffix instead
     protect: bool = True
     tags: dict[str, str] = field(default_factory=dict)
+
+
+def effective_namespace(requested: str, aws_ctx: AwsContext) -> str:
+    """The account-regional namespace where S3 offers it; the global one elsewhere."""
+    if requested == "account-regional" and aws_ctx.region in NO_ACCOUNT_REGIONAL_NAMESPACE:
+        return "global"
+    return requested
 
 
 class PrivateBucket(pulumi.ComponentResource):
     """Rotating KMS key, aws:kms default encryption with bucket keys, all public access
     blocked, BucketOwnerEnforced, versioning, TLS-only policy, lifecycle.
 
-    Name and ARN are given, not computed by AWS, so grants naming the bucket are known at
-    preview; the key is granted through its alias for the same reason.
+    In the account-regional namespace the name is `<prefix>-<role>-<account>-<region>-an`:
+    known at preview and creatable by this account only. In the global namespace it ends in
+    a random suffix (unknown until created), and `grant_arn` names the prefix with `*`, so
+    grants stay known at preview either way; the key is granted through its alias for the
+    same reason. `bucket_name`/`bucket_arn` are outputs of the bucket resource, so whatever
+    uses them is created after it and destroyed before it.
     """
 
-    bucket_name: str
-    bucket_arn: str
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    grant_arn: str
+    namespace: str
     key_alias: str
     key_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: PrivateBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PROJECT}:index:PrivateBucket", name, None, opts)
         self._args = args
-        self.bucket_name = args.bucket_name
-        self.bucket_arn = bucket_arn(args.bucket_name, args.aws)
+        self.namespace = effective_namespace(args.namespace, args.aws)
         self.key_alias = args.key_alias
-        # Teardown must be asked for: the bucket may hold the only copy of what it keeps.
-        keep = pulumi.ResourceOptions(parent=self, protect=args.protect)
-
+        requested_name = self._requested_name(name)
         self.key, self.alias = customer_key(
             name,
             args.key_alias,
-            f"Encrypts {args.purpose} in {args.bucket_name}",
+            f"Encrypts {args.purpose} in the {args.name_prefix}-{args.role} bucket",
             args.aws,
             self,
             args.tags,
@@ -65,11 +86,15 @@ class PrivateBucket(pulumi.ComponentResource):
         )
         self.bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            bucket=args.bucket_name,
+            bucket=requested_name,
+            bucket_namespace=self.namespace,
             force_destroy=not args.protect,
             tags=args.tags,
-            opts=keep,
+            # Teardown must be asked for: the bucket may hold the only copy of what it keeps.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
+        self.bucket_name = self.bucket.bucket
+        self.bucket_arn = self.bucket.bucket.apply(lambda bucket: bucket_arn(bucket, args.aws))
         self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=self.bucket.bucket,
@@ -109,12 +134,29 @@ class PrivateBucket(pulumi.ComponentResource):
         self.policy = aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=self.bucket.bucket,
-            policy=json.dumps(docs.tls_only_bucket(self.bucket_arn)),
+            policy=self.bucket_arn.apply(lambda arn: json.dumps(docs.tls_only_bucket(arn))),
             # A bucket policy written while the public access block is still being set races it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
         )
         self.key_arn = self.key.arn
         self.register_outputs({"bucketName": self.bucket_name, "bucketArn": self.bucket_arn, "keyArn": self.key.arn})
+
+    def _requested_name(self, name: str) -> pulumi.Input[str]:
+        """The bucket's name in its namespace; sets `grant_arn` to what IAM grants name."""
+        a = self._args
+        if self.namespace == "account-regional":
+            fixed = bucket_name(a.name_prefix, a.role, a.aws)
+            self.grant_arn = bucket_arn(fixed, a.aws)
+            return fixed
+        prefix = random_bucket_name_prefix(a.name_prefix, a.role)
+        self.grant_arn = bucket_arn(f"{prefix}*", a.aws)
+        suffix = random.RandomId(
+            f"{name}-name-suffix",
+            byte_length=RANDOM_SUFFIX_BYTES,
+            prefix=prefix,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return suffix.hex
 
     def _lifecycle(self, name: str) -> None:
         life = self._args.lifecycle
@@ -126,8 +168,6 @@ class PrivateBucket(pulumi.ComponentResource):
             "noncurrent_version_expiration": {"noncurrent_days": life.noncurrent_expiration_days},
             "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
         }
-        if life.transition_days is not None:
-            rule["transitions"] = [{"days": life.transition_days, "storage_class": "STANDARD_IA"}]
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.bucket,

@@ -19,6 +19,17 @@ PROJECT = "lambda-failures"
 
 SUCCESS_DESTINATION_KINDS = ("none", "sqs", "sns", "eventbridge", "lambda")
 STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
+# S3 namespaces a bucket can be created in (CreateBucket's BucketNamespace).
+BUCKET_NAMESPACES = ("account-regional", "global")
+# Regions where S3 does not offer the account-regional namespace: buckets there fall back to
+# the global namespace with a random suffix (S3 User Guide, "Namespaces for general purpose buckets").
+NO_ACCOUNT_REGIONAL_NAMESPACE = frozenset({"me-south-1", "me-central-1"})
+# The pack's default bound on stream retries (policy config maxRetryAttempts): the program
+# never accepts a value its own pack would block.
+STREAM_MAX_RETRY_ATTEMPTS = 10
+STREAM_MAX_RECORD_AGE_SECONDS = 86_400
+# Lambda's own "unreserved" value for reserved concurrency (PutFunctionConcurrency is not called).
+UNRESERVED = -1
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (
     1,
@@ -52,7 +63,6 @@ class ConfigError(pulumi.RunError):
 
 @dataclass(frozen=True)
 class ArchiveSettings:
-    transition_days: int = 30
     expiration_days: int = 365
     noncurrent_expiration_days: int = 30
     allow_destroy: bool = False
@@ -86,7 +96,7 @@ class StreamSettings:
 @dataclass(frozen=True)
 class AnalyticsSettings:
     enabled: bool = True
-    database_name: str = "failed_events_db"
+    database_name: str = "lambda_failures"
     table_name: str = "failed_events"
     stream_table_name: str = "stream_failures"
     bytes_scanned_cutoff: int = 1_000_000_000
@@ -106,6 +116,7 @@ class Settings:
     function: AsyncSettings = field(default_factory=AsyncSettings)
     stream: StreamSettings = field(default_factory=StreamSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    bucket_namespace: str = "account-regional"
 
 
 Getter = Callable[[str], str | None]
@@ -178,17 +189,8 @@ def _log_retention(reader: _Reader) -> int:
 
 
 def _archive(reader: _Reader) -> ArchiveSettings:
-    transition = reader.int("archiveTransitionDays", 30, 30, 3650)
-    expiration = reader.int("archiveExpirationDays", 365, 1, 36500)
-    if expiration <= transition:
-        raise reader._fail(
-            "archiveExpirationDays",
-            f"greater than archiveTransitionDays ({transition})",
-            expiration,
-        )
     return ArchiveSettings(
-        transition_days=transition,
-        expiration_days=expiration,
+        expiration_days=reader.int("archiveExpirationDays", 365, 1, 36500),
         noncurrent_expiration_days=reader.int("noncurrentExpirationDays", 30, 1, 3650),
         allow_destroy=reader.bool("allowDestroy", False),
     )
@@ -199,11 +201,16 @@ def _function(reader: _Reader) -> AsyncSettings:
         max_retry_attempts=reader.int("maxRetryAttempts", 2, 0, 2),
         max_event_age_seconds=reader.int("maxEventAgeSeconds", 3600, 60, 21600),
         success_destination=reader.choice("successDestination", "none", SUCCESS_DESTINATION_KINDS),
-        reserved_concurrency=reader.int("reservedConcurrency", None, 0, 10000),
+        reserved_concurrency=_reserved_concurrency(reader),
         dead_letter_queue=reader.bool("deadLetterQueue", False),
         memory_mb=reader.int("memoryMb", 256, 128, 10240),
         timeout_seconds=reader.int("timeoutSeconds", 30, 1, 900),
     )
+
+
+def _reserved_concurrency(reader: _Reader) -> int | None:
+    value = reader.int("reservedConcurrency", UNRESERVED, UNRESERVED, 10000)
+    return None if value == UNRESERVED else value
 
 
 def _filter_patterns(reader: _Reader) -> tuple[str, ...]:
@@ -230,8 +237,8 @@ def _stream(reader: _Reader) -> StreamSettings:
     return StreamSettings(
         enabled=reader.bool("streamConsumer", True),
         source_arn=source_arn,
-        max_retry_attempts=reader.int("streamMaxRetryAttempts", 3, 0, 10000),
-        max_record_age_seconds=reader.int("streamMaxRecordAgeSeconds", 3600, 60, 604800),
+        max_retry_attempts=reader.int("streamMaxRetryAttempts", 3, 0, STREAM_MAX_RETRY_ATTEMPTS),
+        max_record_age_seconds=reader.int("streamMaxRecordAgeSeconds", 3600, 60, STREAM_MAX_RECORD_AGE_SECONDS),
         batch_size=reader.int("streamBatchSize", 100, 1, 10000),
         batching_window_seconds=reader.int("streamBatchingWindowSeconds", 0, 0, 300),
         starting_position=reader.choice("streamStartingPosition", "LATEST", STARTING_POSITIONS),
@@ -248,7 +255,7 @@ def _glue_name(reader: _Reader, key: str, default: str) -> str:
     return name
 
 
-def _analytics(reader: _Reader) -> AnalyticsSettings:
+def _analytics(reader: _Reader, name_prefix: str) -> AnalyticsSettings:
     start = reader.str("analyticsStartDate") or "2024-01-01"
     try:
         projection_start = date.fromisoformat(start).strftime("%Y/%m/%d")
@@ -256,7 +263,7 @@ def _analytics(reader: _Reader) -> AnalyticsSettings:
         raise reader._fail("analyticsStartDate", "a date YYYY-MM-DD", start) from None
     return AnalyticsSettings(
         enabled=reader.bool("analytics", True),
-        database_name=_glue_name(reader, "glueDatabaseName", "failed_events_db"),
+        database_name=_glue_name(reader, "glueDatabaseName", name_prefix.replace("-", "_")),
         table_name=_glue_name(reader, "glueTableName", "failed_events"),
         stream_table_name=_glue_name(reader, "glueStreamTableName", "stream_failures"),
         bytes_scanned_cutoff=reader.int("athenaBytesScannedCutoff", 1_000_000_000, 10_000_000, 10**15),
@@ -271,15 +278,25 @@ def load_settings(get: Getter, stack: str) -> Settings:
     email = reader.str("alarmEmail")
     if email is not None and ("@" not in email or " " in email):
         raise reader._fail("alarmEmail", "an e-mail address", email)
+    prefix = _name_prefix(reader, stack)
+    function = _function(reader)
+    auto_replay = reader.bool("autoReplay", False)
+    if auto_replay and function.reserved_concurrency == 0:
+        raise reader._fail(
+            "autoReplay",
+            "false while reservedConcurrency is 0 (every replay would fail straight back into the archive)",
+            "true",
+        )
     return Settings(
-        name_prefix=_name_prefix(reader, stack),
+        name_prefix=prefix,
         log_retention_days=_log_retention(reader),
         powertools_layer_version=reader.int("powertoolsLayerVersion", 27, 1, 10000),
         alarm_email=email,
         failure_processor=reader.bool("failureProcessor", True),
-        auto_replay=reader.bool("autoReplay", False),
+        auto_replay=auto_replay,
         archive=_archive(reader),
-        function=_function(reader),
+        function=function,
         stream=_stream(reader),
-        analytics=_analytics(reader),
+        analytics=_analytics(reader, prefix),
+        bucket_namespace=reader.choice("bucketNamespace", "account-regional", BUCKET_NAMESPACES),
     )

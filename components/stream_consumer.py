@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam_documents as docs
+from components.alarms import Alarm, AlarmTarget, create_alarms
 from components.async_function import ArchiveTarget
 from components.customer_key import customer_key
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
@@ -30,7 +31,7 @@ class StreamConsumerArgs:
     aws: AwsContext
     name_prefix: str
     archive: ArchiveTarget
-    alarm_topic_arn: str
+    alarms: AlarmTarget
     settings: StreamSettings = field(default_factory=StreamSettings)
     log_retention_days: int = 30
     powertools_layer_version: int = 27
@@ -56,7 +57,7 @@ class StreamConsumer(pulumi.ComponentResource):
         self.function_name = resource_name(args.name_prefix, "stream-consumer")
         self.table_name = None
 
-        statements = docs.deliver_to_archive(args.archive.bucket_arn, args.archive.key_alias, args.aws)
+        statements = docs.deliver_to_archive(args.archive.grant_arn, args.archive.key_alias, args.aws)
         if s.source_arn is None:
             statements += self._table()
         else:
@@ -150,38 +151,23 @@ class StreamConsumer(pulumi.ComponentResource):
         ]
 
     def _alarms(self) -> None:
-        a = self._args
-        alarms = {
-            "iterator-age": (
+        dims = {"FunctionName": self.function_name}
+        alarms = [
+            Alarm(
+                "iterator-age",
                 "IteratorAge",
-                "Maximum",
-                a.settings.iterator_age_alarm_ms,
                 "The consumer is falling behind its stream",
+                dims,
+                statistic="Maximum",
+                threshold=self._args.settings.iterator_age_alarm_ms,
+                evaluation_periods=5,
             ),
-            "errors": ("Errors", "Sum", 0, "The consumer's invocations are failing"),
-            "destination-failures": (
+            Alarm("errors", "Errors", "The consumer's invocations are failing", dims),
+            Alarm(
+                "destination-failures",
                 "DestinationDeliveryFailures",
-                "Sum",
-                0,
                 "Failed batches could not be written to the failure archive",
+                dims,
             ),
-        }
-        for role, (metric, statistic, threshold, description) in alarms.items():
-            aws.cloudwatch.MetricAlarm(
-                f"{self._name}-{role}-alarm",
-                name=resource_name(self.function_name, role, 255),
-                alarm_description=description,
-                namespace="AWS/Lambda",
-                metric_name=metric,
-                dimensions={"FunctionName": self.function_name},
-                statistic=statistic,
-                period=60,
-                evaluation_periods=5 if metric == "IteratorAge" else 1,
-                threshold=threshold,
-                comparison_operator="GreaterThanThreshold",
-                treat_missing_data="notBreaching",
-                alarm_actions=[a.alarm_topic_arn],
-                ok_actions=[a.alarm_topic_arn],
-                tags=a.tags,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
+        ]
+        self.alarms = create_alarms(self._name, self.function_name, alarms, self._args.alarms, self)

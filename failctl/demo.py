@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from components.naming import AwsContext, bucket_name
 from failctl.synth import PROJECT_DIR
 
 ACCOUNT = "123456789012"
@@ -25,7 +26,7 @@ REGION = "us-east-1"
 PREFIX = "lambda-failures-demo"
 FUNCTION = f"{PREFIX}-processor"
 CONSUMER = f"{PREFIX}-stream-consumer"
-BUCKET = f"{PREFIX}-failures-{ACCOUNT}-{REGION}"
+BUCKET = bucket_name(PREFIX, "failures", AwsContext(ACCOUNT, REGION))
 STREAM_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{PREFIX}-orders/stream/2026-01-01T00:00:00.000"
 MAPPING_UUID = "4f7e2f5c-demo-4000-8000-000000000001"
 SHARD = "shardId-00000001763800000000-0a1b2c3d"

@@ -11,7 +11,7 @@ from failctl.local_query import to_duckdb
 
 TABLE = "aws:glue/catalogTable:CatalogTable"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-ARCHIVE = f"lambda-failures-test-failures-{ACCOUNT}-{REGION}"
+ARCHIVE = f"lambda-failures-test-failures-{ACCOUNT}-{REGION}-an"
 
 
 def test_async_table_projects_function_and_day_over_the_key_layout(stack):
@@ -55,7 +55,8 @@ def test_workgroup_enforces_kms_results_cutoff_and_metrics(program):
     assert config["bytesScannedCutoffPerQuery"] == 50_000_000.0, workgroup.urn
     result = config["resultConfiguration"]
     assert result["encryptionConfiguration"]["encryptionOption"] == "SSE_KMS", workgroup.urn
-    assert result["outputLocation"] == f"s3://lambda-failures-test-athena-results-{ACCOUNT}-{REGION}/results/"
+    assert result["outputLocation"] == f"s3://lambda-failures-test-athena-results-{ACCOUNT}-{REGION}-an/results/"
+    assert result["expectedBucketOwner"] == ACCOUNT
 
 
 def test_results_bucket_is_private_encrypted_and_expires(stack):
@@ -86,10 +87,10 @@ def test_named_queries_are_exactly_the_sql_the_local_engine_runs(stack):
 
 
 def test_outputs_use_the_reference_names(stack):
-    assert stack.outputs["GlueDatabaseName"] == "failed_events_db"
+    assert stack.outputs["GlueDatabaseName"] == "lambda_failures_test"
     assert stack.outputs["GlueTableName"] == "failed_events"
     assert stack.outputs["AthenaWorkgroupName"] == "lambda-failures-test-failures"
-    assert stack.outputs["AthenaResultsBucketName"] == f"lambda-failures-test-athena-results-{ACCOUNT}-{REGION}"
+    assert stack.outputs["AthenaResultsBucketName"] == f"lambda-failures-test-athena-results-{ACCOUNT}-{REGION}-an"
 
 
 def test_analytics_can_be_left_out(program):

@@ -6,7 +6,7 @@ from conftest import ACCOUNT, REGION, one, policy_document, statement
 FUNCTION = "aws:lambda/function:Function"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-BUCKET_ARN = f"arn:aws:s3:::lambda-failures-test-failures-{ACCOUNT}-{REGION}"
+BUCKET_ARN = f"arn:aws:s3:::lambda-failures-test-failures-{ACCOUNT}-{REGION}-an"
 
 
 def processor_policy(synthesis) -> dict:
@@ -29,7 +29,8 @@ def test_role_writes_records_only_to_the_archive_owned_by_this_account(stack):
     doc = processor_policy(stack)
     put = statement(doc, "WriteFailureRecords")
     assert put["Action"] == "s3:PutObject"
-    assert put["Resource"] == f"{BUCKET_ARN}/aws/lambda/*"
+    # The whole bucket: Lambda's destination check rejects a prefix-scoped grant.
+    assert put["Resource"] == f"{BUCKET_ARN}/*"
     assert put["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
     listing = statement(doc, "ListFailureArchive")
     assert listing["Resource"] == BUCKET_ARN
@@ -143,7 +144,7 @@ def test_outputs_use_the_reference_names(stack):
     assert stack.outputs["LambdaFunctionArn"] == (
         f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:lambda-failures-test-processor"
     )
-    assert stack.outputs["FailedEventsBucketName"] == f"lambda-failures-test-failures-{ACCOUNT}-{REGION}"
+    assert stack.outputs["FailedEventsBucketName"] == f"lambda-failures-test-failures-{ACCOUNT}-{REGION}-an"
     assert stack.outputs["FailedEventsBucketArn"] == BUCKET_ARN
     assert "FailureKeyArn" in stack.outputs
 

@@ -1,5 +1,6 @@
 """The archive's security properties, one per test, read off the synthesized stack."""
 
+import pytest
 from conftest import ACCOUNT, REGION, one, policy_document
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -9,9 +10,25 @@ PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
-def test_bucket_name_is_known_and_unique_per_account_and_region(stack):
+def test_bucket_is_in_the_account_regional_namespace_with_a_known_name(stack):
     bucket = one(stack, BUCKET, "failure-archive-bucket")
-    assert bucket.props["bucket"] == f"lambda-failures-test-failures-{ACCOUNT}-{REGION}", bucket.urn
+    assert bucket.props["bucket"] == f"lambda-failures-test-failures-{ACCOUNT}-{REGION}-an", bucket.urn
+    assert bucket.props["bucketNamespace"] == "account-regional", bucket.urn
+
+
+@pytest.mark.parametrize("config", [{"bucketNamespace": "global"}, {"aws:region": "me-south-1"}])
+def test_global_namespace_uses_a_random_suffix_and_prefix_grants(program, config):
+    """Where the account-regional namespace is not offered (or not wanted), nobody can guess
+    the name: it ends in a random suffix, and grants name the prefix with * plus the account."""
+    synthesis = program(**config)
+    bucket = one(synthesis, BUCKET, "failure-archive-bucket")
+    assert bucket.props["bucket"] == UNKNOWN and bucket.props["bucketNamespace"] == "global", bucket.urn
+    suffix = one(synthesis, "random:index/randomId:RandomId", "failure-archive-name-suffix")
+    assert suffix.props["prefix"] == "lambda-failures-test-failures-" and suffix.props["byteLength"] == 6.0
+    role_policy = one(synthesis, "aws:iam/rolePolicy:RolePolicy", "async-function-processor-role-policy")
+    put = next(s for s in policy_document(role_policy)["Statement"] if s["Sid"] == "WriteFailureRecords")
+    assert put["Resource"] == "arn:aws:s3:::lambda-failures-test-failures-*/*"
+    assert put["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
 
 
 def test_bucket_and_key_are_protected_by_default(stack):
@@ -69,23 +86,25 @@ def test_bucket_policy_denies_insecure_transport(stack):
     (deny,) = policy_document(policy)["Statement"]
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*", policy.urn
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, policy.urn
-    bucket_arn = f"arn:aws:s3:::lambda-failures-test-failures-{ACCOUNT}-{REGION}"
+    bucket_arn = f"arn:aws:s3:::lambda-failures-test-failures-{ACCOUNT}-{REGION}-an"
     assert deny["Resource"] == [bucket_arn, f"{bucket_arn}/*"], policy.urn
 
 
-def test_lifecycle_follows_config(program):
-    synthesis = program(archiveTransitionDays=60, archiveExpirationDays=400, noncurrentExpirationDays=7)
+def test_lifecycle_follows_config_and_moves_nothing_to_standard_ia(program):
+    synthesis = program(archiveExpirationDays=400, noncurrentExpirationDays=7)
     lifecycle = one(
         synthesis, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "failure-archive-lifecycle"
     )
     (rule,) = lifecycle.props["rules"]
     assert rule["status"] == "Enabled"
-    assert rule["transitions"] == [{"days": 60.0, "storageClass": "STANDARD_IA"}], lifecycle.urn
+    # Records are mostly under 128 KB: S3 would not transition them, nor bill them less.
+    assert "transitions" not in rule, lifecycle.urn
     assert rule["expiration"] == {"days": 400.0}, lifecycle.urn
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 7.0}, lifecycle.urn
 
 
-def test_long_prefixes_still_give_a_valid_bucket_name(program):
-    synthesis = program(namePrefix="a" * 40)
+def test_long_prefixes_shorten_the_prefix_never_the_namespace_suffix(program):
+    synthesis = program(namePrefix="a" * 40, **{"aws:region": "ap-southeast-2"})
     name = one(synthesis, BUCKET, "failure-archive-bucket").props["bucket"]
     assert len(name) <= 63 and name.startswith("a" * 20)
+    assert name.endswith(f"-{ACCOUNT}-ap-southeast-2-an"), name

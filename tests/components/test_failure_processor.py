@@ -1,8 +1,11 @@
 """The failure processor: notifications, permission, least-privilege role, its own failures."""
 
+import pytest
 from conftest import ACCOUNT, REGION, one, policy_document, statement
 
-ARCHIVE = f"lambda-failures-test-failures-{ACCOUNT}-{REGION}"
+from components.settings import ConfigError
+
+ARCHIVE = f"lambda-failures-test-failures-{ACCOUNT}-{REGION}-an"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 
@@ -41,6 +44,52 @@ def test_auto_replay_adds_invoke_on_the_processor_function_only(program):
     assert replay["Resource"] == [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:lambda-failures-test-processor"]
     function = one(program(autoReplay=True), "aws:lambda/function:Function", "failure-processor-function-function")
     assert function.props["environment"]["variables"]["AUTO_REPLAY"] == "true"
+    claims = statement(doc, "ClaimReplays")
+    assert claims["Resource"] == f"arn:aws:s3:::{ARCHIVE}/replay-markers/*"
+    assert claims["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
+
+
+def test_auto_replay_is_refused_when_every_replay_would_fail_again(program):
+    with pytest.raises(ConfigError, match="autoReplay must be false while reservedConcurrency is 0"):
+        program(autoReplay=True, reservedConcurrency=0)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "metric", "dimensions"),
+    [
+        ("failure-processor-destination-failures-alarm", "DestinationDeliveryFailures", "FunctionName"),
+        ("failure-processor-events-dropped-alarm", "AsyncEventsDropped", "FunctionName"),
+        ("failure-processor-queue-depth-alarm", "ApproximateNumberOfMessagesVisible", "QueueName"),
+        ("async-function-destination-failures-alarm", "DestinationDeliveryFailures", "FunctionName"),
+        ("async-function-events-dropped-alarm", "AsyncEventsDropped", "FunctionName"),
+    ],
+)
+def test_lost_failures_raise_an_alarm_on_the_alerts_topic(stack, suffix, metric, dimensions):
+    alarm = one(stack, "aws:cloudwatch/metricAlarm:MetricAlarm", suffix)
+    assert alarm.props["metricName"] == metric and list(alarm.props["dimensions"]) == [dimensions], alarm.urn
+    assert alarm.props["threshold"] == 0.0 and alarm.props["comparisonOperator"] == "GreaterThanThreshold"
+    assert alarm.props["alarmActions"] == [f"arn:aws:sns:{REGION}:{ACCOUNT}:lambda-failures-test-alerts"]
+    topic = one(stack, "aws:sns/topic:Topic", "alerts-topic")
+    assert topic.urn in alarm.dependencies["alarmActions"], "the alarm must be created after the topic"
+
+
+def test_archive_consumers_depend_on_the_bucket_resource(stack):
+    """Destroy and --target order follow dependencies: every user of the archive names it."""
+    bucket = one(stack, "aws:s3/bucket:Bucket", "failure-archive-bucket")
+    users = [
+        (one(stack, "aws:s3/bucketNotification:BucketNotification"), "bucket"),
+        (one(stack, "aws:lambda/permission:Permission", "failure-processor-s3-permission"), "sourceArn"),
+        (
+            one(
+                stack, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "async-function-invoke-config"
+            ),
+            "destinationConfig",
+        ),
+        (one(stack, "aws:lambda/eventSourceMapping:EventSourceMapping"), "destinationConfig"),
+        (one(stack, "aws:glue/catalogTable:CatalogTable", "analytics-async-table"), "storageDescriptor"),
+    ]
+    for resource, prop in users:
+        assert bucket.urn in resource.dependencies.get(prop, []), f"{resource.urn}.{prop}"
 
 
 def test_own_failures_go_to_an_encrypted_queue_not_back_to_the_archive(stack):

@@ -26,11 +26,12 @@ def test_defaults_are_safe():
         ("maxEventAgeSeconds", "59", "lambda-failures:maxEventAgeSeconds must be an integer from 60 to 21600"),
         ("maxEventAgeSeconds", "21601", "from 60 to 21600"),
         ("successDestination", "kafka", "one of none, sqs, sns, eventbridge, lambda"),
-        ("reservedConcurrency", "-1", "lambda-failures:reservedConcurrency must be an integer from 0"),
+        ("reservedConcurrency", "-2", "lambda-failures:reservedConcurrency must be an integer from -1 to 10000"),
         ("logRetentionDays", "10", "lambda-failures:logRetentionDays must be one of 1, 3, 5"),
         ("allowDestroy", "maybe", "lambda-failures:allowDestroy must be true or false"),
         ("namePrefix", "Bad_Prefix!", "lambda-failures:namePrefix must be 1 to 40 characters"),
-        ("archiveExpirationDays", "20", "greater than archiveTransitionDays (30)"),
+        ("archiveExpirationDays", "0", "archiveExpirationDays must be an integer from 1"),
+        ("bucketNamespace", "shared", "lambda-failures:bucketNamespace must be one of account-regional, global"),
         ("alarmEmail", "not-an-address", "lambda-failures:alarmEmail must be an e-mail address"),
     ],
 )
@@ -39,6 +40,19 @@ def test_bad_values_name_the_key_and_the_allowed_values(key, value, expected):
         settings_from(**{key: value})
     assert expected in str(raised.value)
     assert repr(value) in str(raised.value) or value.lower() in str(raised.value)
+
+
+def test_pulumi_yaml_defaults_read_as_unset():
+    """The project file gives optional keys a default ("" or -1) so the engine never asks for them."""
+    s = settings_from(namePrefix="", alarmEmail="", reservedConcurrency="-1", streamSourceArn="", glueDatabaseName="")
+    assert s.name_prefix == "lambda-failures-test" and s.alarm_email is None
+    assert s.function.reserved_concurrency is None and s.stream.source_arn is None
+    assert s.analytics.database_name == "lambda_failures_test"
+
+
+def test_glue_database_follows_the_prefix_so_stacks_do_not_collide():
+    assert settings_from(namePrefix="orders-prod").analytics.database_name == "orders_prod"
+    assert settings_from(glueDatabaseName="shared_db").analytics.database_name == "shared_db"
 
 
 def test_program_stops_on_bad_config(program):

@@ -11,7 +11,7 @@ ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 TABLE = "aws:dynamodb/table:Table"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-BUCKET_ARN = f"arn:aws:s3:::lambda-failures-test-failures-{ACCOUNT}-{REGION}"
+BUCKET_ARN = f"arn:aws:s3:::lambda-failures-test-failures-{ACCOUNT}-{REGION}-an"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:lambda-failures-test-alerts"
 
 
@@ -57,7 +57,7 @@ def test_mapping_settings_come_from_config(program):
     mapping = one(
         program(
             streamMaxRetryAttempts=0,
-            streamMaxRecordAgeSeconds=604800,
+            streamMaxRecordAgeSeconds=86400,
             streamBatchSize=10000,
             streamBatchingWindowSeconds=5,
             streamStartingPosition="TRIM_HORIZON",
@@ -66,7 +66,7 @@ def test_mapping_settings_come_from_config(program):
         ESM,
     )
     props = mapping.props
-    assert (props["maximumRetryAttempts"], props["maximumRecordAgeInSeconds"]) == (0.0, 604800.0)
+    assert (props["maximumRetryAttempts"], props["maximumRecordAgeInSeconds"]) == (0.0, 86400.0)
     assert (props["batchSize"], props["maximumBatchingWindowInSeconds"]) == (10000.0, 5.0)
     assert props["startingPosition"] == "TRIM_HORIZON"
     assert [json.loads(f["pattern"]) for f in props["filterCriteria"]["filters"]] == patterns
@@ -114,9 +114,9 @@ def test_consumer_can_be_left_out(program):
 @pytest.mark.parametrize(
     ("suffix", "metric", "statistic", "threshold"),
     [
-        ("iterator-age-alarm", "IteratorAge", "Maximum", 60000.0),
-        ("errors-alarm", "Errors", "Sum", 0.0),
-        ("destination-failures-alarm", "DestinationDeliveryFailures", "Sum", 0.0),
+        ("stream-consumer-iterator-age-alarm", "IteratorAge", "Maximum", 60000.0),
+        ("stream-consumer-errors-alarm", "Errors", "Sum", 0.0),
+        ("stream-consumer-destination-failures-alarm", "DestinationDeliveryFailures", "Sum", 0.0),
     ],
 )
 def test_alarms_watch_the_consumer_and_notify_the_encrypted_topic(stack, suffix, metric, statistic, threshold):
@@ -150,10 +150,12 @@ def test_outputs_name_the_table_function_and_mapping(stack):
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("streamMaxRetryAttempts", -1, "streamMaxRetryAttempts must be an integer from 0 to 10000"),
-        ("streamMaxRetryAttempts", 10001, "from 0 to 10000"),
-        ("streamMaxRecordAgeSeconds", -1, "streamMaxRecordAgeSeconds must be an integer from 60 to 604800"),
-        ("streamMaxRecordAgeSeconds", 59, "from 60 to 604800"),
+        ("streamMaxRetryAttempts", -1, "streamMaxRetryAttempts must be an integer from 0 to 10"),
+        # The pack's default bound: the program never accepts what its own pack blocks.
+        ("streamMaxRetryAttempts", 11, "from 0 to 10;"),
+        ("streamMaxRecordAgeSeconds", -1, "streamMaxRecordAgeSeconds must be an integer from 60 to 86400"),
+        ("streamMaxRecordAgeSeconds", 86401, "from 60 to 86400"),
+        ("streamMaxRecordAgeSeconds", 59, "from 60 to 86400"),
         ("streamBatchSize", 0, "streamBatchSize must be an integer from 1 to 10000"),
         ("streamStartingPosition", "AT_TIMESTAMP", "one of LATEST, TRIM_HORIZON"),
         ("streamFilterPatterns", "[not json", "a JSON list of filter patterns"),
