@@ -126,7 +126,7 @@ class FailureProcessor(pulumi.ComponentResource):
                 ),
                 docs.archive_objects(
                     "ClaimReplays",
-                    ["s3:GetObject", "s3:PutObject"],
+                    "s3:PutObject",
                     a.archive.grant_arn,
                     a.aws,
                     key_prefix=REPLAY_MARKER_PREFIX,

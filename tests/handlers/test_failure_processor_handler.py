@@ -39,9 +39,13 @@ def aws(monkeypatch):
         monkeypatch.setattr(failure_processor, "s3", s3)
         monkeypatch.setattr(failure_processor, "sns", sns)
         invoked = []
-        monkeypatch.setattr(
-            failure_processor.lambda_client, "invoke", lambda **kwargs: invoked.append(kwargs) or {"StatusCode": 202}
-        )
+
+        def invoke(**kwargs):
+            # Lambda answers an async invoke with the request id the new invocation runs under.
+            invoked.append(kwargs)
+            return {"StatusCode": 202, "ResponseMetadata": {"RequestId": f"replay-{len(invoked)}"}}
+
+        monkeypatch.setattr(failure_processor.lambda_client, "invoke", invoke)
         yield {"s3": s3, "sqs": sqs, "queue": queue, "handler": failure_processor.handler, "invoked": invoked}
 
 
@@ -132,3 +136,31 @@ def test_auto_replay_redrives_only_retryable_conditions(aws, monkeypatch):
     assert invocation["InvocationType"] == "Event"
     assert json.loads(invocation["Payload"]) == {"action": "process", "value": 1}
     assert "failure-replayed" in tags(aws, aged) and "failure-replayed" not in tags(aws, broken)
+
+
+def test_auto_replay_runs_once_per_request_and_never_replays_a_replay(aws, monkeypatch):
+    """A replay that ages out again writes a new record under the replay's request id: that
+    record is alerted on, never re-driven, so autoReplay cannot loop."""
+    monkeypatch.setenv("AUTO_REPLAY", "true")
+    payload = {"action": "process", "value": 1}
+    first = async_failure_key("fn", MOMENT, "first")
+    put(aws, first, async_failure_record(FUNCTION_ARN, payload, MOMENT, None, "EventAgeExceeded", request_id="r-1"))
+    assert notify(aws, first) == {"replayed": 1}
+    # The same record re-delivered with its tags lost (a copy of the object): the claim holds.
+    again = async_failure_key("fn", MOMENT, "again")
+    put(aws, again, async_failure_record(FUNCTION_ARN, payload, MOMENT, None, "EventAgeExceeded", request_id="r-1"))
+    assert notify(aws, again) == {"alerted": 1}
+    # The replay itself (request id replay-1, from the invoke response) ages out again.
+    second = async_failure_key("fn", MOMENT, "second")
+    put(
+        aws,
+        second,
+        async_failure_record(FUNCTION_ARN, payload, MOMENT, None, "EventAgeExceeded", request_id="replay-1"),
+    )
+    assert notify(aws, second) == {"alerted": 1}
+    assert len(aws["invoked"]) == 1
+    markers = aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="replay-markers/")["Contents"]
+    assert sorted(m["Key"] for m in markers) == [
+        "replay-markers/lambda-failures-test-processor/r-1",
+        "replay-markers/lambda-failures-test-processor/replay-1",
+    ]
