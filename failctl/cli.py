@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--from", dest="first", type=_day, help="first day, YYYY-MM-DD (UTC)")
     query.add_argument("--to", dest="last", type=_day, help="last day, YYYY-MM-DD (UTC)")
     query.add_argument("--json", action="store_true", help='print {"rows": [...]}')
+    _owner_argument(query)
     query.add_argument("--athena", action="store_true", help="run in the deployed Athena workgroup")
     query.add_argument("--stack", help="with --athena: read workgroup and database from this stack's outputs")
     query.add_argument("--workgroup", help="with --athena: the workgroup")
@@ -52,9 +53,19 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--action", help="only async events with this action")
     replay.add_argument("--execute", action="store_true", help="re-drive for real (default: print the plan)")
     replay.add_argument("--json", action="store_true", help="print the plan or the outcome as JSON")
+    _owner_argument(replay)
 
     commands.add_parser("demo", help="the whole flow locally: gate, emulated Lambda on moto, alerts, queries, replay")
     return parser
+
+
+def _owner_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--bucket-owner",
+        metavar="ACCOUNT",
+        help="with an s3:// source: the account that must own the bucket (default: the account an "
+        "account-regional name ends with, else your own)",
+    )
 
 
 def _query_names() -> list[str]:

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.source:
         raise QueryInputError("give --source DIR|s3://bucket/prefix for a local query, or --athena")
     try:
-        store = open_store(args.source)
+        store = open_store(args.source, args.bucket_owner)
         result = run_local(store, sql, first, last)
     except (FileNotFoundError, ValueError) as error:
         raise QueryInputError(str(error)) from None

@@ -121,35 +121,64 @@ class FolderStore:
             ledger.write(json.dumps({"key": key, "replayed_at": when}) + "\n")
 
 
+ACCOUNT_REGIONAL_NAME = re.compile(r"-(\d{12})-[a-z0-9-]+-an$")
+
+
 class S3Store:
-    def __init__(self, url: str, client: Any = None) -> None:
+    """An archive bucket, read and tagged only while it is still the expected account's.
+
+    Every call carries `ExpectedBucketOwner`: if the bucket was deleted and its name taken by
+    another account, S3 refuses (403) instead of handing over someone else's records to
+    query or re-drive. The owner is the one given, else the account an account-regional name
+    embeds, else the caller's own account.
+    """
+
+    def __init__(self, url: str, client: Any = None, expected_owner: str | None = None) -> None:
         import boto3
 
         bucket, _, base = url.removeprefix("s3://").partition("/")
         if not bucket:
             raise ValueError(f"--source {url} names no bucket")
+        if expected_owner is not None and not re.fullmatch(r"\d{12}", expected_owner):
+            raise ValueError(f"--bucket-owner {expected_owner!r} is not a 12-digit account id")
         self.bucket = bucket
         self.base = base.strip("/") + "/" if base.strip("/") else ""
         self.client = client or boto3.client("s3")
+        embedded = ACCOUNT_REGIONAL_NAME.search(bucket)
+        self._owner = expected_owner or (embedded.group(1) if embedded else None)
+
+    @property
+    def owner(self) -> str:
+        if self._owner is None:
+            import boto3
+
+            self._owner = boto3.client("sts").get_caller_identity()["Account"]
+        return self._owner
+
+    def _where(self, key: str | None = None) -> dict[str, str]:
+        where = {"Bucket": self.bucket, "ExpectedBucketOwner": self.owner}
+        if key is not None:
+            where["Key"] = self.base + key
+        return where
 
     def children(self, prefix: str) -> list[str]:
         found: list[str] = []
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.base + prefix, Delimiter="/"):
+        for page in paginator.paginate(**self._where(), Prefix=self.base + prefix, Delimiter="/"):
             found += [p["Prefix"][len(self.base) :] for p in page.get("CommonPrefixes", [])]
         return sorted(found)
 
     def keys(self, prefix: str) -> Iterator[tuple[str, int]]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.base + prefix):
+        for page in paginator.paginate(**self._where(), Prefix=self.base + prefix):
             for item in page.get("Contents", []):
                 yield item["Key"][len(self.base) :], item["Size"]
 
     def read(self, key: str) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=self.base + key)["Body"].read()
+        return self.client.get_object(**self._where(key))["Body"].read()
 
     def _tags(self, key: str) -> dict[str, str]:
-        tag_set = self.client.get_object_tagging(Bucket=self.bucket, Key=self.base + key)["TagSet"]
+        tag_set = self.client.get_object_tagging(**self._where(key))["TagSet"]
         return {t["Key"]: t["Value"] for t in tag_set}
 
     def replayed_at(self, key: str) -> str | None:
@@ -159,14 +188,13 @@ class S3Store:
         """An object tag, merged with the tags already there (the alert marker among them)."""
         tags = self._tags(key) | {REPLAYED_TAG: when}
         self.client.put_object_tagging(
-            Bucket=self.bucket,
-            Key=self.base + key,
+            **self._where(key),
             Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
         )
 
 
-def open_store(source: str) -> Store:
-    return S3Store(source) if source.startswith("s3://") else FolderStore(source)
+def open_store(source: str, expected_owner: str | None = None) -> Store:
+    return S3Store(source, expected_owner=expected_owner) if source.startswith("s3://") else FolderStore(source)
 
 
 @dataclass(frozen=True)

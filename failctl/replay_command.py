@@ -19,7 +19,7 @@ class ReplayInputError(Exception):
 def run(args: argparse.Namespace, client=None) -> int:
     try:
         first, last = day_range(args.first, args.last)
-        store = open_store(args.source)
+        store = open_store(args.source, args.bucket_owner)
     except (FileNotFoundError, ValueError) as error:
         raise ReplayInputError(str(error)) from None
     selection = replay.Selection(args.function, first, last, args.error_type, args.action)

@@ -11,7 +11,7 @@ from archive_factory import FUNCTION, build_archive
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from failctl import cli, replay_command
+from failctl import cli, replay, replay_command
 from failctl.records import FolderStore, S3Store
 
 
@@ -48,6 +48,7 @@ def args(source, **overrides):
         "action": None,
         "execute": False,
         "json": True,
+        "bucket_owner": None,
     }
     return argparse.Namespace(**(base | overrides))
 
@@ -127,12 +128,44 @@ def test_s3_records_are_marked_with_a_tag_next_to_the_alert_marker(archive, caps
         s3.put_object_tagging(
             Bucket="archive", Key=refund_key, Tagging={"TagSet": [{"Key": "failure-alerted", "Value": "x"}]}
         )
-        monkeypatch.setattr(replay_command, "open_store", lambda source: S3Store(source, s3))
+        monkeypatch.setattr(replay_command, "open_store", lambda source, owner: S3Store(source, s3, owner))
         code, result, _ = run(capsys, args("s3://archive", action="refund", execute=True), FakeLambda())
         assert code == 0 and [o["status"] for o in result["outcomes"]] == ["replayed"] * 3
         tags = {t["Key"] for t in s3.get_object_tagging(Bucket="archive", Key=refund_key)["TagSet"]}
         assert tags == {"failure-alerted", "failure-replayed"}
         assert s3.list_objects_v2(Bucket="archive")["KeyCount"] == len(files)  # nothing deleted
+
+
+@pytest.mark.parametrize(
+    ("bucket", "owner", "expected"),
+    [
+        ("orders-failures-210987654321-eu-west-1-an", None, "210987654321"),
+        ("orders-failures-210987654321-eu-west-1-an", "111122223333", "111122223333"),
+        ("archive", "111122223333", "111122223333"),
+    ],
+)
+def test_every_s3_call_names_the_account_that_must_own_the_bucket(archive, capsys, bucket, owner, expected):
+    """A deleted bucket whose name someone else re-created is refused by S3, not read or re-driven."""
+    sent: list[tuple[str, str | None]] = []
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="eu-west-1")
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        for path in [p for p in archive.rglob("*") if p.is_file()]:
+            s3.put_object(Bucket=bucket, Key=path.relative_to(archive).as_posix(), Body=path.read_bytes())
+        s3.meta.events.register(
+            "before-send.s3",
+            lambda request, **_: sent.append((request.method, request.headers.get("x-amz-expected-bucket-owner"))),
+        )
+        store = S3Store(f"s3://{bucket}", s3, owner)
+        plan = list(replay.select(store, replay.Selection(action="refund"), replay.ReplayReport()))
+        replay.execute(store, FakeLambda(), plan, replay.ReplayReport(), progress=False)
+    assert len(plan) == 3 and {m for m, _ in sent} == {"GET", "PUT"}
+    assert {header for _, header in sent} == {expected.encode()}
+
+
+def test_a_bucket_owner_that_is_not_an_account_is_bad_input():
+    with pytest.raises(ValueError, match="not a 12-digit account id"):
+        S3Store("s3://archive", object(), "me")
 
 
 def _plan(capsys, archive, action):
