@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import (
@@ -15,7 +15,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import dig, prop
+from .common import configured, dig, is_true, known_or_sources, prop
 
 INVOKE_CONFIG_TYPE = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 FUNCTION_TYPE = "aws:lambda/function:Function"
@@ -27,8 +27,7 @@ ASYNC_PRINCIPALS = ("s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.c
 def validate_failure_destination(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != INVOKE_CONFIG_TYPE:
         return
-    destination = dig(args.props, "destinationConfig", "onFailure", "destination")
-    if not isinstance(destination, str) or not destination:
+    if not configured(args.props, "destinationConfig", "onFailure", "destination"):
         report_violation(
             "destinationConfig.onFailure.destination is not set, so events that exhaust their retries "
             "or age out are dropped; set destination_config={'on_failure': {'destination': <S3 bucket, "
@@ -37,20 +36,46 @@ def validate_failure_destination(args: ResourceValidationArgs, report_violation:
         )
 
 
-def _destinations(props: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+FIFO_FLAGS = {"aws:sqs/queue:Queue": "fifoQueue", "aws:sns/topic:Topic": "fifoTopic"}
+
+
+def is_fifo_arn(arn: Any) -> bool:
+    """An SQS queue or SNS topic ARN whose name ends in .fifo (a bucket named so is not one)."""
+    if not isinstance(arn, str):
+        return False
+    parts = arn.split(":")
+    return len(parts) >= 6 and parts[2] in ("sqs", "sns") and parts[-1].endswith(".fifo")
+
+
+def _is_fifo_resource(resource: Any) -> bool:
+    flag = FIFO_FLAGS.get(resource.resource_type)
+    if flag is None:
+        return False
+    name = prop(resource, "name")
+    return is_true(prop(resource, flag)) or (isinstance(name, str) and name.endswith(".fifo"))
+
+
+def _fifo_destinations(config: Any) -> Iterator[tuple[str, str]]:
+    """(side, what) for each destination that is a FIFO queue or topic; an ARN unknown at
+    preview is judged by the resources it is computed from."""
     for side in ("onFailure", "onSuccess"):
-        yield side, dig(props, "destinationConfig", side, "destination")
+        arn, sources = known_or_sources(config, "destinationConfig", side, "destination")
+        if is_fifo_arn(arn):
+            yield side, arn
+        for source in sources:
+            if _is_fifo_resource(source) and source.urn:
+                yield side, f"{source.name} (a FIFO {source.resource_type.split(':')[-1]})"
 
 
-def validate_no_fifo(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != INVOKE_CONFIG_TYPE:
-        return
-    for side, destination in _destinations(args.props):
-        if isinstance(destination, str) and destination.endswith(".fifo"):
+def validate_no_fifo(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    for config in args.resources:
+        if config.resource_type != INVOKE_CONFIG_TYPE:
+            continue
+        for side, what in _fifo_destinations(config):
             report_violation(
-                f"destinationConfig.{side}.destination {destination} is a FIFO queue or topic, which Lambda "
+                f"destinationConfig.{side}.destination {what} is a FIFO queue or topic, which Lambda "
                 "cannot deliver to (DestinationDeliveryFailures); use a standard queue or topic.",
-                None,
+                config.urn,
             )
 
 
@@ -74,7 +99,7 @@ def validate_async_functions_keep_failures(args: StackValidationArgs, report_vio
             name = _function_name(prop(resource, "functionName"))
             if name:
                 invoked_async.add(name)
-                if dig(resource.props, "destinationConfig", "onFailure", "destination"):
+                if configured(resource.props, "destinationConfig", "onFailure", "destination"):
                     handled.add(name)
         elif resource.resource_type == PERMISSION_TYPE and prop(resource, "principal") in ASYNC_PRINCIPALS:
             name = _function_name(prop(resource, "function"))
@@ -104,7 +129,7 @@ POLICIES = [
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
     ),
-    ResourceValidationPolicy(
+    StackValidationPolicy(
         name="lambda-async-destinations-not-fifo",
         description="Asynchronous invocation destinations are standard queues and topics, never FIFO.",
         validate=validate_no_fifo,

@@ -1,7 +1,9 @@
-"""Advisory bucket hygiene: no public access, TLS only, and failure archives kept on teardown."""
+"""Bucket hygiene: names nobody else can claim, no public access, TLS only, and failure
+archives kept on teardown."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +15,17 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import MalformedDocumentError, as_list, attached_to, dig, is_true, parse_document, prop, statements
+from .common import (
+    MalformedDocumentError,
+    as_list,
+    attached_to,
+    dig,
+    is_true,
+    known_or_sources,
+    parse_document,
+    prop,
+    statements,
+)
 
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 PAB_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
@@ -23,6 +35,10 @@ DESTINATION_PATHS = {
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": ("destinationConfig", "onFailure", "destination"),
     "aws:lambda/eventSourceMapping:EventSourceMapping": ("destinationConfig", "onFailure", "destinationArn"),
 }
+
+
+# Twelve digits not part of a longer number: an AWS account id in a bucket name.
+ACCOUNT_ID_IN_NAME = re.compile(r"(?<!\d)\d{12}(?!\d)")
 
 
 def _buckets(args: StackValidationArgs):
@@ -69,16 +85,44 @@ def validate_tls_only(args: StackValidationArgs, report_violation: ReportViolati
             )
 
 
-def validate_archive_protected(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    destinations: set[str] = set()
-    for resource in args.resources:
-        path = DESTINATION_PATHS.get(resource.resource_type)
-        arn = dig(resource.props, *path) if path else None
-        if isinstance(arn, str) and arn.startswith("arn:") and ":s3:::" in arn:
-            destinations.add(arn.split(":::", 1)[1].split("/", 1)[0])
+def validate_claimable_names(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """A name with an account id in it is predictable: in the global namespace anyone can
+    create it first (deploy fails) or re-create it after a delete (and receive what was
+    meant for us). Only the account-regional namespace reserves such names for the account."""
     for bucket in _buckets(args):
         name = prop(bucket, "bucket")
-        if not isinstance(name, str) or name not in destinations:
+        if not isinstance(name, str) or not ACCOUNT_ID_IN_NAME.search(name):
+            continue
+        if prop(bucket, "bucketNamespace") == "account-regional":
+            continue
+        report_violation(
+            f"bucket {bucket.name} is named {name}, which embeds an account id and so can be guessed and "
+            "claimed by another account in the global namespace; set bucket_namespace='account-regional' "
+            "(name ending -<account>-<region>-an), or drop the account id for a random suffix.",
+            bucket.urn,
+        )
+
+
+def _archive_buckets(args: StackValidationArgs) -> tuple[set[str], set[str]]:
+    """(names, urns) of buckets that failure destinations point at, by ARN or, when the ARN is
+    unknown at preview, by the bucket resources it is computed from."""
+    names: set[str] = set()
+    urns: set[str] = set()
+    for resource in args.resources:
+        path = DESTINATION_PATHS.get(resource.resource_type)
+        if path is None:
+            continue
+        arn, sources = known_or_sources(resource, *path)
+        if isinstance(arn, str) and arn.startswith("arn:") and ":s3:::" in arn:
+            names.add(arn.split(":::", 1)[1].split("/", 1)[0])
+        urns.update(source.urn for source in sources if source.resource_type in BUCKET_TYPES)
+    return names, urns
+
+
+def validate_archive_protected(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    names, urns = _archive_buckets(args)
+    for bucket in _buckets(args):
+        if bucket.urn not in urns and prop(bucket, "bucket") not in names:
             continue
         if not bucket.opts.protect or is_true(prop(bucket, "forceDestroy")):
             report_violation(
@@ -90,6 +134,13 @@ def validate_archive_protected(args: StackValidationArgs, report_violation: Repo
 
 
 POLICIES = [
+    StackValidationPolicy(
+        name="s3-bucket-names-not-claimable",
+        description="A bucket whose name embeds an account id is created in the account-regional namespace.",
+        validate=validate_claimable_names,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        severity=Severity.HIGH,
+    ),
     StackValidationPolicy(
         name="s3-bucket-blocks-public-access",
         description="Every S3 bucket has a public access block with all four settings on.",

@@ -19,8 +19,10 @@ __all__ = [
     "UnknownValueError",
     "as_list",
     "attached_to",
+    "configured",
     "dig",
     "is_true",
+    "known_or_sources",
     "number",
     "parse_document",
     "prop",
@@ -60,6 +62,29 @@ def number(value: Any) -> float | None:
         except ValueError:
             return None
     return None
+
+
+def configured(props: Any, *path: str) -> bool:
+    """A non-empty value at `path`, or one unknown at preview: the engine will set it (to an
+    ARN the provider computes), so the property is configured either way."""
+    try:
+        value = dig(props, *path)
+    except UnknownValueError:
+        return True
+    return isinstance(value, str) and bool(value)
+
+
+def known_or_sources(resource: PolicyResource, *path: str) -> tuple[Any, list[PolicyResource]]:
+    """The value at `path`, or, when it is unknown at preview, the resources the engine says it
+    is computed from (property dependencies of its top-level property). With no such
+    resources the unknown propagates: the policy cannot decide."""
+    try:
+        return dig(resource.props, *path), []
+    except UnknownValueError:
+        sources = list((resource.property_dependencies or {}).get(path[0]) or [])
+        if not sources:
+            raise
+        return None, sources
 
 
 def is_true(value: Any) -> bool:

@@ -19,7 +19,7 @@ from pulumi_policy import (
     Severity,
 )
 
-from .common import UnknownValueError, as_list, dig, is_true, number
+from .common import UnknownValueError, as_list, configured, is_true, number
 
 ESM_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping"
 DEFAULT_MAX_RETRIES = 10
@@ -155,8 +155,7 @@ def validate_failure_destination(args: ResourceValidationArgs, report_violation:
     found = _stream_props(args)
     if not found:
         return
-    destination = dig(found[1], "destinationConfig", "onFailure", "destinationArn")
-    if not isinstance(destination, str) or not destination:
+    if not configured(found[1], "destinationConfig", "onFailure", "destinationArn"):
         report_violation(
             "destinationConfig.onFailure.destinationArn is not set, so records dropped after the last "
             "retry are lost; set destination_config={'on_failure': {'destination_arn': <S3 bucket, SQS "
