@@ -45,15 +45,36 @@ class EmptyValueError(ProcessorError):
     """`validate` was given an empty string, or `calculate` an empty list."""
 
 
+class NumberOutOfRangeError(InvalidEventError):
+    """A number, or a result computed from it, does not fit a finite JSON double."""
+
+
 class ForcedError(ProcessorError):
     """The event asked to fail (`forceError: true`), to exercise the failure path."""
 
 
 def _number(value: Any, field: str) -> float:
+    """A finite number (an int stays an int): integers beyond a double's range are refused,
+    not overflowed later in arithmetic."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidEventError(f"{field} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise InvalidEventError(f"{field} must be a finite number, got {value}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise NumberOutOfRangeError(f"{field} does not fit a 64-bit float") from None
+    if not math.isfinite(number):
+        raise InvalidEventError(f"{field} must be a finite number, got {number}")
+    return value
+
+
+def _finite(value: float, what: str) -> float:
+    """Results are JSON: inf and nan are not, so an overflowing result is a named failure."""
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int past a double's range
+        finite = False
+    if not finite:
+        raise NumberOutOfRangeError(f"{what} overflows a 64-bit float")
     return value
 
 
@@ -61,7 +82,7 @@ def process(value: Any) -> dict[str, Any]:
     number = _number(value, "value")
     if number < 0:
         raise NegativeNumberError(f"value must be >= 0, got {number}")
-    return {"action": "process", "result": number * 2}
+    return {"action": "process", "result": _finite(number * 2, "value * 2")}
 
 
 def validate(value: Any) -> dict[str, Any]:
@@ -78,7 +99,10 @@ def calculate(value: Any) -> dict[str, Any]:
     if not value:
         raise EmptyValueError("value must be a non-empty list of numbers")
     numbers = [_number(v, f"value[{i}]") for i, v in enumerate(value)]
-    total = math.fsum(numbers)
+    try:
+        total = _finite(math.fsum(numbers), "the sum")
+    except OverflowError:
+        raise NumberOutOfRangeError("the sum overflows a 64-bit float") from None
     return {
         "action": "calculate",
         "result": {

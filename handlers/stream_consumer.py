@@ -5,21 +5,25 @@ Each record is validated on its own; a bad record raises a named exception and b
 checkpointed and only the bad one is retried, bisected, and finally archived to S3.
 
 Order items: {"pk": "order#<id>", "amount": <number > 0>, "status": <one of STATUSES>}.
+
+Only the three attributes the rules read are decoded, straight from the stream's typed
+JSON: the rest of the image (however wide, whatever it holds) is never deserialized, so it
+costs nothing and cannot fail a record. Every way a record can be wrong is a named error
+for that record alone; only a batch that Lambda could not have sent (not an object, no
+`Records` list, a record without a sequence number to report) fails as a whole.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from decimal import Decimal
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import (
-    DynamoDBRecord,
-    DynamoDBRecordEventName,
-)
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
@@ -27,7 +31,10 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 STATUSES = ("PENDING", "PAID", "SHIPPED", "CANCELLED")
+EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
 SEEN_LIMIT = 50_000
+# DynamoDB numbers carry at most 38 significant digits, within 1e-130..1e126.
+MAX_NUMBER_TEXT = 64
 
 
 class OrderRecordError(Exception):
@@ -40,6 +47,14 @@ class MissingImageError(OrderRecordError):
 
 class InvalidOrderError(OrderRecordError):
     """The order in the image breaks a business rule (amount, status, id)."""
+
+
+class MalformedRecordError(OrderRecordError):
+    """The record is not a DynamoDB stream record (event name, image shape)."""
+
+
+class InvalidBatchError(Exception):
+    """The event is not a batch Lambda could have sent; it fails as a whole."""
 
 
 class ProcessedRecords:
@@ -62,61 +77,114 @@ class ProcessedRecords:
 processed = ProcessedRecords()
 
 
-def validate_order(image: dict[str, Any]) -> dict[str, Any]:
-    """The order an image describes, or InvalidOrderError naming the broken rule."""
-    pk = image.get("pk")
+def _typed(image: Mapping[str, Any], name: str, type_: str) -> Any:
+    """The value of one attribute of DynamoDB's typed JSON ({"S": ...}, {"N": ...}), or None."""
+    attribute = image.get(name)
+    if not isinstance(attribute, Mapping) or len(attribute) != 1:
+        return None
+    return attribute.get(type_)
+
+
+def _amount(image: Mapping[str, Any], pk: str) -> Decimal:
+    text = _typed(image, "amount", "N")
+    if not isinstance(text, str) or len(text) > MAX_NUMBER_TEXT:
+        raise InvalidOrderError(f"{pk}: amount must be a number, got {_kind(image.get('amount'))}")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise InvalidOrderError(f"{pk}: amount must be a number, got {text!r}") from None
+    if not amount.is_finite():
+        raise InvalidOrderError(f"{pk}: amount must be a finite number, got {text!r}")
+    if not amount > 0:
+        raise InvalidOrderError(f"{pk}: amount must be greater than 0, got {text}")
+    return amount
+
+
+def _kind(attribute: Any) -> str:
+    if isinstance(attribute, Mapping) and len(attribute) == 1:
+        return f"a DynamoDB {next(iter(attribute))}"
+    return "nothing" if attribute is None else type(attribute).__name__
+
+
+def validate_order(image: Mapping[str, Any]) -> dict[str, Any]:
+    """The order a typed image describes, or InvalidOrderError naming the broken rule."""
+    pk = _typed(image, "pk", "S")
     if not isinstance(pk, str) or not pk.startswith("order#") or pk == "order#":
         raise InvalidOrderError(f"pk must look like 'order#<id>', got {pk!r}")
-    amount = image.get("amount")
-    if isinstance(amount, bool) or not isinstance(amount, int | float | Decimal):
-        raise InvalidOrderError(f"{pk}: amount must be a number, got {type(amount).__name__}")
-    if not amount > 0:
-        raise InvalidOrderError(f"{pk}: amount must be greater than 0, got {amount}")
-    status = image.get("status")
+    amount = _amount(image, pk)
+    status = _typed(image, "status", "S")
     if status not in STATUSES:
         raise InvalidOrderError(f"{pk}: status must be one of {', '.join(STATUSES)}, got {status!r}")
-    return {"order_id": pk.removeprefix("order#"), "amount": Decimal(str(amount)), "status": status}
+    return {"order_id": pk.removeprefix("order#"), "amount": amount, "status": status}
 
 
-def handle_record(record: DynamoDBRecord) -> dict[str, Any]:
-    """Domain logic for one stream record; returns what was done, raises on a bad record."""
-    event_name = record.event_name
-    change = record.dynamodb
-    if event_name == DynamoDBRecordEventName.REMOVE:
-        keys = change.keys if change else None
-        if not keys or "pk" not in keys:
+def handle_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Domain logic for one raw stream record; returns what was done, raises on a bad record."""
+    event_name = record.get("eventName")
+    if event_name not in EVENT_NAMES:
+        raise MalformedRecordError(f"eventName must be one of {', '.join(EVENT_NAMES)}, got {event_name!r}")
+    change = record.get("dynamodb")
+    change = change if isinstance(change, Mapping) else {}
+    if event_name == "REMOVE":
+        keys = change.get("Keys")
+        pk = _typed(keys, "pk", "S") if isinstance(keys, Mapping) else None
+        if not isinstance(pk, str):
             raise MissingImageError("REMOVE record has no pk key")
-        return {"action": "removed", "pk": keys["pk"]}
-    image = change.new_image if change else None
-    if not image:
-        raise MissingImageError(f"{event_name.name if event_name else 'unknown'} record has no NewImage")
+        return {"action": "removed", "pk": pk}
+    image = change.get("NewImage")
+    if not isinstance(image, Mapping) or not image:
+        raise MissingImageError(f"{event_name} record has no NewImage")
     order = validate_order(image)
-    return {"action": "upserted" if event_name == DynamoDBRecordEventName.INSERT else "updated", **order}
+    return {"action": "upserted" if event_name == "INSERT" else "updated", **order}
+
+
+def _record_id(raw: Mapping[str, Any]) -> str:
+    event_id = raw.get("eventID")
+    return event_id if isinstance(event_id, str) else raw["dynamodb"]["SequenceNumber"]
 
 
 def record_handler(record: DynamoDBRecord) -> dict[str, Any] | None:
-    record_id = record.event_id or (record.dynamodb.sequence_number if record.dynamodb else None) or ""
-    if record_id and processed.seen(record_id):
+    raw = record.raw_event
+    record_id = _record_id(raw)
+    if processed.seen(record_id):
         logger.info("record already processed, skipped", extra={"event_id": record_id})
         return None
     try:
-        result = handle_record(record)
+        result = handle_record(raw)
     except OrderRecordError as error:
         logger.warning(
             "record rejected",
             extra={"error_type": type(error).__name__, "reason": str(error), "event_id": record_id},
         )
         raise
-    if record_id:
-        processed.add(record_id)
+    processed.add(record_id)
     return result
+
+
+def check_batch(event: Any) -> list[Any]:
+    """The batch's records, each reportable by its sequence number; else InvalidBatchError."""
+    if not isinstance(event, Mapping):
+        raise InvalidBatchError(f"event must be an object with Records, got {type(event).__name__}")
+    records = event.get("Records")
+    if not isinstance(records, list):
+        raise InvalidBatchError(f"Records must be a list, got {type(records).__name__}")
+    for index, raw in enumerate(records):
+        change = raw.get("dynamodb") if isinstance(raw, Mapping) else None
+        sequence = change.get("SequenceNumber") if isinstance(change, Mapping) else None
+        if not isinstance(sequence, str) or not sequence:
+            raise InvalidBatchError(f"record #{index} has no dynamodb.SequenceNumber, so it cannot be reported alone")
+    return records
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     # One metric per batch, not per record: a 10,000-record batch would otherwise emit 100 EMF blobs.
-    total = len(event.get("Records") or [])
+    try:
+        total = len(check_batch(event))
+    except InvalidBatchError:
+        metrics.add_metric(name="InvalidBatches", unit=MetricUnit.Count, value=1)
+        raise
     try:
         response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

@@ -1,10 +1,13 @@
 """The processor's actions: every success, every named failure, malformed events."""
 
+import json
 import math
 
 import processor
 import pytest
 from conftest import load_event
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from processor import (
     EmptyValueError,
     ForcedError,
@@ -12,6 +15,12 @@ from processor import (
     NegativeNumberError,
     UnknownActionError,
 )
+
+
+def _json_children(children):
+    return st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(["action", "value", "forceError", "x"]), children, max_size=4
+    )
 
 
 class FakeContext:
@@ -87,3 +96,42 @@ def test_entry_point_reraises_so_lambda_records_the_error_type(capsys, caplog):
     assert '"FailedEvents"' in capsys.readouterr().out
     (warning,) = [r for r in caplog.records if r.getMessage() == "event failed"]
     assert warning.error_type == "ForcedError"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"action": "process", "value": 10**400},
+        {"action": "process", "value": 1e308},
+        {"action": "process", "value": 10**308},
+        {"action": "calculate", "value": [1e308, 1e308]},
+        {"action": "calculate", "value": [10**400]},
+    ],
+)
+def test_numbers_that_do_not_fit_raise_a_named_error(event):
+    with pytest.raises(processor.NumberOutOfRangeError):
+        processor.handle_event(event)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(), _json_children))
+def test_any_json_event_gives_a_json_result_or_a_named_error(event):
+    """Whatever arrives, the outcome is a result that is valid JSON, or a ProcessorError."""
+    try:
+        result = processor.handle_event(event)
+    except processor.ProcessorError:
+        return
+    json.dumps(result, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["process", "validate", "calculate"]),
+    st.one_of(st.integers(), st.floats(), st.text(), st.lists(st.one_of(st.integers(), st.floats()))),
+)
+def test_every_action_over_any_value(action, value):
+    try:
+        result = processor.handle_event({"action": action, "value": value})
+    except processor.ProcessorError:
+        return
+    json.dumps(result, allow_nan=False)

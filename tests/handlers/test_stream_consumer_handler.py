@@ -5,8 +5,16 @@ import json
 import pytest
 import stream_consumer
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from stream_consumer import InvalidOrderError, MissingImageError, ProcessedRecords
-from stream_events import event, order, record
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stream_consumer import (
+    InvalidBatchError,
+    InvalidOrderError,
+    MalformedRecordError,
+    MissingImageError,
+    ProcessedRecords,
+)
+from stream_events import _image, event, order, record
 
 
 class FakeContext:
@@ -75,12 +83,12 @@ def test_all_bad_batch_raises_so_lambda_retries_and_bisects():
 def test_record_without_new_image_is_a_named_failure():
     bad = record(1, "INSERT")
     with pytest.raises(MissingImageError):
-        stream_consumer.handle_record(stream_consumer.DynamoDBRecord(bad))
+        stream_consumer.handle_record(bad)
 
 
 def test_validate_order_names_the_rule():
     with pytest.raises(InvalidOrderError, match="order#7: amount must be greater than 0, got -3"):
-        stream_consumer.validate_order(order("7", amount=-3))
+        stream_consumer.validate_order(_image(order("7", amount=-3)))
 
 
 def test_a_redelivered_good_record_is_not_processed_twice(caplog):
@@ -105,3 +113,83 @@ def test_metrics_are_emitted_once_per_batch(capsys):
     (blob,) = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     metrics = json.loads(blob)
     assert (metrics["ProcessedRecords"], metrics["RejectedRecords"]) == ([4.0], [1.0])
+
+
+@pytest.mark.parametrize(
+    ("bad_image", "reason"),
+    [
+        ({"pk": {"S": "order#2"}, "amount": {"N": "NaN"}, "status": {"S": "PAID"}}, "finite number"),
+        ({"pk": {"S": "order#2"}, "amount": {"N": "Infinity"}, "status": {"S": "PAID"}}, "finite number"),
+        ({"pk": {"S": "order#2"}, "amount": {"N": "1e"}, "status": {"S": "PAID"}}, "must be a number"),
+        ({"pk": {"S": "order#2"}, "amount": {"S": "5"}, "status": {"S": "PAID"}}, "a DynamoDB S"),
+        ({"pk": {"N": "2"}, "amount": {"N": "5"}, "status": {"S": "PAID"}}, "pk must look like"),
+        ({"pk": "order#2", "amount": {"N": "5"}, "status": {"S": "PAID"}}, "pk must look like"),
+    ],
+)
+def test_malformed_images_fail_only_their_record(bad_image, reason, caplog):
+    bad = record(2, "INSERT", new=order("2"))
+    bad["dynamodb"]["NewImage"] = bad_image
+    batch = event(record(1, "INSERT", new=order("1")), bad)
+    assert failures(run(batch)) == ["000000000000000000002"]
+    (rejected,) = [r for r in caplog.records if r.getMessage() == "record rejected"]
+    assert reason in rejected.reason
+
+
+@pytest.mark.parametrize("name", ["", None, "UPSERT", 7])
+def test_an_unknown_event_name_fails_only_its_record(name):
+    bad = record(2, "INSERT", new=order("2"))
+    bad["eventName"] = name
+    assert failures(run(event(record(1, "INSERT", new=order("1")), bad))) == ["000000000000000000002"]
+    with pytest.raises(MalformedRecordError):
+        stream_consumer.handle_record(bad)
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [None, [], "Records", {"Records": {"a": 1}}, {"Records": [1]}, {"Records": [{"dynamodb": {}}]}],
+)
+def test_a_batch_lambda_could_not_have_sent_is_a_named_error(batch):
+    with pytest.raises(InvalidBatchError):
+        run(batch)
+
+
+def test_wide_images_decode_only_what_the_rules_read():
+    wide = order("1") | {f"extra{i}": {"M": {"deep": {"L": [{"N": "NaN"}]}}} for i in range(15)}
+    image = _image(order("1")) | {k: v for k, v in wide.items() if k.startswith("extra")}
+    good = record(1, "INSERT", new=order("1"))
+    good["dynamodb"]["NewImage"] = image
+    assert failures(run(event(good, record(2, "INSERT", new=order("2", amount=-1))))) == ["000000000000000000002"]
+
+
+_attribute = st.dictionaries(st.sampled_from(["S", "N", "BOOL", "M", "L", "NULL"]), st.text(max_size=8), max_size=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "eventName": st.one_of(st.sampled_from(["INSERT", "MODIFY", "REMOVE", ""]), st.none(), st.integers()),
+                "image": st.dictionaries(st.sampled_from(["pk", "amount", "status"]), _attribute | st.text()),
+            }
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_any_records_give_a_partial_batch_response_or_a_whole_batch_retry(specs):
+    batch_records = []
+    for seq, spec in enumerate(specs, start=1):
+        raw = record(seq, "INSERT", new=order(str(seq)))
+        raw["eventName"] = spec["eventName"]
+        raw["dynamodb"]["NewImage"] = spec["image"]
+        raw["dynamodb"]["Keys"] = spec["image"]
+        batch_records.append(raw)
+    stream_consumer.processed = ProcessedRecords()
+    try:
+        response = run(event(*batch_records))
+    except BatchProcessingError:
+        return  # every record failed: Lambda retries and bisects the batch
+    reported = failures(response)
+    assert set(reported) <= {r["dynamodb"]["SequenceNumber"] for r in batch_records}
+    json.dumps(response, allow_nan=False)
