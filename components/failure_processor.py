@@ -11,7 +11,7 @@ from components import iam_documents as docs
 from components.alarms import AlarmTarget, async_delivery_alarms, create_alarms, queue_depth_alarm
 from components.async_function import ArchiveTarget
 from components.customer_key import customer_key
-from components.iam_documents import ARCHIVE_KEY_PREFIX, REPLAY_MARKER_PREFIX
+from components.iam_documents import ARCHIVE_KEY_PREFIX, MARKER_PREFIX
 from components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from components.naming import AwsContext, function_arn, queue_arn, resource_name
 from components.settings import PROJECT
@@ -35,7 +35,8 @@ class FailureProcessorArgs:
 class FailureProcessor(pulumi.ComponentResource):
     """The processor reads the archive (with its key) and publishes alerts; nothing more,
     unless automatic replay is on, which adds lambda:InvokeFunction on the named functions
-    and the replay markers (created only if absent) that allow one replay per request.
+    Alerts and replays are claimed with marker objects under `markers/` (S3 conditional
+    writes), so each happens once whatever the notification's duplicates or the object's tags.
 
     Its own failures go to an encrypted SQS queue, never back to the archive, which would
     trigger it again; an alarm fires on any message there.
@@ -111,28 +112,27 @@ class FailureProcessor(pulumi.ComponentResource):
                 a.archive.grant_arn,
                 a.aws,
             ),
-            docs.use_key("DecryptFailureRecords", a.archive.key_alias, ["kms:Decrypt"], a.aws, "s3"),
+            docs.archive_objects(
+                "ClaimAlertsAndReplays",
+                ["s3:GetObject", "s3:PutObject"],
+                a.archive.grant_arn,
+                a.aws,
+                key_prefix=MARKER_PREFIX,
+            ),
+            docs.use_key("UseArchiveKey", a.archive.key_alias, ["kms:Decrypt", "kms:GenerateDataKey"], a.aws, "s3"),
             docs.allow("PublishAlerts", "sns:Publish", a.alert_topic_arn),
             docs.use_key("EncryptAlerts", a.alert_key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], a.aws, "sns"),
             docs.allow("SendOwnFailures", "sqs:SendMessage", queue_arn(self.dlq_name, a.aws)),
             docs.use_key("EncryptOwnFailures", self.dlq_key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], a.aws),
         ]
         if a.auto_replay and a.replay_functions:
-            statements += [
+            statements.append(
                 docs.allow(
                     "ReplayRetryableEvents",
                     "lambda:InvokeFunction",
                     [function_arn(f, a.aws) for f in a.replay_functions],
-                ),
-                docs.archive_objects(
-                    "ClaimReplays",
-                    "s3:PutObject",
-                    a.archive.grant_arn,
-                    a.aws,
-                    key_prefix=REPLAY_MARKER_PREFIX,
-                ),
-                docs.use_key("EncryptReplayMarkers", a.archive.key_alias, ["kms:GenerateDataKey"], a.aws, "s3"),
-            ]
+                )
+            )
         return statements
 
     def _function(self) -> LambdaFunction:
@@ -142,13 +142,14 @@ class FailureProcessor(pulumi.ComponentResource):
             LambdaFunctionArgs(
                 aws=a.aws,
                 function_name=self.function_name,
-                modules=["failure_processor", "failure_records"],
+                modules=["failure_processor", "failure_records", "claims"],
                 handler="failure_processor.handler",
                 statements=self._statements(),
                 environment={
                     "ALERT_TOPIC_ARN": a.alert_topic_arn,
                     "AUTO_REPLAY": str(a.auto_replay).lower(),
-                    "REPLAY_MARKER_PREFIX": REPLAY_MARKER_PREFIX,
+                    "MARKER_PREFIX": MARKER_PREFIX,
+                    "ARCHIVE_ACCOUNT": a.aws.account_id,
                 },
                 log_retention_days=a.log_retention_days,
                 powertools_layer_version=a.powertools_layer_version,

@@ -16,8 +16,8 @@ Statement = dict[str, Any]
 Document = dict[str, Any]
 
 ARCHIVE_KEY_PREFIX = "aws/lambda/"
-# Markers of automatic replays, outside aws/lambda/ so they trigger no notification.
-REPLAY_MARKER_PREFIX = "replay-markers/"
+# Claim markers (alerts sent, replays made), outside aws/lambda/ so they trigger no notification.
+MARKER_PREFIX = "markers/"
 
 
 def document(*statements: Statement) -> Document:

@@ -16,13 +16,14 @@ from components.naming import AwsContext, resource_name, table_arn
 from components.settings import PROJECT, StreamSettings
 
 DYNAMODB_STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+# Standard (polling) consumers; kinesis:SubscribeToShard applies only to enhanced fan-out
+# consumer ARNs (<stream>/consumer/*), which this mapping does not use.
 KINESIS_STREAM_READ = [
     "kinesis:DescribeStream",
     "kinesis:DescribeStreamSummary",
     "kinesis:GetRecords",
     "kinesis:GetShardIterator",
     "kinesis:ListShards",
-    "kinesis:SubscribeToShard",
 ]
 
 

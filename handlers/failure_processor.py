@@ -1,22 +1,28 @@
-"""Alerts on every new failure record in the archive, once per object; optionally re-drives
-events that failed for reasons outside the code (age, throttling).
+"""Alerts on every new failure record in the archive, exactly once per object; optionally
+re-drives events that failed for reasons outside the code (age, throttling).
 
-Triggered by S3 ObjectCreated notifications under aws/lambda/. Objects are never deleted;
-an object tag marks the ones already alerted on, so a duplicate notification is a no-op.
+Triggered by S3 ObjectCreated notifications under aws/lambda/. Objects are never deleted.
+Each object is claimed before it is alerted on, with a marker object created by an S3
+conditional write (see claims.py): two invocations for the same object (a duplicate
+notification, a retry, a concurrent run) cannot both alert, whatever tags the object has,
+and even when the object was deleted before it could be read (alerted once as gone).
 
-Automatic replay happens at most once per original request, and never for a replay: before
-invoking, the processor creates a marker object named by the record's request id, only if
-it does not exist yet (S3 conditional write, `If-None-Match: *`); after invoking, it creates
-one named by the replay's own request id. A replay that fails again writes a new record
-with that id, whose claim then fails, so it is alerted on and never re-driven. Markers live
-outside aws/lambda/, so they trigger nothing.
+Each notification record is handled on its own: a bad one is reported and skipped; one
+that fails for a transient reason does not stop the others, and the invocation then fails
+(`RecordsNotProcessedError`) so Lambda retries it: the records already alerted are skipped
+by their claims. Alerts always fit SNS's limits: long texts are cut, with a pointer to the
+object that holds them in full.
+
+Automatic replay happens at most once per original request, and never for a replay: the
+request id is claimed before invoking, and the replay's own request id (from Lambda's
+response) is recorded after, so a replay that fails again writes a record whose claim
+fails. An invoke whose outcome cannot be known stays claimed: reported, never re-driven.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -24,8 +30,16 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
-from failure_records import NotAFailureRecordError, alert, malformed_alert, parse_json_record, summarize
+from botocore.exceptions import BotoCoreError, ClientError
+from claims import NOT_FOUND, Claim, ClaimState, MarkerStore, error_code, now
+from failure_records import (
+    NotAFailureRecordError,
+    alert,
+    gone_alert,
+    malformed_alert,
+    parse_json_record,
+    summarize,
+)
 
 logger = Logger()
 metrics = Metrics()
@@ -35,99 +49,174 @@ lambda_client = boto3.client("lambda")
 
 ALERTED_TAG = "failure-alerted"
 REPLAYED_TAG = "failure-replayed"
-# S3's answers when an If-None-Match write finds the object already there (or racing).
-MARKER_EXISTS = ("PreconditionFailed", "ConditionalRequestConflict")
+S3_TAG_LIMIT = 10
+
+
+class RecordsNotProcessedError(Exception):
+    """Some objects of the notification could not be handled now; Lambda retries the event."""
 
 
 def _marker_prefix() -> str:
-    return os.environ.get("REPLAY_MARKER_PREFIX", "replay-markers/")
+    return os.environ.get("MARKER_PREFIX", "markers/")
 
 
-def create_marker(bucket: str, function: str, request_id: str, body: dict[str, Any]) -> bool:
-    """Create `<prefix><function>/<request id>` only if absent; True when this call created it."""
+def _stores(bucket: str) -> tuple[MarkerStore, MarkerStore]:
+    owner = os.environ.get("ARCHIVE_ACCOUNT") or None
+    return (
+        MarkerStore(s3, bucket, f"{_marker_prefix()}alerts/", owner),
+        MarkerStore(s3, bucket, f"{_marker_prefix()}replays/", owner),
+    )
+
+
+def _version(version: str | None) -> dict[str, str]:
+    """The object version, and the account that must own the bucket (a re-created bucket of
+    the same name in another account is refused by S3, not read)."""
+    owner = os.environ.get("ARCHIVE_ACCOUNT")
+    return ({"VersionId": version} if version else {}) | ({"ExpectedBucketOwner": owner} if owner else {})
+
+
+def _read(bucket: str, key: str, version: str | None) -> bytes | None:
+    """The object's bytes, or None when it was deleted before it could be read."""
     try:
-        s3.put_object(
+        return s3.get_object(Bucket=bucket, Key=key, **_version(version))["Body"].read()
+    except ClientError as error:
+        if error_code(error) in NOT_FOUND:
+            return None
+        raise
+
+
+def _tag_alerted(bucket: str, key: str, version: str | None, when: str, replayed: bool) -> None:
+    """Tags are a courtesy for people browsing the bucket; the claim is what counts."""
+    try:
+        tags = {
+            t["Key"]: t["Value"]
+            for t in s3.get_object_tagging(Bucket=bucket, Key=key, **_version(version)).get("TagSet", [])
+        }
+        tags[ALERTED_TAG] = when
+        if replayed:
+            tags[REPLAYED_TAG] = when
+        if len(tags) > S3_TAG_LIMIT:
+            logger.info("object has no room for more tags", extra={"key": key})
+            return
+        s3.put_object_tagging(
             Bucket=bucket,
-            Key=f"{_marker_prefix()}{function}/{request_id}",
-            Body=json.dumps(body).encode(),
-            IfNoneMatch="*",
+            Key=key,
+            Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
+            **_version(version),
+        )
+    except (ClientError, BotoCoreError) as error:
+        logger.info("object not tagged", extra={"key": key, "reason": str(error)})
+
+
+def replay_once(replays: MarkerStore, summary: Any) -> str:
+    """Re-drive the original event unless this request (or the one it replays) was replayed:
+    "replayed", "already-replayed", or "uncertain" (a claim whose outcome is unknown)."""
+    if not summary.request_id:
+        return "not-replayed"
+    claim = replays.claim(f"{summary.function}/{summary.request_id}", {"record": summary.key})
+    if not isinstance(claim, Claim):
+        logger.info("replay already claimed", extra={"request_id": summary.request_id, "state": claim.value})
+        return "uncertain" if claim is ClaimState.UNCERTAIN else "already-replayed"
+    try:
+        response = lambda_client.invoke(
+            FunctionName=summary.function, InvocationType="Event", Payload=json.dumps(summary.request_payload)
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in MARKER_EXISTS:
-            return False
+        # Lambda answered with an error: the invocation was not accepted, so it may be tried again.
+        replays.settle(claim, ClaimState.FAILED, {"record": summary.key, "error": error_code(error)})
         raise
-    return True
-
-
-def replay_once(bucket: str, summary: Any, now: str) -> bool:
-    """Re-drive the original event unless this request (or the request it replays) was replayed."""
-    if not summary.request_id:
-        return False
-    if not create_marker(bucket, summary.function, summary.request_id, {"replayedAt": now, "record": summary.key}):
-        logger.info("replay already claimed, not re-driven", extra={"request_id": summary.request_id})
-        return False
-    response = lambda_client.invoke(
-        FunctionName=summary.function, InvocationType="Event", Payload=json.dumps(summary.request_payload)
-    )
     replay_id = (response.get("ResponseMetadata") or {}).get("RequestId")
+    replays.settle(claim, ClaimState.DONE, {"record": summary.key, "replayId": replay_id})
     if replay_id:
-        create_marker(bucket, summary.function, replay_id, {"replayOf": summary.request_id, "record": summary.key})
-    return True
+        lineage = replays.claim(f"{summary.function}/{replay_id}", {"replayOf": summary.request_id})
+        if isinstance(lineage, Claim):
+            replays.settle(lineage, ClaimState.DONE, {"replayOf": summary.request_id, "record": summary.key})
+    return "replayed"
 
 
-def _tags(bucket: str, key: str, version: str | None) -> dict[str, str]:
-    extra = {"VersionId": version} if version else {}
-    response = s3.get_object_tagging(Bucket=bucket, Key=key, **extra)
-    return {t["Key"]: t["Value"] for t in response.get("TagSet", [])}
-
-
-def _tag(bucket: str, key: str, version: str | None, tags: dict[str, str]) -> None:
-    extra = {"VersionId": version} if version else {}
-    s3.put_object_tagging(
-        Bucket=bucket, Key=key, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}, **extra
-    )
+def _message(bucket: str, key: str, body: bytes | None) -> tuple[str, str, Any]:
+    """(subject, message, summary or None) for one object."""
+    if body is None:
+        subject, message = gone_alert(key, bucket)
+        return subject, message, None
+    try:
+        summary = summarize(key, parse_json_record(body))
+    except NotAFailureRecordError as error:
+        subject, message = malformed_alert(key, bucket, str(error))
+        return subject, message, None
+    subject, message = alert(summary, bucket)
+    return subject, message, summary
 
 
 def process_object(bucket: str, key: str, version: str | None, topic_arn: str, auto_replay: bool) -> str:
-    """Alert on one object; returns what was done: alerted, malformed, duplicate, replayed."""
-    tags = _tags(bucket, key, version)
-    if ALERTED_TAG in tags:
-        logger.info("already alerted, skipped", extra={"key": key})
-        return "duplicate"
-    extra = {"VersionId": version} if version else {}
-    body = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"].read()
-    outcome = "alerted"
+    """Alert on one object, once: alerted, malformed, gone, replayed, duplicate or uncertain."""
+    alerts, replays = _stores(bucket)
+    name = key if not version else f"{key}#version={version}"
+    claim = alerts.claim(name, {"record": key})
+    if not isinstance(claim, Claim):
+        outcome = "duplicate" if claim is ClaimState.DONE else "uncertain"
+        logger.info("already claimed, skipped", extra={"key": key, "outcome": outcome})
+        return outcome
     try:
-        summary = summarize(key, parse_json_record(body))
-        subject, message = alert(summary, bucket)
-    except NotAFailureRecordError as error:
-        subject, message = malformed_alert(key, bucket, str(error))
-        outcome, summary = "malformed", None
-    sns.publish(TopicArn=topic_arn, Subject=subject, Message=message)
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    tags[ALERTED_TAG] = now
-    if summary is not None and auto_replay and summary.retryable and REPLAYED_TAG not in tags:
-        if replay_once(bucket, summary, now):
-            tags[REPLAYED_TAG] = now
-            outcome = "replayed"
-    _tag(bucket, key, version, tags)
+        body = _read(bucket, key, version)
+        subject, message, summary = _message(bucket, key, body)
+        response = sns.publish(TopicArn=topic_arn, Subject=subject, Message=message)
+    except (ClientError, BotoCoreError) as error:
+        # Not published (the request failed or was refused): the next attempt may alert.
+        alerts.settle(claim, ClaimState.FAILED, {"record": key, "error": str(error)[:500]})
+        raise
+    alerts.settle(claim, ClaimState.DONE, {"record": key, "messageId": response.get("MessageId")})
+    outcome = "gone" if body is None else "malformed" if summary is None else "alerted"
+    if summary is not None and auto_replay and summary.retryable and replay_once(replays, summary) == "replayed":
+        outcome = "replayed"
+    if body is not None:
+        _tag_alerted(bucket, key, version, now(), outcome == "replayed")
     logger.info("failure record processed", extra={"key": key, "outcome": outcome})
     return outcome
 
 
-@metrics.log_metrics
-@logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    topic_arn = os.environ["ALERT_TOPIC_ARN"]
-    auto_replay = os.environ.get("AUTO_REPLAY", "false").lower() == "true"
+def _notification_target(record: Any) -> tuple[str, str, str | None]:
+    """(bucket, key, version) of one S3 notification record, or ValueError."""
+    try:
+        info = record["s3"]
+        bucket, key = info["bucket"]["name"], unquote_plus(info["object"]["key"])
+        version = info["object"].get("versionId")
+    except (KeyError, TypeError, AttributeError):
+        raise ValueError("not an S3 notification record") from None
+    if not isinstance(bucket, str) or not isinstance(key, str) or not (version is None or isinstance(version, str)):
+        raise ValueError("bucket, key or versionId is not a string")
+    return bucket, key, version
+
+
+def process_notification(event: Any, topic_arn: str, auto_replay: bool) -> dict[str, int]:
+    """Every record of the notification on its own; RecordsNotProcessedError if any must retry."""
+    records = event.get("Records") if isinstance(event, dict) else None
     counts: dict[str, int] = {}
-    for record in event.get("Records", []):
-        s3_info = record["s3"]
-        key = unquote_plus(s3_info["object"]["key"])
-        outcome = process_object(
-            s3_info["bucket"]["name"], key, s3_info["object"].get("versionId"), topic_arn, auto_replay
-        )
+    retry: list[str] = []
+    for record in records if isinstance(records, list) else [event]:
+        try:
+            bucket, key, version = _notification_target(record)
+        except ValueError as error:
+            logger.warning("notification record skipped", extra={"reason": str(error)})
+            counts["invalid"] = counts.get("invalid", 0) + 1
+            continue
+        try:
+            outcome = process_object(bucket, key, version, topic_arn, auto_replay)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning("failure record not processed", extra={"key": key, "reason": str(error)})
+            retry.append(key)
+            outcome = "failed"
         counts[outcome] = counts.get(outcome, 0) + 1
     for outcome, count in counts.items():
         metrics.add_metric(name=f"Failures{outcome.capitalize()}", unit=MetricUnit.Count, value=count)
+    if retry:
+        raise RecordsNotProcessedError(f"{len(retry)} object(s) not processed, first {retry[0]}; retried by Lambda")
     return counts
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: Any, context: LambdaContext) -> dict[str, int]:
+    topic_arn = os.environ["ALERT_TOPIC_ARN"]
+    auto_replay = os.environ.get("AUTO_REPLAY", "false").lower() == "true"
+    return process_notification(event, topic_arn, auto_replay)

@@ -34,7 +34,11 @@ def test_role_reads_and_tags_records_and_publishes_alerts_only(stack):
     assert read["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
     assert not any(a.startswith("s3:Delete") for a in read["Action"])
     assert statement(doc, "PublishAlerts")["Resource"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:lambda-failures-test-alerts"
-    assert statement(doc, "DecryptFailureRecords")["Action"] == ["kms:Decrypt"]
+    assert statement(doc, "UseArchiveKey")["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    claims = statement(doc, "ClaimAlertsAndReplays")
+    assert claims["Resource"] == f"arn:aws:s3:::{ARCHIVE}/markers/*"
+    assert claims["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert claims["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
     assert "ReplayRetryableEvents" not in {s.get("Sid") for s in doc["Statement"]}
 
 
@@ -44,9 +48,6 @@ def test_auto_replay_adds_invoke_on_the_processor_function_only(program):
     assert replay["Resource"] == [f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:lambda-failures-test-processor"]
     function = one(program(autoReplay=True), "aws:lambda/function:Function", "failure-processor-function-function")
     assert function.props["environment"]["variables"]["AUTO_REPLAY"] == "true"
-    claims = statement(doc, "ClaimReplays")
-    assert claims["Resource"] == f"arn:aws:s3:::{ARCHIVE}/replay-markers/*"
-    assert claims["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
 
 
 def test_auto_replay_is_refused_when_every_replay_would_fail_again(program):
@@ -105,7 +106,7 @@ def test_own_failures_go_to_an_encrypted_queue_not_back_to_the_archive(stack):
 def test_processor_packages_its_shared_record_module(stack):
     function = one(stack, "aws:lambda/function:Function", "failure-processor-function-function")
     assets = function.props["code"]["assets"]
-    assert sorted(assets) == ["failure_processor.py", "failure_records.py"]
+    assert sorted(assets) == ["claims.py", "failure_processor.py", "failure_records.py"]
 
 
 def test_processor_can_be_left_out(program):

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from failctl.lambda_records import async_failure_key, async_failure_record, stream_failure_key, stream_failure_record
@@ -159,8 +161,126 @@ def test_auto_replay_runs_once_per_request_and_never_replays_a_replay(aws, monke
     )
     assert notify(aws, second) == {"alerted": 1}
     assert len(aws["invoked"]) == 1
-    markers = aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="replay-markers/")["Contents"]
+    markers = aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="markers/replays/")["Contents"]
     assert sorted(m["Key"] for m in markers) == [
-        "replay-markers/lambda-failures-test-processor/r-1",
-        "replay-markers/lambda-failures-test-processor/replay-1",
+        "markers/replays/lambda-failures-test-processor/r-1",
+        "markers/replays/lambda-failures-test-processor/replay-1",
     ]
+
+
+def test_deeply_nested_json_is_alerted_as_unreadable(aws):
+    key = "aws/lambda/async/fn/2026/11/18/deep"
+    put(aws, key, "[" * 100_000 + "]" * 100_000)
+    assert notify(aws, key) == {"malformed": 1}
+    (alert,) = alerts(aws)
+    assert "nested too deeply" in alert["Message"]
+
+
+def test_a_huge_error_message_still_alerts_within_the_sns_limit(aws):
+    key = async_failure_key("fn", MOMENT)
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"x": 1}, MOMENT, RuntimeError("E" * 300_000)))
+    assert notify(aws, key) == {"alerted": 1}
+    (alert,) = alerts(aws)
+    assert len(alert["Message"].encode()) <= 256 * 1024
+    assert "more characters in the record" in alert["Message"] and key in alert["Message"]
+
+
+def test_an_object_deleted_before_it_is_read_alerts_once_as_gone(aws):
+    key = async_failure_key("fn", MOMENT, "deleted")
+    assert notify(aws, key) == {"gone": 1}
+    assert notify(aws, key) == {"duplicate": 1}
+    (alert,) = alerts(aws)
+    assert alert["Subject"] == "Failure record deleted before it was read" and key in alert["Message"]
+
+
+def test_each_notification_record_is_handled_on_its_own(aws):
+    key = async_failure_key("fn", MOMENT, "good")
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
+    event = {"Records": [{"s3": {"bucket": {}}}, "junk", {"s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]}
+    assert aws["handler"](event, FakeContext()) == {"invalid": 2, "alerted": 1}
+    assert len(alerts(aws)) == 1
+
+
+def test_an_object_with_ten_tags_is_still_alerted_only_once(aws):
+    key = async_failure_key("fn", MOMENT, "tagged")
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
+    aws["s3"].put_object_tagging(
+        Bucket=BUCKET, Key=key, Tagging={"TagSet": [{"Key": f"t{i}", "Value": "v"} for i in range(10)]}
+    )
+    assert notify(aws, key) == {"alerted": 1}
+    assert notify(aws, key) == {"duplicate": 1}
+    assert len(alerts(aws)) == 1
+
+
+def test_a_refused_publish_fails_the_invocation_and_the_retry_alerts_once(aws, monkeypatch):
+    import failure_processor
+    from botocore.exceptions import ClientError
+
+    key = async_failure_key("fn", MOMENT, "retry")
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
+    real_publish = failure_processor.sns.publish
+
+    def throttled(**kwargs):
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "slow down"}}, "Publish")
+
+    monkeypatch.setattr(failure_processor.sns, "publish", throttled)
+    with pytest.raises(failure_processor.RecordsNotProcessedError):
+        notify(aws, key)
+    monkeypatch.setattr(failure_processor.sns, "publish", real_publish)
+    assert notify(aws, key) == {"alerted": 1}
+    assert notify(aws, key) == {"duplicate": 1}
+    assert len(alerts(aws)) == 1
+
+
+@pytest.fixture
+def atomic_conditional_writes(monkeypatch):
+    """S3 evaluates If-None-Match/If-Match atomically with the write; moto checks, then writes.
+    A lock around moto's PutObject gives the atomicity S3 documents, so the test judges our
+    protocol, not moto's race."""
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    lock = threading.Lock()
+    original = S3Response.put_object
+
+    def put_object(self):
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(S3Response, "put_object", put_object)
+
+
+def test_concurrent_invocations_for_the_same_objects_alert_each_once(aws, atomic_conditional_writes):
+    from concurrent.futures import ThreadPoolExecutor
+
+    keys = [async_failure_key("fn", MOMENT, f"c{i}") for i in range(20)]
+    for key in keys:
+        put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: notify(aws, *keys), range(4)))
+    alerted = sum(r.get("alerted", 0) for r in results)
+    assert alerted == len(keys), results
+    received = []
+    while batch := alerts(aws):
+        received += batch
+    assert len(received) == len(keys)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+        max_leaves=12,
+    )
+)
+def test_any_event_gives_counts_or_a_named_error(aws, event):
+    try:
+        counts = aws["handler"](event, FakeContext())
+    except Exception as error:
+        import failure_processor
+
+        assert isinstance(error, failure_processor.RecordsNotProcessedError), repr(error)
+        return
+    assert all(isinstance(v, int) for v in counts.values())

@@ -1,0 +1,116 @@
+"""Claims that cannot succeed twice: marker objects created with S3 conditional writes.
+
+Whoever creates `<prefix><name>` with `If-None-Match: *` owns the work it names; S3 lets
+exactly one concurrent writer win (the others get 412 PreconditionFailed, or 409
+ConditionalRequestConflict while the first is in flight). The winner settles the marker
+with `If-Match` on the ETag it created, so a settle can never overwrite someone else's.
+
+States: `claimed` (someone is acting, or died acting: from outside the outcome cannot be
+known, so it is reported as `uncertain` and never acted on again automatically), `done`,
+`failed` (proved not to have happened: may be claimed again, by If-Match on its ETag).
+Markers are never deleted; they live outside aws/lambda/ so they trigger no notification.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+# S3's answers when a conditional write loses: the object exists (or changed), or a
+# concurrent conditional write to the same key is still in flight.
+LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict")
+NOT_FOUND = ("NoSuchKey", "404", "NotFound")
+
+
+class ClaimState(StrEnum):
+    CLAIMED = "claimed"
+    DONE = "done"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim this process won: settle it with `MarkerStore.settle`."""
+
+    name: str
+    etag: str
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class MarkerStore:
+    """Marker objects under one prefix of one bucket (owned by `expected_owner`, when given)."""
+
+    def __init__(self, s3: Any, bucket: str, prefix: str, expected_owner: str | None = None) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.prefix = prefix
+        self._owner = {"ExpectedBucketOwner": expected_owner} if expected_owner else {}
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def _put(self, name: str, state: ClaimState, detail: dict[str, Any], **condition: str) -> str:
+        body = json.dumps({"state": state.value, "at": now(), **detail}, default=str).encode()
+        response = self.s3.put_object(
+            Bucket=self.bucket,
+            Key=self.key(name),
+            Body=body,
+            ContentType="application/json",
+            **self._owner,
+            **condition,
+        )
+        return str(response.get("ETag", ""))
+
+    def read(self, name: str) -> tuple[ClaimState | None, str, dict[str, Any]]:
+        """(state, etag, body) of a marker; (None, "", {}) when there is none."""
+        try:
+            response = self.s3.get_object(Bucket=self.bucket, Key=self.key(name), **self._owner)
+        except ClientError as error:
+            if error_code(error) in NOT_FOUND:
+                return None, "", {}
+            raise
+        try:
+            body = json.loads(response["Body"].read())
+            state = ClaimState(body.get("state"))
+        except (ValueError, AttributeError, TypeError):
+            # A marker we did not write, or a torn one: nobody can say what happened.
+            return ClaimState.UNCERTAIN, str(response.get("ETag", "")), {}
+        return state, str(response.get("ETag", "")), body
+
+    def claim(self, name: str, detail: dict[str, Any] | None = None) -> Claim | ClaimState:
+        """Win the claim (a `Claim`), or learn why not: DONE, UNCERTAIN (claimed, outcome
+        unknown). A FAILED marker is claimed again, conditionally on its ETag."""
+        detail = detail or {}
+        try:
+            return Claim(name, self._put(name, ClaimState.CLAIMED, detail, IfNoneMatch="*"))
+        except ClientError as error:
+            if error_code(error) not in LOST_RACE:
+                raise
+        state, etag, _ = self.read(name)
+        if state is ClaimState.FAILED and etag:
+            try:
+                return Claim(name, self._put(name, ClaimState.CLAIMED, detail, IfMatch=etag))
+            except ClientError as error:
+                if error_code(error) not in LOST_RACE:
+                    raise
+                return ClaimState.UNCERTAIN
+        if state is ClaimState.DONE:
+            return ClaimState.DONE
+        return ClaimState.UNCERTAIN
+
+    def settle(self, claim: Claim, state: ClaimState, detail: dict[str, Any] | None = None) -> None:
+        """Record the outcome of a claim this process holds (never someone else's)."""
+        self._put(claim.name, state, detail or {}, IfMatch=claim.etag)
