@@ -1,0 +1,1207 @@
+"""AWS's own contracts, applied to every property the program sets.
+
+A preview that passes the policy pack can still fail at `pulumi up`: Lambda rejects a
+timeout of 0, CloudWatch an alarm period of 45, S3 a bucket name ending in `-s3alias`.
+Those limits are published by AWS itself, in the service models botocore ships (the
+same JSON the SDKs are generated from) and, where the model is loose, in the service
+documentation. This module holds ONE table, `PROP_TARGETS`, from each Pulumi resource
+type + camelCase prop (as the engine sends it) to the API member the provider fills from
+it, or to a documented rule where the model says nothing (SQS and SNS model their
+attributes as free strings, S3 models a bucket name as any string). Every prop the
+program sets on a covered type must be in the table, so a new prop cannot slip in
+unchecked, and every custom resource type must be covered or named in `UNCOVERED_TYPES`.
+
+The program is run as a fresh stack's preview sees it, over the default stack and the
+config variants that change what is created (destinations, DLQ, reserved concurrency
+0, a Kinesis source, the longest name prefix, regions with and without S3's
+account-regional namespace). Values unknown at preview (the engine's sentinel) are
+skipped, never passed: they are AWS-assigned (ARNs, ids) and not the program's to get
+wrong.
+
+Java-style model patterns are translated for Python's `re`: UTF-16 surrogate pairs
+become astral ranges, and the Unicode classes `\\p{L}`/`\\p{N}` become `\\w` and `\\p{Z}`
+becomes `\\s` (slightly looser: they also admit `_` and control whitespace, which no tag
+here contains). Any other `\\p{..}` class fails the test rather than being guessed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import botocore.exceptions
+import botocore.session
+import pytest
+from conftest import run_program
+
+from failctl.synth import UNKNOWN, Synthesis
+
+# ---------------------------------------------------------------------------------------
+# Table targets
+# ---------------------------------------------------------------------------------------
+
+Problems = list[str]
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a rule may need besides the value: where the stack deploys, and the resource."""
+
+    account: str
+    region: str
+    partition: str = "aws"
+    props: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Member:
+    """An input member of a botocore operation, by path from the operation's input shape.
+
+    Path syntax: `A.B` structure members, `A[]` a list's member, `A{key}`/`A{value}` a map's
+    key/value, `A{Name}` the value under one fixed key of a map (the key is checked too).
+    `stringify` sends a number as the decimal string the provider writes (SQS attributes).
+    """
+
+    service: str
+    operation: str
+    path: str
+    stringify: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.service}:{self.operation} {self.path}"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A boolean prop that decides whether the provider makes an operation call at all."""
+
+    service: str
+    operation: str
+
+    def __str__(self) -> str:
+        return f"{self.service}:{self.operation} (called when true)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A documented constraint the botocore model does not carry."""
+
+    source: str  # where AWS documents it
+    check: Callable[[Any, Ctx], Problems]
+
+    def __str__(self) -> str:
+        return f"rule ({self.source})"
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """A prop the provider keeps to itself (no API member), with the reason."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A subtree sent as a blob the model does not constrain; not descended into."""
+
+    reason: str
+
+
+Target = Member | Call | Rule | NotSent | Opaque
+
+# ---------------------------------------------------------------------------------------
+# Documented rules
+# ---------------------------------------------------------------------------------------
+
+_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}|):(?P<rest>.+)"
+)
+
+
+def _arn_service(value: str) -> str | None:
+    match = _ARN.fullmatch(value)
+    return match["service"] if match else None
+
+
+def bucket_name_problems(name: str, namespace: str | None = None, ctx: Ctx | None = None) -> Problems:
+    """S3 User Guide, "General purpose bucket naming rules" and "Namespaces for general
+    purpose buckets" (account regional namespace naming rules)."""
+    problems: Problems = []
+    if not 3 <= len(name) <= 63:
+        problems.append(f"bucket name {name!r} is {len(name)} characters, not 3..63")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", name):
+        problems.append(f"bucket name {name!r}: only a-z, 0-9, '.', '-', starting and ending with a letter or digit")
+    if ".." in name:
+        problems.append(f"bucket name {name!r} has two adjacent periods")
+    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", name):
+        problems.append(f"bucket name {name!r} is formatted as an IP address")
+    for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
+        if name.startswith(prefix):
+            problems.append(f"bucket name {name!r} starts with the reserved prefix {prefix!r}")
+    for suffix in ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"):
+        if name.endswith(suffix):
+            problems.append(f"bucket name {name!r} ends with the reserved suffix {suffix!r}")
+    if namespace == "account-regional":
+        assert ctx is not None, "the account-regional rule needs the account and region"
+        suffix = f"-{ctx.account}-{ctx.region}-an"
+        if not name.endswith(suffix) or len(name) == len(suffix):
+            problems.append(f"bucket {name!r} in the account-regional namespace must be '<prefix>{suffix}'")
+    return problems
+
+
+def _bucket_rule(value: str, ctx: Ctx) -> Problems:
+    return bucket_name_problems(value)
+
+
+def _bucket_with_namespace(value: str, ctx: Ctx) -> Problems:
+    return bucket_name_problems(value, ctx.props.get("bucketNamespace", "global"), ctx)
+
+
+def _random_bucket_prefix(value: str, ctx: Ctx) -> Problems:
+    """The name the bucket gets: the prefix plus 2 hex characters per random byte."""
+    hex_chars = 2 * int(ctx.props.get("byteLength", 0))
+    return bucket_name_problems(value + "a" * hex_chars)
+
+
+def _s3_url(value: str, ctx: Ctx) -> Problems:
+    match = re.fullmatch(r"s3://([^/]+)(/.*)?", value)
+    if not match:
+        return [f"{value!r} is not an s3://bucket/prefix URL"]
+    return bucket_name_problems(match[1])
+
+
+def _between(lo: int, hi: int) -> Callable[[Any, Ctx], Problems]:
+    def check(value: Any, ctx: Ctx) -> Problems:
+        return [] if lo <= value <= hi else [f"{value} is outside {lo}..{hi}"]
+
+    return check
+
+
+def _positive(value: float, ctx: Ctx) -> Problems:
+    return [] if value >= 1 and float(value).is_integer() else [f"{value} is not a positive whole number of days"]
+
+
+def _max_len(limit: int, *, non_whitespace: bool = False, utf8: bool = False) -> Callable[[str, Ctx], Problems]:
+    def check(value: str, ctx: Ctx) -> Problems:
+        size = len(re.sub(r"\s", "", value)) if non_whitespace else len(value.encode()) if utf8 else len(value)
+        return [] if size <= limit else [f"{size} characters/bytes, over the limit of {limit}"]
+
+    return check
+
+
+def _name_matching(pattern: str, what: str) -> Callable[[str, Ctx], Problems]:
+    def check(value: str, ctx: Ctx) -> Problems:
+        return [] if re.fullmatch(pattern, value) else [f"{value!r} is not {what}"]
+
+    return check
+
+
+def _one_of(*allowed: Any) -> Callable[[Any, Ctx], Problems]:
+    def check(value: Any, ctx: Ctx) -> Problems:
+        return [] if value in allowed else [f"{value!r} is not one of {allowed}"]
+
+    return check
+
+
+def _arn_of(*services: str) -> Callable[[str, Ctx], Problems]:
+    def check(value: str, ctx: Ctx) -> Problems:
+        service = _arn_service(value)
+        return [] if service in services else [f"{value!r} is not an ARN of {services}"]
+
+    return check
+
+
+def _function_name(value: str, ctx: Ctx) -> Problems:
+    # CreateFunction: "If you specify only the function name, it is limited to 64 characters".
+    if value.startswith("arn:"):
+        return []
+    return [] if len(value) <= 64 else [f"function name {value!r} is {len(value)} characters, over 64"]
+
+
+def _alias_name(value: str, ctx: Ctx) -> Problems:
+    if not value.startswith("alias/"):
+        return [f"{value!r} does not begin with 'alias/'"]
+    if value.startswith("alias/aws/"):
+        return [f"{value!r} is in the 'alias/aws/' namespace reserved for AWS managed keys"]
+    return []
+
+
+def _alarm_period(value: float, ctx: Ctx) -> Problems:
+    seconds = int(value)
+    return (
+        []
+        if seconds in (10, 20, 30) or seconds % 60 == 0
+        else [f"period {value} is not 10, 20, 30 or a multiple of 60"]
+    )
+
+
+def _alarm_window(value: float, ctx: Ctx) -> Problems:
+    total = value * float(ctx.props.get("period", 0))
+    return [] if total <= 86_400 else [f"period x evaluationPeriods = {total}s, over one day"]
+
+
+def _record_age(value: float, ctx: Ctx) -> Problems:
+    return [] if value == -1 or value >= 60 else [f"maximum record age {value} is neither -1 nor at least 60"]
+
+
+def _json_object(value: str, ctx: Ctx) -> Problems:
+    try:
+        return [] if isinstance(json.loads(value), dict) else [f"{value!r} is not a JSON object"]
+    except json.JSONDecodeError as error:
+        return [f"{value!r} is not JSON: {error}"]
+
+
+def _env_size(value: dict[str, str], ctx: Ctx) -> Problems:
+    size = sum(len(k) + len(str(v)) for k, v in value.items())
+    return [] if size <= 4096 else [f"environment variables total {size} bytes, over 4 KB"]
+
+
+HIVE_PRIMITIVES = {
+    "boolean", "tinyint", "smallint", "int", "integer", "bigint", "float", "double",
+    "string", "binary", "date", "timestamp",
+}  # fmt: skip
+
+
+def hive_type_problems(type_: str) -> Problems:
+    """Athena User Guide, "Data types in Amazon Athena" (the DDL types of a Glue table)."""
+
+    def parse(text: str, pos: int) -> int:
+        match = re.compile(r"[a-z]+").match(text, pos)
+        if not match:
+            raise ValueError(f"expected a type at {pos}")
+        word, pos = match[0], match.end()
+        if word in HIVE_PRIMITIVES:
+            return pos
+        if word in ("decimal", "char", "varchar"):
+            arg = re.compile(r"\(\d+(,\s*\d+)?\)").match(text, pos)
+            if not arg:
+                raise ValueError(f"{word} needs its precision/length at {pos}")
+            return arg.end()
+        if word not in ("array", "map", "struct") or text[pos : pos + 1] != "<":
+            raise ValueError(f"unknown type {word!r} at {pos - len(word)}")
+        pos += 1
+        if word == "array":
+            pos = parse(text, pos)
+        elif word == "map":
+            pos = parse(text, pos)
+            if text[pos : pos + 1] != ",":
+                raise ValueError(f"map needs a key and a value type at {pos}")
+            pos = parse(text, pos + 1)
+        else:
+            while True:
+                name = re.compile(r"[A-Za-z0-9_]+:").match(text, pos)
+                if not name:
+                    raise ValueError(f"struct field needs 'name:type' at {pos}")
+                pos = parse(text, name.end())
+                if text[pos : pos + 1] != ",":
+                    break
+                pos += 1
+        if text[pos : pos + 1] != ">":
+            raise ValueError(f"expected '>' at {pos}")
+        return pos + 1
+
+    try:
+        end = parse(type_, 0)
+    except ValueError as error:
+        return [f"column type {type_!r}: {error}"]
+    return [] if end == len(type_) else [f"column type {type_!r}: trailing text at {end}"]
+
+
+def _hive_type(value: str, ctx: Ctx) -> Problems:
+    return hive_type_problems(value)
+
+
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# Documentation sources, by short name.
+DOC_LAMBDA_CREATE = "Lambda API CreateFunction"
+DOC_LAMBDA_QUOTAS = "Lambda quotas"
+DOC_LAMBDA_ESM = "Lambda API CreateEventSourceMapping / DestinationConfig"
+DOC_LAMBDA_ASYNC = "Lambda Developer Guide, async invocation destinations"
+DOC_LOGS = "CloudWatch Logs API PutRetentionPolicy"
+DOC_IAM_QUOTAS = "IAM and AWS STS quotas"
+DOC_KMS_QUOTAS = "AWS KMS quotas (key policy document size)"
+DOC_KMS_ALIAS = "AWS KMS API CreateAlias"
+DOC_KMS_DELETE = "AWS KMS API ScheduleKeyDeletion"
+DOC_SQS = "SQS API CreateQueue"
+DOC_SNS = "SNS API CreateTopic / Subscribe"
+DOC_CW = "CloudWatch API PutMetricAlarm"
+DOC_DDB = "DynamoDB naming rules"
+DOC_ATHENA_NAMES = "Athena User Guide, names for tables, databases and columns"
+DOC_ATHENA_TYPES = "Athena User Guide, data types"
+DOC_S3_NAMES = "S3 User Guide, bucket naming rules and namespaces"
+DOC_S3_LIFECYCLE = "S3 User Guide, lifecycle configuration elements"
+DOC_S3_POLICY = "S3 User Guide, bucket policy size (20 KB)"
+
+ATHENA_NAME = Rule(DOC_ATHENA_NAMES, _name_matching(r"[a-z0-9_]{1,255}", "lowercase letters, digits and '_'"))
+HIVE_TYPE = Rule(DOC_ATHENA_TYPES, _hive_type)
+S3_BUCKET = Rule(DOC_S3_NAMES, _bucket_rule)
+
+
+def _tags(service: str, operation: str, list_member: str = "Tags", key: str = "Key", value: str = "Value"):
+    """Pulumi's `tags` map, sent as the API's list of key/value pairs."""
+    return {
+        "tags": (Member(service, operation, list_member),),
+        "tags{key}": (Member(service, operation, f"{list_member}[].{key}"),),
+        "tags{value}": (Member(service, operation, f"{list_member}[].{value}"),),
+    }
+
+
+def _map_tags(service: str, operation: str, member: str = "Tags"):
+    """Pulumi's `tags` map, sent as the API's own map."""
+    return {
+        "tags": (Member(service, operation, member),),
+        "tags{key}": (Member(service, operation, f"{member}{{key}}"),),
+        "tags{value}": (Member(service, operation, f"{member}{{value}}"),),
+    }
+
+
+L = "lambda"
+CF, ESM, EIC = "CreateFunction", "CreateEventSourceMapping", "PutFunctionEventInvokeConfig"
+LC = "PutBucketLifecycleConfiguration"
+LC_RULES = "LifecycleConfiguration.Rules[]"
+SSE = "ServerSideEncryptionConfiguration.Rules[]"
+NOTIFY = "NotificationConfiguration.LambdaFunctionConfigurations"
+WG = "Configuration"
+GT = "TableInput"
+SD = "TableInput.StorageDescriptor"
+
+# The ONE table: Pulumi type -> prop path -> what AWS checks it against.
+PROP_TARGETS: dict[str, dict[str, tuple[Target, ...]]] = {
+    "aws:lambda/function:Function": {
+        "name": (Member(L, CF, "FunctionName"), Rule(DOC_LAMBDA_CREATE, _function_name)),
+        "role": (Member(L, CF, "Role"),),
+        "runtime": (Member(L, CF, "Runtime"),),
+        "handler": (Member(L, CF, "Handler"),),
+        "code": (Opaque("CreateFunction Code.ZipFile: the provider zips the asset; a blob has no modelled limit"),),
+        "memorySize": (Member(L, CF, "MemorySize"),),
+        "timeout": (Member(L, CF, "Timeout"),),
+        "architectures": (Member(L, CF, "Architectures"),),
+        "architectures[]": (Member(L, CF, "Architectures[]"),),
+        "layers": (
+            Member(L, CF, "Layers"),
+            Rule(DOC_LAMBDA_QUOTAS, lambda v, c: [] if len(v) <= 5 else ["over 5 layers"]),
+        ),
+        "layers[]": (Member(L, CF, "Layers[]"),),
+        "tracingConfig.mode": (Member(L, CF, "TracingConfig.Mode"),),
+        "loggingConfig.logFormat": (Member(L, CF, "LoggingConfig.LogFormat"),),
+        "loggingConfig.logGroup": (Member(L, CF, "LoggingConfig.LogGroup"),),
+        "reservedConcurrentExecutions": (Member(L, "PutFunctionConcurrency", "ReservedConcurrentExecutions"),),
+        "deadLetterConfig.targetArn": (
+            Member(L, CF, "DeadLetterConfig.TargetArn"),
+            Rule(DOC_LAMBDA_CREATE + " DeadLetterConfig (an SQS queue or SNS topic)", _arn_of("sqs", "sns")),
+        ),
+        "environment.variables": (Member(L, CF, "Environment.Variables"), Rule(DOC_LAMBDA_QUOTAS, _env_size)),
+        "environment.variables{key}": (Member(L, CF, "Environment.Variables{key}"),),
+        "environment.variables{value}": (Member(L, CF, "Environment.Variables{value}"),),
+        **_map_tags(L, CF),
+    },
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": {
+        "functionName": (Member(L, EIC, "FunctionName"),),
+        "maximumRetryAttempts": (Member(L, EIC, "MaximumRetryAttempts"),),
+        "maximumEventAgeInSeconds": (Member(L, EIC, "MaximumEventAgeInSeconds"),),
+        "destinationConfig.onFailure.destination": (
+            Member(L, EIC, "DestinationConfig.OnFailure.Destination"),
+            Rule(DOC_LAMBDA_ASYNC, _arn_of("sqs", "sns", "lambda", "events", "s3")),
+        ),
+        "destinationConfig.onSuccess.destination": (
+            Member(L, EIC, "DestinationConfig.OnSuccess.Destination"),
+            Rule(DOC_LAMBDA_ASYNC, _arn_of("sqs", "sns", "lambda", "events", "s3")),
+        ),
+    },
+    "aws:lambda/eventSourceMapping:EventSourceMapping": {
+        "eventSourceArn": (
+            Member(L, ESM, "EventSourceArn"),
+            Rule(DOC_LAMBDA_ESM + " (stream sources)", _arn_of("dynamodb", "kinesis")),
+        ),
+        "functionName": (Member(L, ESM, "FunctionName"),),
+        "startingPosition": (Member(L, ESM, "StartingPosition"),),
+        "batchSize": (Member(L, ESM, "BatchSize"),),
+        "maximumBatchingWindowInSeconds": (Member(L, ESM, "MaximumBatchingWindowInSeconds"),),
+        "maximumRetryAttempts": (Member(L, ESM, "MaximumRetryAttempts"),),
+        "maximumRecordAgeInSeconds": (Member(L, ESM, "MaximumRecordAgeInSeconds"), Rule(DOC_LAMBDA_ESM, _record_age)),
+        "bisectBatchOnFunctionError": (Member(L, ESM, "BisectBatchOnFunctionError"),),
+        "functionResponseTypes": (Member(L, ESM, "FunctionResponseTypes"),),
+        "functionResponseTypes[]": (Member(L, ESM, "FunctionResponseTypes[]"),),
+        "destinationConfig.onFailure.destinationArn": (
+            Member(L, ESM, "DestinationConfig.OnFailure.Destination"),
+            Rule(DOC_LAMBDA_ESM + " (stream on-failure: SQS, SNS or S3)", _arn_of("sqs", "sns", "s3")),
+        ),
+        "filterCriteria.filters": (
+            Member(L, ESM, "FilterCriteria.Filters"),
+            Rule(DOC_LAMBDA_QUOTAS + " (filters per mapping)", lambda v, c: [] if len(v) <= 5 else ["over 5 filters"]),
+        ),
+        "filterCriteria.filters[].pattern": (
+            Member(L, ESM, "FilterCriteria.Filters[].Pattern"),
+            Rule(DOC_LAMBDA_ESM + " (a filter pattern is a JSON object)", _json_object),
+        ),
+    },
+    "aws:lambda/permission:Permission": {
+        "action": (Member(L, "AddPermission", "Action"),),
+        "function": (Member(L, "AddPermission", "FunctionName"),),
+        "principal": (Member(L, "AddPermission", "Principal"),),
+        "sourceArn": (Member(L, "AddPermission", "SourceArn"),),
+        "sourceAccount": (Member(L, "AddPermission", "SourceAccount"),),
+    },
+    "aws:cloudwatch/logGroup:LogGroup": {
+        "name": (Member("logs", "CreateLogGroup", "logGroupName"),),
+        "retentionInDays": (
+            Member("logs", "PutRetentionPolicy", "retentionInDays"),
+            Rule(DOC_LOGS, _one_of(*LOG_RETENTION_DAYS)),
+        ),
+        **_map_tags("logs", "CreateLogGroup", "tags"),
+    },
+    "aws:iam/role:Role": {
+        "name": (Member("iam", "CreateRole", "RoleName"),),
+        "assumeRolePolicy": (
+            Member("iam", "CreateRole", "AssumeRolePolicyDocument"),
+            Rule(DOC_IAM_QUOTAS + " (role trust policy, 2048 characters)", _max_len(2048, non_whitespace=True)),
+        ),
+        **_tags("iam", "CreateRole"),
+    },
+    "aws:iam/rolePolicy:RolePolicy": {
+        "role": (Member("iam", "PutRolePolicy", "RoleName"),),
+        "name": (Member("iam", "PutRolePolicy", "PolicyName"),),
+        "policy": (
+            Member("iam", "PutRolePolicy", "PolicyDocument"),
+            Rule(DOC_IAM_QUOTAS + " (inline role policies, 10240 characters)", _max_len(10240, non_whitespace=True)),
+        ),
+    },
+    "aws:kms/key:Key": {
+        "description": (Member("kms", "CreateKey", "Description"),),
+        "policy": (Member("kms", "CreateKey", "Policy"), Rule(DOC_KMS_QUOTAS, _max_len(32768, utf8=True))),
+        "enableKeyRotation": (Call("kms", "EnableKeyRotation"),),
+        "deletionWindowInDays": (
+            Member("kms", "ScheduleKeyDeletion", "PendingWindowInDays"),
+            Rule(DOC_KMS_DELETE, _between(7, 30)),
+        ),
+        **_tags("kms", "CreateKey", key="TagKey", value="TagValue"),
+    },
+    "aws:kms/alias:Alias": {
+        "name": (Member("kms", "CreateAlias", "AliasName"), Rule(DOC_KMS_ALIAS, _alias_name)),
+        "targetKeyId": (Member("kms", "CreateAlias", "TargetKeyId"),),
+    },
+    "aws:sqs/queue:Queue": {
+        "name": (
+            Member("sqs", "CreateQueue", "QueueName"),
+            Rule(DOC_SQS, _name_matching(r"[A-Za-z0-9_-]{1,80}", "1-80 alphanumerics, '-' or '_'")),
+        ),
+        "kmsMasterKeyId": (Member("sqs", "CreateQueue", "Attributes{KmsMasterKeyId}"),),
+        "kmsDataKeyReusePeriodSeconds": (
+            Member("sqs", "CreateQueue", "Attributes{KmsDataKeyReusePeriodSeconds}", stringify=True),
+            Rule(DOC_SQS, _between(60, 86_400)),
+        ),
+        "messageRetentionSeconds": (
+            Member("sqs", "CreateQueue", "Attributes{MessageRetentionPeriod}", stringify=True),
+            Rule(DOC_SQS, _between(60, 1_209_600)),
+        ),
+        **_map_tags("sqs", "CreateQueue", "tags"),
+    },
+    "aws:sns/topic:Topic": {
+        "name": (
+            Member("sns", "CreateTopic", "Name"),
+            Rule(DOC_SNS, _name_matching(r"[A-Za-z0-9_-]{1,256}", "1-256 ASCII letters, digits, '-' or '_'")),
+        ),
+        "kmsMasterKeyId": (Member("sns", "CreateTopic", "Attributes{KmsMasterKeyId}"),),
+        **_tags("sns", "CreateTopic"),
+    },
+    "aws:sns/topicSubscription:TopicSubscription": {
+        "topic": (Member("sns", "Subscribe", "TopicArn"),),
+        "protocol": (
+            Member("sns", "Subscribe", "Protocol"),
+            Rule(
+                DOC_SNS,
+                _one_of("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose"),
+            ),
+        ),
+        "endpoint": (Member("sns", "Subscribe", "Endpoint"),),
+    },
+    "aws:cloudwatch/metricAlarm:MetricAlarm": {
+        "name": (Member("cloudwatch", "PutMetricAlarm", "AlarmName"),),
+        "alarmDescription": (Member("cloudwatch", "PutMetricAlarm", "AlarmDescription"),),
+        "namespace": (Member("cloudwatch", "PutMetricAlarm", "Namespace"),),
+        "metricName": (Member("cloudwatch", "PutMetricAlarm", "MetricName"),),
+        "dimensions": (Member("cloudwatch", "PutMetricAlarm", "Dimensions"),),
+        "dimensions{key}": (Member("cloudwatch", "PutMetricAlarm", "Dimensions[].Name"),),
+        "dimensions{value}": (Member("cloudwatch", "PutMetricAlarm", "Dimensions[].Value"),),
+        "statistic": (Member("cloudwatch", "PutMetricAlarm", "Statistic"),),
+        "period": (Member("cloudwatch", "PutMetricAlarm", "Period"), Rule(DOC_CW, _alarm_period)),
+        "evaluationPeriods": (Member("cloudwatch", "PutMetricAlarm", "EvaluationPeriods"), Rule(DOC_CW, _alarm_window)),
+        "threshold": (Member("cloudwatch", "PutMetricAlarm", "Threshold"),),
+        "comparisonOperator": (Member("cloudwatch", "PutMetricAlarm", "ComparisonOperator"),),
+        "treatMissingData": (
+            Member("cloudwatch", "PutMetricAlarm", "TreatMissingData"),
+            Rule(DOC_CW, _one_of("breaching", "notBreaching", "ignore", "missing")),
+        ),
+        "alarmActions": (Member("cloudwatch", "PutMetricAlarm", "AlarmActions"),),
+        "alarmActions[]": (Member("cloudwatch", "PutMetricAlarm", "AlarmActions[]"),),
+        "okActions": (Member("cloudwatch", "PutMetricAlarm", "OKActions"),),
+        "okActions[]": (Member("cloudwatch", "PutMetricAlarm", "OKActions[]"),),
+        **_tags("cloudwatch", "PutMetricAlarm"),
+    },
+    "aws:cloudwatch/eventBus:EventBus": {
+        "name": (Member("events", "CreateEventBus", "Name"),),
+        **_tags("events", "CreateEventBus"),
+    },
+    "aws:dynamodb/table:Table": {
+        "name": (
+            Member("dynamodb", "CreateTable", "TableName"),
+            Rule(DOC_DDB, _name_matching(r"[A-Za-z0-9_.-]{3,255}", "3-255 of a-z, A-Z, 0-9, '_', '-', '.'")),
+        ),
+        "billingMode": (Member("dynamodb", "CreateTable", "BillingMode"),),
+        "hashKey": (Member("dynamodb", "CreateTable", "KeySchema[].AttributeName"),),
+        "attributes": (Member("dynamodb", "CreateTable", "AttributeDefinitions"),),
+        "attributes[].name": (Member("dynamodb", "CreateTable", "AttributeDefinitions[].AttributeName"),),
+        "attributes[].type": (Member("dynamodb", "CreateTable", "AttributeDefinitions[].AttributeType"),),
+        "streamEnabled": (Member("dynamodb", "CreateTable", "StreamSpecification.StreamEnabled"),),
+        "streamViewType": (Member("dynamodb", "CreateTable", "StreamSpecification.StreamViewType"),),
+        "serverSideEncryption.enabled": (Member("dynamodb", "CreateTable", "SSESpecification.Enabled"),),
+        "serverSideEncryption.kmsKeyArn": (Member("dynamodb", "CreateTable", "SSESpecification.KMSMasterKeyId"),),
+        "pointInTimeRecovery.enabled": (
+            Member(
+                "dynamodb", "UpdateContinuousBackups", "PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled"
+            ),
+        ),
+        "deletionProtectionEnabled": (Member("dynamodb", "CreateTable", "DeletionProtectionEnabled"),),
+        **_tags("dynamodb", "CreateTable"),
+    },
+    "aws:glue/catalogDatabase:CatalogDatabase": {
+        "name": (Member("glue", "CreateDatabase", "DatabaseInput.Name"), ATHENA_NAME),
+        "description": (Member("glue", "CreateDatabase", "DatabaseInput.Description"),),
+    },
+    "aws:glue/catalogTable:CatalogTable": {
+        "name": (Member("glue", "CreateTable", f"{GT}.Name"), ATHENA_NAME),
+        "databaseName": (Member("glue", "CreateTable", "DatabaseName"), ATHENA_NAME),
+        "tableType": (Member("glue", "CreateTable", f"{GT}.TableType"),),
+        "description": (Member("glue", "CreateTable", f"{GT}.Description"),),
+        "parameters": (Member("glue", "CreateTable", f"{GT}.Parameters"),),
+        "parameters{key}": (Member("glue", "CreateTable", f"{GT}.Parameters{{key}}"),),
+        "parameters{value}": (Member("glue", "CreateTable", f"{GT}.Parameters{{value}}"),),
+        "partitionKeys": (Member("glue", "CreateTable", f"{GT}.PartitionKeys"),),
+        "partitionKeys[].name": (Member("glue", "CreateTable", f"{GT}.PartitionKeys[].Name"), ATHENA_NAME),
+        "partitionKeys[].type": (Member("glue", "CreateTable", f"{GT}.PartitionKeys[].Type"), HIVE_TYPE),
+        "storageDescriptor.location": (Member("glue", "CreateTable", f"{SD}.Location"), Rule(DOC_S3_NAMES, _s3_url)),
+        "storageDescriptor.inputFormat": (Member("glue", "CreateTable", f"{SD}.InputFormat"),),
+        "storageDescriptor.outputFormat": (Member("glue", "CreateTable", f"{SD}.OutputFormat"),),
+        "storageDescriptor.serDeInfo.serializationLibrary": (
+            Member("glue", "CreateTable", f"{SD}.SerdeInfo.SerializationLibrary"),
+        ),
+        "storageDescriptor.serDeInfo.parameters": (Member("glue", "CreateTable", f"{SD}.SerdeInfo.Parameters"),),
+        "storageDescriptor.serDeInfo.parameters{key}": (
+            Member("glue", "CreateTable", f"{SD}.SerdeInfo.Parameters{{key}}"),
+        ),
+        "storageDescriptor.serDeInfo.parameters{value}": (
+            Member("glue", "CreateTable", f"{SD}.SerdeInfo.Parameters{{value}}"),
+        ),
+        "storageDescriptor.columns": (Member("glue", "CreateTable", f"{SD}.Columns"),),
+        "storageDescriptor.columns[].name": (Member("glue", "CreateTable", f"{SD}.Columns[].Name"), ATHENA_NAME),
+        "storageDescriptor.columns[].type": (Member("glue", "CreateTable", f"{SD}.Columns[].Type"), HIVE_TYPE),
+    },
+    "aws:athena/workgroup:Workgroup": {
+        "name": (Member("athena", "CreateWorkGroup", "Name"),),
+        "description": (Member("athena", "CreateWorkGroup", "Description"),),
+        "forceDestroy": (Member("athena", "DeleteWorkGroup", "RecursiveDeleteOption"),),
+        "configuration.bytesScannedCutoffPerQuery": (
+            Member("athena", "CreateWorkGroup", f"{WG}.BytesScannedCutoffPerQuery"),
+        ),
+        "configuration.enforceWorkgroupConfiguration": (
+            Member("athena", "CreateWorkGroup", f"{WG}.EnforceWorkGroupConfiguration"),
+        ),
+        "configuration.publishCloudwatchMetricsEnabled": (
+            Member("athena", "CreateWorkGroup", f"{WG}.PublishCloudWatchMetricsEnabled"),
+        ),
+        "configuration.engineVersion.selectedEngineVersion": (
+            Member("athena", "CreateWorkGroup", f"{WG}.EngineVersion.SelectedEngineVersion"),
+            Rule("Athena API EngineVersion", _one_of("AUTO", "Athena engine version 3")),
+        ),
+        "configuration.resultConfiguration.outputLocation": (
+            Member("athena", "CreateWorkGroup", f"{WG}.ResultConfiguration.OutputLocation"),
+            Rule(DOC_S3_NAMES, _s3_url),
+        ),
+        "configuration.resultConfiguration.expectedBucketOwner": (
+            Member("athena", "CreateWorkGroup", f"{WG}.ResultConfiguration.ExpectedBucketOwner"),
+        ),
+        "configuration.resultConfiguration.encryptionConfiguration.encryptionOption": (
+            Member("athena", "CreateWorkGroup", f"{WG}.ResultConfiguration.EncryptionConfiguration.EncryptionOption"),
+        ),
+        "configuration.resultConfiguration.encryptionConfiguration.kmsKeyArn": (
+            Member("athena", "CreateWorkGroup", f"{WG}.ResultConfiguration.EncryptionConfiguration.KmsKey"),
+        ),
+        **_tags("athena", "CreateWorkGroup"),
+    },
+    "aws:athena/namedQuery:NamedQuery": {
+        "name": (Member("athena", "CreateNamedQuery", "Name"),),
+        "description": (Member("athena", "CreateNamedQuery", "Description"),),
+        "database": (Member("athena", "CreateNamedQuery", "Database"),),
+        "query": (Member("athena", "CreateNamedQuery", "QueryString"),),
+        "workgroup": (Member("athena", "CreateNamedQuery", "WorkGroup"),),
+    },
+    "aws:s3/bucket:Bucket": {
+        "bucket": (Member("s3", "CreateBucket", "Bucket"), Rule(DOC_S3_NAMES, _bucket_with_namespace)),
+        "bucketNamespace": (Member("s3", "CreateBucket", "BucketNamespace"),),
+        "forceDestroy": (NotSent("the provider empties the bucket before DeleteBucket; no API member"),),
+        **_tags("s3", "PutBucketTagging", "Tagging.TagSet"),
+    },
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": {
+        "bucket": (Member("s3", LC, "Bucket"), S3_BUCKET),
+        "rules": (
+            Member("s3", LC, "LifecycleConfiguration.Rules"),
+            Rule(DOC_S3_LIFECYCLE, lambda v, c: [] if len(v) <= 1000 else ["over 1000 rules"]),
+        ),
+        "rules[].id": (Member("s3", LC, f"{LC_RULES}.ID"), Rule(DOC_S3_LIFECYCLE, _max_len(255))),
+        "rules[].status": (Member("s3", LC, f"{LC_RULES}.Status"),),
+        "rules[].filter.prefix": (Member("s3", LC, f"{LC_RULES}.Filter.Prefix"),),
+        "rules[].expiration.days": (Member("s3", LC, f"{LC_RULES}.Expiration.Days"), Rule(DOC_S3_LIFECYCLE, _positive)),
+        "rules[].noncurrentVersionExpiration.noncurrentDays": (
+            Member("s3", LC, f"{LC_RULES}.NoncurrentVersionExpiration.NoncurrentDays"),
+            Rule(DOC_S3_LIFECYCLE, _positive),
+        ),
+        "rules[].abortIncompleteMultipartUpload.daysAfterInitiation": (
+            Member("s3", LC, f"{LC_RULES}.AbortIncompleteMultipartUpload.DaysAfterInitiation"),
+            Rule(DOC_S3_LIFECYCLE, _positive),
+        ),
+    },
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": {
+        "bucket": (Member("s3", "PutBucketEncryption", "Bucket"), S3_BUCKET),
+        "rules": (Member("s3", "PutBucketEncryption", "ServerSideEncryptionConfiguration.Rules"),),
+        "rules[].applyServerSideEncryptionByDefault.sseAlgorithm": (
+            Member("s3", "PutBucketEncryption", f"{SSE}.ApplyServerSideEncryptionByDefault.SSEAlgorithm"),
+        ),
+        "rules[].applyServerSideEncryptionByDefault.kmsMasterKeyId": (
+            Member("s3", "PutBucketEncryption", f"{SSE}.ApplyServerSideEncryptionByDefault.KMSMasterKeyID"),
+        ),
+        "rules[].bucketKeyEnabled": (Member("s3", "PutBucketEncryption", f"{SSE}.BucketKeyEnabled"),),
+    },
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": {
+        "bucket": (Member("s3", "PutPublicAccessBlock", "Bucket"), S3_BUCKET),
+        **{
+            prop: (Member("s3", "PutPublicAccessBlock", f"PublicAccessBlockConfiguration.{member}"),)
+            for prop, member in (
+                ("blockPublicAcls", "BlockPublicAcls"),
+                ("blockPublicPolicy", "BlockPublicPolicy"),
+                ("ignorePublicAcls", "IgnorePublicAcls"),
+                ("restrictPublicBuckets", "RestrictPublicBuckets"),
+            )
+        },
+    },
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": {
+        "bucket": (Member("s3", "PutBucketOwnershipControls", "Bucket"), S3_BUCKET),
+        "rule.objectOwnership": (
+            Member("s3", "PutBucketOwnershipControls", "OwnershipControls.Rules[].ObjectOwnership"),
+        ),
+    },
+    "aws:s3/bucketVersioning:BucketVersioning": {
+        "bucket": (Member("s3", "PutBucketVersioning", "Bucket"), S3_BUCKET),
+        "versioningConfiguration.status": (Member("s3", "PutBucketVersioning", "VersioningConfiguration.Status"),),
+    },
+    "aws:s3/bucketPolicy:BucketPolicy": {
+        "bucket": (Member("s3", "PutBucketPolicy", "Bucket"), S3_BUCKET),
+        "policy": (Member("s3", "PutBucketPolicy", "Policy"), Rule(DOC_S3_POLICY, _max_len(20 * 1024, utf8=True))),
+    },
+    "aws:s3/bucketNotification:BucketNotification": {
+        "bucket": (Member("s3", "PutBucketNotificationConfiguration", "Bucket"), S3_BUCKET),
+        "lambdaFunctions": (Member("s3", "PutBucketNotificationConfiguration", NOTIFY),),
+        "lambdaFunctions[].lambdaFunctionArn": (
+            Member("s3", "PutBucketNotificationConfiguration", f"{NOTIFY}[].LambdaFunctionArn"),
+        ),
+        "lambdaFunctions[].events": (Member("s3", "PutBucketNotificationConfiguration", f"{NOTIFY}[].Events"),),
+        "lambdaFunctions[].events[]": (Member("s3", "PutBucketNotificationConfiguration", f"{NOTIFY}[].Events[]"),),
+        "lambdaFunctions[].filterPrefix": (
+            Member("s3", "PutBucketNotificationConfiguration", f"{NOTIFY}[].Filter.Key.FilterRules[].Value"),
+            Rule("S3 object key names (at most 1024 bytes)", _max_len(1024, utf8=True)),
+        ),
+    },
+    "random:index/randomId:RandomId": {
+        # Not an AWS call: the prefix and the random hex become an S3 bucket name.
+        "prefix": (Rule(DOC_S3_NAMES, _random_bucket_prefix),),
+        "byteLength": (NotSent("pulumi-random only; counted into the bucket name by the prefix rule"),),
+    },
+}
+
+# Custom resource types the program may create that this module does not check, and why.
+UNCOVERED_TYPES: dict[str, str] = {}
+
+# ---------------------------------------------------------------------------------------
+# botocore models
+# ---------------------------------------------------------------------------------------
+
+# How the engine marks a secret value: {SIGNATURE: SECRET_SIGNATURE, "value": ...}.
+SIGNATURE = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
+
+_SEGMENT = re.compile(r"(?P<name>[A-Za-z0-9]+)(?P<suffix>\[\]|\{[A-Za-z0-9]+\})?")
+
+
+@functools.cache
+def _service_model(service: str):
+    return botocore.session.get_session().get_service_model(service)
+
+
+def resolve(member: Member):
+    """The botocore shape a Member path names; KeyError/ValueError when it names nothing."""
+    shape = _service_model(member.service).operation_model(member.operation).input_shape
+    for segment in member.path.split("."):
+        match = _SEGMENT.fullmatch(segment)
+        if match is None or shape.type_name != "structure":
+            raise ValueError(f"{member}: cannot step into {segment!r} of {shape.name}")
+        shape = shape.members[match["name"]]
+        suffix = match["suffix"]
+        if suffix == "[]":
+            shape = shape.member
+        elif suffix == "{key}":
+            shape = shape.key
+        elif suffix == "{value}":
+            shape = shape.value
+        elif suffix:
+            key = suffix[1:-1]
+            problems = check_shape(shape.key, key, f"{member} key")
+            if problems:
+                raise ValueError("; ".join(problems))
+            shape = shape.value
+    return shape
+
+
+@functools.cache
+def python_pattern(java: str) -> re.Pattern[str]:
+    """A botocore (Java) pattern as a Python regex; see the module docstring."""
+
+    def astral(match: re.Match[str]) -> str:
+        high, low = int(match[1], 16), int(match[2], 16)
+        return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
+
+    text = re.sub(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", astral, java, flags=re.IGNORECASE)
+    text = text.replace(r"\p{L}", r"\w").replace(r"\p{N}", r"\w").replace(r"\p{Z}", r"\s")
+    if r"\p{" in text:
+        raise NotImplementedError(f"no translation for a Unicode class in {java!r}")
+    return re.compile(text)
+
+
+def check_shape(shape, value: Any, where: str) -> Problems:
+    """The modelled constraints of one shape on one value: type, enum, length, range, pattern."""
+    meta, kind = shape.metadata, shape.type_name
+    if kind == "string":
+        if not isinstance(value, str):
+            return [f"{where}: expected a string, got {value!r}"]
+        problems = []
+        if "min" in meta and len(value) < meta["min"]:
+            problems.append(f"{where}: {value!r} is shorter than {meta['min']}")
+        if "max" in meta and len(value) > meta["max"]:
+            problems.append(f"{where}: {len(value)} characters, over {meta['max']}")
+        if shape.enum and value not in shape.enum:
+            problems.append(f"{where}: {value!r} is not one of {shape.enum}")
+        if "pattern" in meta and not python_pattern(meta["pattern"]).fullmatch(value):
+            problems.append(f"{where}: {value!r} does not match {meta['pattern']!r}")
+        return problems
+    if kind in ("integer", "long"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+            return [f"{where}: expected a whole number, got {value!r}"]
+        if "min" in meta and value < meta["min"]:
+            return [f"{where}: {value} is below the minimum {meta['min']}"]
+        if "max" in meta and value > meta["max"]:
+            return [f"{where}: {value} is above the maximum {meta['max']}"]
+        return []
+    if kind in ("double", "float"):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return [] if ok else [f"{where}: expected a number, got {value!r}"]
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{where}: expected true/false, got {value!r}"]
+    if kind in ("list", "map"):
+        if not isinstance(value, (list, dict)):
+            return [f"{where}: expected a {kind}, got {value!r}"]
+        if "min" in meta and len(value) < meta["min"]:
+            return [f"{where}: {len(value)} items, fewer than {meta['min']}"]
+        if "max" in meta and len(value) > meta["max"]:
+            return [f"{where}: {len(value)} items, more than {meta['max']}"]
+        return []
+    return []  # blob, timestamp, structure: nothing modelled to check here
+
+
+# ---------------------------------------------------------------------------------------
+# Walking the props
+# ---------------------------------------------------------------------------------------
+
+
+def leaves(props: dict[str, Any], table: dict[str, tuple[Target, ...]]) -> Iterator[tuple[str, Any]]:
+    """(path, value) for every leaf, list and map the engine would send.
+
+    Maps (paths with a `{key}` entry in the table) yield themselves, then each key and
+    value; lists yield themselves, then their members as `path[]`; opaque subtrees and
+    unknown values yield themselves only.
+    """
+
+    def walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+        if isinstance(value, dict) and value.get(SIGNATURE) == SECRET_SIGNATURE:
+            value = value.get("value", UNKNOWN)  # a secret is still sent, and still checked
+        targets = table.get(path, ())
+        if value == UNKNOWN or any(isinstance(t, Opaque) for t in targets):
+            yield path, value
+        elif f"{path}{{key}}" in table and isinstance(value, dict):
+            yield path, value
+            for key, item in value.items():
+                yield f"{path}{{key}}", key
+                yield from walk(item, f"{path}{{value}}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from walk(item, f"{path}.{key}" if path else key)
+        elif isinstance(value, list):
+            yield path, value
+            for item in value:
+                yield from walk(item, f"{path}[]")
+        else:
+            yield path, value
+
+    yield from walk(props, "")
+
+
+@dataclass
+class Report:
+    problems: Problems = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    skipped_unknown: list[str] = field(default_factory=list)
+    checked: int = 0
+
+
+def check_resource(type_: str, props: dict[str, Any], ctx: Ctx, name: str = "") -> Report:
+    """Every prop of one resource against the table: the checker the tests and negatives share."""
+    report = Report()
+    table = PROP_TARGETS.get(type_)
+    if table is None:
+        if type_ not in UNCOVERED_TYPES:
+            report.unmapped.append(f"{type_} (type not in PROP_TARGETS nor UNCOVERED_TYPES)")
+        return report
+    ctx = Ctx(ctx.account, ctx.region, ctx.partition, props)
+    for path, value in leaves(props, table):
+        where = f"{type_} {name} {path}"
+        targets = table.get(path)
+        if targets is None:
+            prefix_of_mapped = value == UNKNOWN and any(k.startswith((f"{path}.", f"{path}[")) for k in table)
+            if not prefix_of_mapped:
+                report.unmapped.append(where)
+            continue
+        if value == UNKNOWN:
+            report.skipped_unknown.append(where)
+            continue
+        for target in targets:
+            if isinstance(target, Member):
+                sent = str(int(value)) if target.stringify and isinstance(value, float) else value
+                report.problems += check_shape(resolve(target), sent, f"{where} -> {target}")
+                report.checked += 1
+            elif isinstance(target, Call):
+                if not isinstance(value, bool):
+                    report.problems.append(f"{where} -> {target}: expected true/false, got {value!r}")
+                report.checked += 1
+            elif isinstance(target, Rule):
+                report.problems += [f"{where} -> {target}: {p}" for p in target.check(value, ctx)]
+                report.checked += 1
+    return report
+
+
+def stack_context(synthesis: Synthesis) -> Ctx:
+    """Account, region and partition as the program's own function ARN carries them."""
+    arn = _ARN.fullmatch(synthesis.outputs["LambdaFunctionArn"])
+    assert arn is not None, synthesis.outputs["LambdaFunctionArn"]
+    return Ctx(account=arn["account"], region=arn["region"], partition=arn["partition"])
+
+
+def check_stack(synthesis: Synthesis) -> Report:
+    ctx = stack_context(synthesis)
+    total = Report()
+    for resource in synthesis.resources:
+        if not resource.custom:
+            continue
+        report = check_resource(resource.type, resource.props, ctx, resource.name)
+        total.problems += report.problems
+        total.unmapped += report.unmapped
+        total.skipped_unknown += report.skipped_unknown
+        total.checked += report.checked
+    return total
+
+
+# ---------------------------------------------------------------------------------------
+# The program, as each variant's preview sees it
+# ---------------------------------------------------------------------------------------
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "success-sqs": {"successDestination": "sqs"},
+    "success-sns": {"successDestination": "sns"},
+    "success-eventbridge": {"successDestination": "eventbridge"},
+    "success-lambda": {"successDestination": "lambda"},
+    "dead-letter-queue": {"deadLetterQueue": True},
+    "reserved-concurrency-0": {"reservedConcurrency": 0},
+    "kinesis-source": {"streamSourceArn": "arn:aws:kinesis:eu-west-1:123456789012:stream/orders"},
+    "prefix-40-chars": {"namePrefix": "a" * 40},
+    "prefix-40-chars-sqs-dlq": {"namePrefix": "b" * 40, "successDestination": "sqs", "deadLetterQueue": True},
+    "ap-southeast-2": {"aws:region": "ap-southeast-2"},
+    "me-south-1": {"aws:region": "me-south-1"},
+    # The longest prefix with the longest account-regional suffix, and with a random one.
+    "prefix-40-ap-southeast-2": {"aws:region": "ap-southeast-2", "namePrefix": "c" * 40},
+    "prefix-40-me-south-1": {"aws:region": "me-south-1", "namePrefix": "d" * 40},
+    "replay-email-filters": {
+        "autoReplay": True,
+        "alarmEmail": "oncall@example.com",
+        "streamFilterPatterns": [{"eventName": ["INSERT", "MODIFY"]}],
+    },
+}
+
+
+@functools.cache
+def variant(name: str) -> Synthesis:
+    return run_program(**VARIANTS[name])
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_every_prop_the_program_sets_is_mapped_to_an_aws_contract(name: str) -> None:
+    report = check_stack(variant(name))
+    assert not report.unmapped, "props with no entry in PROP_TARGETS:\n" + "\n".join(report.unmapped)
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_every_prop_meets_the_aws_contract_of_its_api_call(name: str) -> None:
+    report = check_stack(variant(name))
+    assert report.checked > 100, f"only {report.checked} checks ran: the walk is broken"
+    assert not report.problems, "\n".join(report.problems)
+
+
+def test_unknown_values_are_skipped_not_passed() -> None:
+    """Role ARNs and key ids are AWS-assigned; they are reported as skipped, never checked."""
+    report = check_stack(variant("default"))
+    assert any(path.endswith(" role") for path in report.skipped_unknown), report.skipped_unknown
+    broken = check_resource("aws:lambda/function:Function", {"memorySize": UNKNOWN}, stack_context(variant("default")))
+    assert broken.problems == [] and broken.checked == 0 and len(broken.skipped_unknown) == 1
+
+
+def test_every_table_member_exists_in_the_botocore_model() -> None:
+    """A typo in the table (or a member AWS removed) fails here, not silently."""
+    missing = []
+    for type_, table in PROP_TARGETS.items():
+        for path, targets in table.items():
+            assert targets, f"{type_} {path}: no target"
+            for target in targets:
+                try:
+                    if isinstance(target, Member):
+                        resolve(target)
+                    elif isinstance(target, Call):
+                        _service_model(target.service).operation_model(target.operation)
+                except (KeyError, ValueError, botocore.exceptions.OperationNotFoundError) as error:
+                    missing.append(f"{type_} {path} -> {target}: {error!r}")
+    assert not missing, "\n".join(missing)
+
+
+def test_aggregate_inline_policy_size_per_role_is_within_the_iam_quota() -> None:
+    """IAM counts all inline policies of a role together (10,240 characters, no whitespace)."""
+    for name in VARIANTS:
+        per_role: dict[str, int] = {}
+        for policy in variant(name).of_type("aws:iam/rolePolicy:RolePolicy"):
+            size = len(re.sub(r"\s", "", policy.props["policy"]))
+            per_role[policy.props["role"]] = per_role.get(policy.props["role"], 0) + size
+        assert per_role and max(per_role.values()) <= 10_240, (name, per_role)
+
+
+def test_bucket_names_are_in_the_namespace_s3_offers_in_the_region() -> None:
+    """S3 offers the account-regional namespace everywhere but Bahrain and the UAE."""
+    for name, expected in (
+        ("default", "account-regional"),
+        ("ap-southeast-2", "account-regional"),
+        ("me-south-1", "global"),
+    ):
+        namespaces = {b.props["bucketNamespace"] for b in variant(name).of_type("aws:s3/bucket:Bucket")}
+        assert namespaces == {expected}, (name, namespaces)
+
+
+# ---------------------------------------------------------------------------------------
+# Negatives: the same checker, fed values AWS rejects
+# ---------------------------------------------------------------------------------------
+
+CTX = Ctx(account="123456789012", region="eu-west-1")
+FUNCTION = "aws:lambda/function:Function"
+
+BROKEN: list[tuple[str, dict[str, Any], str]] = [
+    (FUNCTION, {"runtime": "python3.99"}, "is not one of"),
+    (FUNCTION, {"memorySize": 64.0}, "below the minimum"),
+    (FUNCTION, {"timeout": 0.0}, "below the minimum"),
+    (FUNCTION, {"handler": "processor handler"}, "does not match"),
+    (FUNCTION, {"name": "a" * 65}, "over 64"),
+    (FUNCTION, {"name": "bad.name"}, "does not match"),
+    (FUNCTION, {"layers": ["arn:aws:lambda:eu-west-1:17000801446:layer:Powertools:27"]}, "does not match"),
+    (FUNCTION, {"layers": [f"arn:aws:lambda:eu-west-1:017000801446:layer:l{i}:1" for i in range(6)]}, "over 5"),
+    (FUNCTION, {"role": "arn:aws:iam::123456789012:user/someone"}, "does not match"),
+    (FUNCTION, {"tracingConfig": {"mode": "active"}}, "is not one of"),
+    (FUNCTION, {"loggingConfig": {"logFormat": "Json"}}, "is not one of"),
+    (FUNCTION, {"loggingConfig": {"logGroup": "/aws/lambda/has space"}}, "does not match"),
+    (FUNCTION, {"architectures": ["x86_64", "arm64"]}, "more than 1"),
+    (FUNCTION, {"reservedConcurrentExecutions": -1.0}, "below the minimum"),
+    (FUNCTION, {"environment": {"variables": {"1BAD": "x"}}}, "does not match"),
+    (FUNCTION, {"environment": {"variables": {"BIG": "x" * 5000}}}, "over 4 KB"),
+    (FUNCTION, {"deadLetterConfig": {"targetArn": "arn:aws:s3:::bucket"}}, "not an ARN of"),
+    ("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", {"maximumRetryAttempts": 3.0}, "above"),
+    ("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", {"maximumEventAgeInSeconds": 30.0}, "below"),
+    (
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        {"destinationConfig": {"onFailure": {"destination": "s3://bucket"}}},
+        "does not match",
+    ),
+    (
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+        {"destinationConfig": {"onFailure": {"destination": "arn:aws:dynamodb:eu-west-1:123456789012:table/t"}}},
+        "not an ARN of",
+    ),
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", {"batchSize": 10001.0}, "above"),
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", {"maximumBatchingWindowInSeconds": 301.0}, "above"),
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", {"maximumRetryAttempts": -2.0}, "below"),
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", {"maximumRecordAgeInSeconds": 30.0}, "neither -1"),
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", {"startingPosition": "EARLIEST"}, "is not one of"),
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", {"functionResponseTypes": ["ReportItemFailures"]}, "not one"),
+    (
+        "aws:lambda/eventSourceMapping:EventSourceMapping",
+        {"destinationConfig": {"onFailure": {"destinationArn": "arn:aws:lambda:eu-west-1:123456789012:function:f"}}},
+        "not an ARN of",
+    ),
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", {"filterCriteria": {"filters": [{"pattern": "[1]"}]}}, "JSON"),
+    ("aws:lambda/permission:Permission", {"sourceAccount": "12345"}, "does not match"),
+    ("aws:lambda/permission:Permission", {"action": "s3:InvokeFunction"}, "does not match"),
+    ("aws:cloudwatch/logGroup:LogGroup", {"retentionInDays": 31.0}, "is not one of"),
+    ("aws:cloudwatch/logGroup:LogGroup", {"name": "/aws/lambda/x y"}, "does not match"),
+    ("aws:iam/role:Role", {"name": "r" * 65}, "over 64"),
+    ("aws:iam/role:Role", {"assumeRolePolicy": json.dumps({"Statement": ["x" * 2100]})}, "over the limit of 2048"),
+    ("aws:iam/rolePolicy:RolePolicy", {"name": "policy name"}, "does not match"),
+    ("aws:iam/rolePolicy:RolePolicy", {"policy": "x" * 10241}, "over the limit of 10240"),
+    ("aws:kms/key:Key", {"policy": "x" * 32769}, "over the limit of 32768"),
+    ("aws:kms/key:Key", {"deletionWindowInDays": 5.0}, "outside 7..30"),
+    ("aws:kms/alias:Alias", {"name": "alias/aws/lambda"}, "reserved"),
+    ("aws:kms/alias:Alias", {"name": "failures"}, "does not begin with"),
+    ("aws:kms/alias:Alias", {"name": "alias/has space"}, "does not match"),
+    ("aws:sqs/queue:Queue", {"name": "queue.name"}, "alphanumerics"),
+    ("aws:sqs/queue:Queue", {"name": "q" * 81}, "alphanumerics"),
+    ("aws:sqs/queue:Queue", {"messageRetentionSeconds": 1_209_601.0}, "outside 60..1209600"),
+    ("aws:sqs/queue:Queue", {"kmsDataKeyReusePeriodSeconds": 30.0}, "outside 60..86400"),
+    ("aws:sns/topic:Topic", {"name": "alerts topic"}, "ASCII letters"),
+    ("aws:sns/topicSubscription:TopicSubscription", {"protocol": "mail"}, "is not one of"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", {"period": 45.0}, "multiple of 60"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", {"period": 3600.0, "evaluationPeriods": 25.0}, "over one day"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", {"evaluationPeriods": 0.0}, "below the minimum"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", {"comparisonOperator": "GreaterThan"}, "is not one of"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", {"statistic": "p99"}, "is not one of"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", {"treatMissingData": "notbreaching"}, "is not one of"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", {"name": "a" * 256}, "over 255"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", {"alarmActions": [f"arn:{i}" for i in range(6)]}, "more than 5"),
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", {"namespace": ":AWS/Lambda"}, "does not match"),
+    ("aws:dynamodb/table:Table", {"name": "ab"}, "3-255"),
+    ("aws:dynamodb/table:Table", {"streamViewType": "NEW_AND_OLD"}, "is not one of"),
+    ("aws:dynamodb/table:Table", {"attributes": [{"name": "pk", "type": "STRING"}]}, "is not one of"),
+    ("aws:glue/catalogDatabase:CatalogDatabase", {"name": "Failed-Events"}, "lowercase"),
+    (
+        "aws:glue/catalogTable:CatalogTable",
+        {"storageDescriptor": {"columns": [{"name": "c", "type": "strin"}]}},
+        "type",
+    ),
+    (
+        "aws:glue/catalogTable:CatalogTable",
+        {"storageDescriptor": {"columns": [{"name": "c", "type": "struct<a:string,b:int"}]}},
+        "expected '>'",
+    ),
+    ("aws:glue/catalogTable:CatalogTable", {"storageDescriptor": {"location": "https://bucket/x/"}}, "s3://"),
+    ("aws:athena/workgroup:Workgroup", {"name": "failures workgroup"}, "does not match"),
+    ("aws:athena/workgroup:Workgroup", {"configuration": {"bytesScannedCutoffPerQuery": 1000.0}}, "below"),
+    (
+        "aws:athena/workgroup:Workgroup",
+        {"configuration": {"resultConfiguration": {"expectedBucketOwner": "1234"}}},
+        "short",
+    ),
+    (
+        "aws:athena/workgroup:Workgroup",
+        {"configuration": {"resultConfiguration": {"encryptionConfiguration": {"encryptionOption": "KMS"}}}},
+        "is not one of",
+    ),
+    ("aws:athena/namedQuery:NamedQuery", {"description": ""}, "shorter than 1"),
+    ("aws:s3/bucket:Bucket", {"bucket": "xn--failures"}, "reserved prefix"),
+    ("aws:s3/bucket:Bucket", {"bucket": "failures-s3alias"}, "reserved suffix"),
+    ("aws:s3/bucket:Bucket", {"bucket": "failures--ol-s3"}, "reserved suffix"),
+    ("aws:s3/bucket:Bucket", {"bucket": "failures.mrap"}, "reserved suffix"),
+    ("aws:s3/bucket:Bucket", {"bucket": "failures--x-s3"}, "reserved suffix"),
+    ("aws:s3/bucket:Bucket", {"bucket": "Failures"}, "only a-z"),
+    ("aws:s3/bucket:Bucket", {"bucket": "a" * 64}, "not 3..63"),
+    ("aws:s3/bucket:Bucket", {"bucket": "fail..ures"}, "adjacent periods"),
+    ("aws:s3/bucket:Bucket", {"bucket": "192.168.1.1"}, "IP address"),
+    ("aws:s3/bucket:Bucket", {"bucket": "failures-an", "bucketNamespace": "account-regional"}, "account-regional"),
+    (
+        "aws:s3/bucket:Bucket",
+        {"bucket": "failures-123456789012-us-east-1-an", "bucketNamespace": "account-regional"},
+        "account-regional",
+    ),
+    ("aws:s3/bucket:Bucket", {"bucketNamespace": "regional"}, "is not one of"),
+    (
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        {"rules": [{"expiration": {"days": 0.0}}]},
+        "positive",
+    ),
+    (
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        {"rules": [{"status": "On"}]},
+        "is not one of",
+    ),
+    (
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        {"rules": [{"id": "i" * 256}]},
+        "limit of 255",
+    ),
+    ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", {"bucket": "Bad_Bucket"}, "only a-z"),
+    (
+        "aws:s3/bucketNotification:BucketNotification",
+        {"lambdaFunctions": [{"events": ["s3:ObjectCreated"]}]},
+        "not one",
+    ),
+    ("aws:s3/bucketPolicy:BucketPolicy", {"policy": "x" * 20481}, "over the limit"),
+    ("random:index/randomId:RandomId", {"prefix": "Failures-", "byteLength": 6.0}, "only a-z"),
+    ("random:index/randomId:RandomId", {"prefix": "f" * 60 + "-", "byteLength": 6.0}, "not 3..63"),
+]
+
+
+@pytest.mark.parametrize(
+    ("type_", "props", "expected"), BROKEN, ids=lambda v: str(v)[:60] if isinstance(v, str) else None
+)
+def test_the_checker_rejects_what_aws_rejects(type_: str, props: dict[str, Any], expected: str) -> None:
+    report = check_resource(type_, props, CTX, "broken")
+    assert not report.unmapped, report.unmapped
+    assert any(expected in problem for problem in report.problems), report.problems
+
+
+def test_an_unmapped_prop_on_a_covered_type_is_reported() -> None:
+    function = next(r for r in variant("default").of_type(FUNCTION))
+    report = check_resource(FUNCTION, {**function.props, "snapStart": {"applyOn": "PublishedVersions"}}, CTX, "f")
+    assert report.unmapped == [f"{FUNCTION} f snapStart.applyOn"], report.unmapped
+
+
+def test_a_secret_value_is_unwrapped_and_checked() -> None:
+    secret = {SIGNATURE: SECRET_SIGNATURE, "value": "oncall@example.com"}
+    report = check_resource("aws:sns/topicSubscription:TopicSubscription", {"endpoint": secret}, CTX)
+    assert report.checked == 1 and not report.unmapped and not report.problems, report
+    bad = {SIGNATURE: SECRET_SIGNATURE, "value": "mail"}
+    report = check_resource("aws:sns/topicSubscription:TopicSubscription", {"protocol": bad}, CTX)
+    assert any("is not one of" in p for p in report.problems), report
+
+
+def test_an_uncovered_resource_type_is_reported() -> None:
+    report = check_resource("aws:ec2/vpc:Vpc", {"cidrBlock": "10.0.0.0/16"}, CTX)
+    assert report.unmapped and "aws:ec2/vpc:Vpc" in report.unmapped[0]
+
+
+def test_a_table_entry_naming_no_model_member_is_caught() -> None:
+    with pytest.raises(KeyError):
+        resolve(Member("lambda", "CreateFunction", "TracingConfig.Level"))
+    with pytest.raises(ValueError):
+        resolve(Member("sqs", "CreateQueue", "Attributes{RetentionPeriod}"))
+
+
+def test_java_patterns_translate_for_python() -> None:
+    """Surrogate-pair ranges (Glue) and Unicode classes (tags) behave as the model means."""
+    glue = python_pattern("[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*")
+    assert glue.fullmatch("failed_events \U0001f600") and not glue.fullmatch("a\nb")
+    tag = python_pattern("([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)")
+    assert tag.fullmatch("lambda-failures é 1") and not tag.fullmatch("a;b")
