@@ -51,7 +51,8 @@ class AlertTopic(pulumi.ComponentResource):
                 f"{name}-email",
                 topic=self.topic.arn,
                 protocol="email",
-                endpoint=args.email,
+                # An address is personal data: kept secret in state and previews.
+                endpoint=pulumi.Output.secret(args.email),
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({"topicArn": self.topic_arn})

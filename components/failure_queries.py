@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 ASYNC_TABLE = "failed_events"
 STREAM_TABLE = "stream_failures"
-DATABASE = "failed_events_db"
 ASYNC_PREFIX = "aws/lambda/async/"
 STREAM_PREFIX = "aws/lambda/"
 DAY_FORMAT = "%Y/%m/%d"  # the `day` partition, as projected from the key's YYYY/MM/DD path

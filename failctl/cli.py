@@ -10,9 +10,9 @@ from datetime import date
 
 from components.settings import ConfigError
 from failctl import audit, gate, render
-from failctl.synth import StackConfigError, synthesize
+from failctl.synth import AccountUnknownError, StackConfigError, synthesize
 
-EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT, EXIT_ENVIRONMENT = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,6 +21,18 @@ def _parser() -> argparse.ArgumentParser:
 
     preview = commands.add_parser("preview", help="run the program offline, as a fresh stack's preview sees it")
     preview.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use")
+    preview.add_argument(
+        "--account", help="12-digit account the stack deploys to (default: the account of your AWS credentials)"
+    )
+    preview.add_argument("--region", help="region the stack deploys to (default: the stack's aws:region)")
+    preview.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        type=_key_value,
+        help="value of a secure: stack key the offline preview cannot decrypt (kept secret, never printed)",
+    )
     preview.add_argument("--json", action="store_true", help="print the plan as JSON")
     _pack_arguments(preview, required=False)
 
@@ -74,6 +86,13 @@ def _query_names() -> list[str]:
     return [q.name for q in named_queries()]
 
 
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text.split('=')[0]!r}: expected KEY=VALUE")
+    return key, value
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -97,11 +116,16 @@ def _gate(args: argparse.Namespace, resources) -> gate.GateResult:
 
 def _preview(args: argparse.Namespace) -> int:
     try:
-        synthesis = synthesize(args.stack)
+        synthesis = synthesize(args.stack, account_id=args.account, region=args.region, secrets=dict(args.secret))
         verdict = _gate(args, synthesis.resources) if args.policy_pack else None
-    except (ConfigError, StackConfigError, gate.GateInputError) as error:
+    except AccountUnknownError as error:
         print(f"failctl preview: {error}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except (ConfigError, StackConfigError, gate.GateInputError) as error:
+        print(f"failctl preview: {_one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    for warning in synthesis.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         document = render.synthesis_json(synthesis)
         if verdict is not None:
@@ -113,6 +137,10 @@ def _preview(args: argparse.Namespace) -> int:
             print()
             print("\n".join(gate.report_lines(verdict)))
     return EXIT_VIOLATIONS if verdict is not None and verdict.blocked else EXIT_OK
+
+
+def _one_line(error: Exception) -> str:
+    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
 
 def _audit(args: argparse.Namespace) -> int:

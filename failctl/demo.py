@@ -79,7 +79,7 @@ def _gate() -> bool:
     from failctl import gate
     from failctl.synth import synthesize
 
-    synthesis = synthesize("dev")
+    synthesis = synthesize("dev", account_id=ACCOUNT, region=REGION)
     pack = gate.load_pack(PROJECT_DIR / "policy")
     verdict = gate.evaluate(pack, synthesis.resources)
     print(f"{len(synthesis.resources)} resources planned for stack dev; {verdict.policies} policies evaluated")

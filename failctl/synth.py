@@ -9,15 +9,13 @@ numbers as floats, unknowns as the engine's sentinel strings).
 
 from __future__ import annotations
 
-import json
+import re
 import runpy
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
@@ -25,14 +23,22 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from failctl.project_config import ProjectFileError, load_project, load_stack_config
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown-string sentinel
-DEFAULT_ACCOUNT = "123456789012"
-DEFAULT_REGION = "us-east-1"
+# The engine's secret wrapper, without the value: what a secret output is to anyone reading the plan.
+SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+REGION_KEY = "aws:region"
+ACCOUNT_ID = re.compile(r"\d{12}")
 
 
 class StackConfigError(Exception):
-    """The stack file is missing or unreadable."""
+    """The project or stack files break a rule the engine enforces, or lack what the provider needs."""
+
+
+class AccountUnknownError(Exception):
+    """No account was given and none could be learned from AWS credentials."""
 
 
 class OfflineInvokeError(Exception):
@@ -57,6 +63,9 @@ class Synthesis:
     stack: str
     resources: list[SynthResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    account_id: str = ""
+    region: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     def of_type(self, type_: str) -> list[SynthResource]:
         return [r for r in self.resources if r.type == type_]
@@ -112,62 +121,107 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
-def read_stack_config(project_dir: Path, stack: str) -> dict[str, str]:
-    """`Pulumi.<stack>.yaml` as the engine passes config to a program: every value a string."""
-    path = project_dir / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        raise StackConfigError(f"no stack file {path.name} in {project_dir.name}/")
+def caller_account() -> str:
+    """The account of the AWS credentials at hand, as the provider's getCallerIdentity would see."""
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise StackConfigError(f"{path.name} is not valid YAML: {error}") from None
-    config = data.get("config") or {}
-    if not isinstance(config, dict):
-        raise StackConfigError(f"{path.name}: 'config' must be a mapping")
-    return {key: _config_string(value) for key, value in config.items()}
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        return str(boto3.client("sts").get_caller_identity()["Account"])
+    except (ImportError, BotoCoreError, ClientError) as error:
+        raise AccountUnknownError(
+            f"cannot learn the account id from AWS credentials ({type(error).__name__}); pass --account <12 digits>"
+        ) from None
 
 
-def _config_string(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value)
-    return str(value)
+@dataclass
+class StackInputs:
+    """The config a fresh stack's program receives, and what the preview should say about it."""
+
+    values: dict[str, str]
+    secret_keys: list[str]
+    warnings: list[str]
 
 
-def project_name(project_dir: Path) -> str:
-    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
+def stack_inputs(
+    project_dir: Path,
+    stack: str,
+    overrides: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
+) -> StackInputs:
+    """Pulumi.yaml and Pulumi.<stack>.yaml merged by the engine's rules (project_config), with
+    `secure:` values the preview cannot decrypt: given ones stay secret, others are left out."""
+    try:
+        project = load_project(project_dir)
+        loaded = load_stack_config(project, project_dir, stack, overrides)
+    except ProjectFileError as error:
+        raise StackConfigError(str(error)) from None
+    values = dict(loaded.values)
+    given = {_qualified(project.name, key): value for key, value in (secrets or {}).items()}
+    warnings = [
+        f"{key} is set in {loaded.path.name} but not declared in Pulumi.yaml: the program never reads it"
+        for key in loaded.undeclared
+    ]
+    warnings += [
+        f"{key} has an empty value in {loaded.path.name}: the program reads it as unset" for key in loaded.empty
+    ]
+    for key in sorted(loaded.secrets):
+        if key in given:
+            values[key] = given.pop(key)
+        else:
+            del values[key]
+            warnings.append(f"{key} is a secret the offline preview cannot decrypt: planned without it (--secret)")
+    for key, value in given.items():
+        values[key] = value
+    return StackInputs(values, sorted(set(loaded.secrets) | set(given)), warnings)
+
+
+def _qualified(project: str, key: str) -> str:
+    return key if ":" in key else f"{project}:{key}"
 
 
 def synthesize(
     stack: str = "dev",
     config: dict[str, str] | None = None,
     project_dir: Path = PROJECT_DIR,
-    account_id: str = DEFAULT_ACCOUNT,
+    account_id: str | None = None,
+    region: str | None = None,
+    secrets: dict[str, str] | None = None,
 ) -> Synthesis:
     """Run `__main__.py` once, fresh, and return what it registered and exported.
 
-    `config` replaces the stack file when given (tests build variants this way).
+    `config` is set on top of the stack file, as `pulumi config set` would (tests build variants
+    this way); a missing stack file is a fresh stack. The region is `region`, else the stack's
+    `aws:region`, else an error, as with the AWS provider; the account is `account_id`, else
+    the one AWS credentials belong to.
     """
-    project = project_name(project_dir)
-    if config is None:
-        config = read_stack_config(project_dir, stack)
-    region = config.get("aws:region", DEFAULT_REGION)
+    overrides = dict(config or {})
+    if region is not None:
+        overrides[REGION_KEY] = region
+    inputs = stack_inputs(project_dir, stack, overrides, secrets)
+    region = inputs.values.get(REGION_KEY)
+    if not region:
+        raise StackConfigError(
+            f"aws:region is not set for stack {stack}: `pulumi config set aws:region <region>`, or pass --region"
+        )
+    if account_id is None:
+        account_id = caller_account()
+    if not ACCOUNT_ID.fullmatch(account_id):
+        raise StackConfigError(f"account {account_id!r} is not a 12-digit AWS account id")
+    project = load_project(project_dir).name
     mocks = PreviewMocks(account_id, region)
     monitor = RecordingMonitor(mocks)
 
     pulumi_settings.reset_options(project=project, stack=stack, preview=True)
-    set_all_config(dict(config))
+    set_all_config(dict(inputs.values), inputs.secret_keys)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
 
-    if str(project_dir) not in sys.path:
-        sys.path.insert(0, str(project_dir))
     program = str(project_dir / "__main__.py")
     _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
 
     root = pulumi_settings.get_root_resource()
     outputs = _sync_await(_resolve_outputs(dict(getattr(root, "outputs", {}) or {})))
-    return Synthesis(project, stack, monitor.registrations, outputs)
+    return Synthesis(project, stack, monitor.registrations, outputs, account_id, region, inputs.warnings)
 
 
 async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
@@ -175,5 +229,8 @@ async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     for key, value in outputs.items():
         output = pulumi.Output.from_input(value)
         known = await output.is_known()
-        resolved[key] = await output.future() if known else UNKNOWN
+        if await output.is_secret():
+            resolved[key] = dict(SECRET)
+        else:
+            resolved[key] = await output.future() if known else UNKNOWN
     return resolved

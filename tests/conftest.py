@@ -39,7 +39,7 @@ def run_program(**overrides: Any) -> Synthesis:
             if isinstance(value, bool)
             else str(value)
         )
-    return synthesize("test", config=config)
+    return synthesize("test", config=config, account_id=ACCOUNT)
 
 
 @pytest.fixture(scope="session")

@@ -122,7 +122,8 @@ def _archive_buckets(args: StackValidationArgs) -> tuple[set[str], set[str]]:
 def validate_archive_protected(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     names, urns = _archive_buckets(args)
     for bucket in _buckets(args):
-        if bucket.urn not in urns and prop(bucket, "bucket") not in names:
+        name = prop(bucket, "bucket")
+        if bucket.urn not in urns and not (isinstance(name, str) and name in names):
             continue
         if not bucket.opts.protect or is_true(prop(bucket, "forceDestroy")):
             report_violation(

@@ -10,7 +10,12 @@ from failctl import cli, synth
 PROJECT_FILES = ["Pulumi.yaml", "__main__.py"]
 
 
+ACCOUNT_ARGS = ("--account", "210987654321")
+
+
 def run_cli(capsys, *argv):
+    if argv[0] == "preview" and "--account" not in argv:
+        argv = (*argv, *ACCOUNT_ARGS)
     code = cli.main(list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
@@ -53,7 +58,8 @@ def project_copy(tmp_path, monkeypatch):
     for name in PROJECT_FILES:
         shutil.copy(root / name, tmp_path / name)
     monkeypatch.setattr(synth, "PROJECT_DIR", tmp_path)
-    monkeypatch.setattr(cli, "synthesize", lambda stack: synth.synthesize(stack, project_dir=tmp_path))
+    real = synth.synthesize
+    monkeypatch.setattr(cli, "synthesize", lambda stack, **kwargs: real(stack, project_dir=tmp_path, **kwargs))
     return tmp_path
 
 
@@ -66,6 +72,56 @@ def test_bad_config_exits_2_naming_the_key(capsys, project_copy):
     assert "lambda-failures:maxEventAgeSeconds must be an integer from 60 to 21600" in err
 
 
-def test_missing_stack_file_exits_2(capsys, project_copy):
+def test_a_fresh_stack_without_a_region_exits_2_as_the_provider_would(capsys, project_copy):
     code, _, err = run_cli(capsys, "preview", "--stack", "nope")
-    assert code == 2 and "no stack file Pulumi.nope.yaml" in err
+    assert code == 2 and "aws:region is not set for stack nope" in err
+
+
+def test_a_fresh_stack_previews_with_region_and_account_given(capsys, project_copy):
+    code, out, _ = run_cli(capsys, "preview", "--stack", "fresh", "--region", "eu-west-1", "--json")
+    assert code == 0
+    assert json.loads(out)["outputs"]["FailedEventsBucketName"] == (
+        "lambda-failures-fresh-failures-210987654321-eu-west-1-an"
+    )
+
+
+def test_without_account_or_credentials_exits_3(capsys, monkeypatch):
+    monkeypatch.setattr(synth, "caller_account", _no_credentials)
+    code = cli.main(["preview"])
+    err = capsys.readouterr().err
+    assert code == 3 and "pass --account" in err and len(err.strip().splitlines()) == 1
+
+
+def _no_credentials():
+    raise synth.AccountUnknownError("cannot learn the account id from AWS credentials; pass --account <12 digits>")
+
+
+def test_bad_account_exits_2(capsys):
+    code, _, err = run_cli(capsys, "preview", "--account", "12345")
+    assert code == 2 and "not a 12-digit AWS account id" in err
+
+
+def test_engine_rules_for_the_project_files_stop_the_preview(capsys, project_copy):
+    text = (project_copy / "Pulumi.yaml").read_text()
+    (project_copy / "Pulumi.yaml").write_text(
+        text.replace("config:\n", "config:\n  aws:region:\n    type: string\n", 1)
+    )
+    (project_copy / "Pulumi.x.yaml").write_text("config:\n  aws:region: eu-west-1\n")
+    code, _, err = run_cli(capsys, "preview", "--stack", "x")
+    assert code == 2 and "aws:region" in err and len(err.strip().splitlines()) == 1
+
+
+def test_undeclared_keys_are_reported_and_secrets_never_printed(capsys, project_copy):
+    (project_copy / "Pulumi.s.yaml").write_text(
+        "config:\n  aws:region: eu-west-1\n  lambda-failures:alarmEmial: x@example.com\n"
+        "  lambda-failures:alarmEmail:\n    secure: v1:AAAAciphertext\n"
+    )
+    code, out, err = run_cli(capsys, "preview", "--stack", "s")
+    assert code == 0
+    assert "lambda-failures:alarmEmial is set in Pulumi.s.yaml but not declared" in err
+    assert "lambda-failures:alarmEmail is a secret the offline preview cannot decrypt" in err
+    assert "AAAAciphertext" not in out + err
+    code, out, err = run_cli(capsys, "preview", "--stack", "s", "--secret", "alarmEmail=oncall@example.com", "--json")
+    assert code == 0 and "oncall@example.com" not in out + err
+    subscription = next(r for r in json.loads(out)["resources"] if r["type"].endswith("TopicSubscription"))
+    assert subscription["props"]["endpoint"] == "<secret>"

@@ -234,21 +234,21 @@ def test_a_refused_publish_fails_the_invocation_and_the_retry_alerts_once(aws, m
 
 @pytest.fixture
 def atomic_conditional_writes(monkeypatch):
-    """S3 evaluates If-None-Match/If-Match atomically with the write; moto checks, then writes.
-    A lock around moto's PutObject gives the atomicity S3 documents, so the test judges our
-    protocol, not moto's race."""
+    """S3 evaluates If-None-Match/If-Match atomically with the write; moto checks, then writes,
+    and is not thread-safe on object reads and writes. One lock around moto's object requests
+    gives the per-request atomicity S3 documents, so the test judges our protocol, not moto."""
     import threading
 
     from moto.s3.responses import S3Response
 
     lock = threading.Lock()
-    original = S3Response.put_object
+    original = S3Response.key_response
 
-    def put_object(self):
+    def key_response(self, *args, **kwargs):
         with lock:
-            return original(self)
+            return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(S3Response, "put_object", put_object)
+    monkeypatch.setattr(S3Response, "key_response", key_response)
 
 
 def test_concurrent_invocations_for_the_same_objects_alert_each_once(aws, atomic_conditional_writes):
