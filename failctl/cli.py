@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--error-type", help="only this errorType (or condition, e.g. EventAgeExceeded)")
     replay.add_argument("--action", help="only async events with this action")
     replay.add_argument("--execute", action="store_true", help="re-drive for real (default: print the plan)")
+    replay.add_argument(
+        "--retry-uncertain",
+        action="store_true",
+        help="also re-drive records whose earlier replay may or may not have run (they could run twice)",
+    )
     replay.add_argument("--json", action="store_true", help="print the plan or the outcome as JSON")
     _owner_argument(replay)
 

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from components.failure_queries import ASYNC_PREFIX, STREAM_PREFIX
+from handlers.claims import Claim, ClaimState, MarkerStore, within_lease
+from handlers.claims import now as claims_now
+
+S3_TAG_LIMIT = 10
 
 DAY_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
 
@@ -61,7 +69,24 @@ def day_path(day: date) -> str:
     return day.strftime("%Y/%m/%d")
 
 
-REPLAYED_TAG = "failure-replayed"  # the same marker the failure processor's auto-replay sets
+REPLAYED_TAG = "failure-replayed"  # the same tag the failure processor's auto-replay sets
+REPLAY_MARKERS = "markers/replays/"  # one claim per record key (see handlers/claims.py)
+
+
+class Markers(Protocol):
+    """Claims that cannot succeed twice (S3 conditional writes, or exclusive file creation)."""
+
+    def claim(
+        self,
+        name: str,
+        detail: dict[str, Any] | None = None,
+        retry_uncertain: bool = False,
+        lease_seconds: float | None = None,
+    ) -> Any: ...
+
+    def settle(self, claim: Claim, state: ClaimState, detail: dict[str, Any] | None = None) -> None: ...
+
+    def state(self, name: str) -> ClaimState | None: ...
 
 
 class Store(Protocol):
@@ -73,9 +98,86 @@ class Store(Protocol):
 
     def read(self, key: str) -> bytes: ...
 
-    def replayed_at(self, key: str) -> str | None: ...  # the replay marker kept with the record
+    @property
+    def replays(self) -> Markers: ...  # one claim per record key
 
-    def mark_replayed(self, key: str, when: str) -> None: ...
+    def tag_replayed(self, key: str, when: str) -> None: ...  # a courtesy for people browsing
+
+
+class FolderMarkers:
+    """Markers as files beside the records: created exclusively (O_CREAT|O_EXCL), so two
+    processes cannot both claim; settled by the holder with an atomic replace; a failed or
+    uncertain marker is taken over by renaming it aside, which only one process can do."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, name: str) -> Path:
+        return self.root / f"{name}.json"
+
+    def _write_new(self, name: str, state: ClaimState, detail: dict[str, Any]) -> Claim:
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = uuid.uuid4().hex
+        body = json.dumps({"state": state.value, "at": claims_now(), "token": token, **detail}).encode()
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        try:
+            os.write(fd, body)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return Claim(name, token)
+
+    def _read(self, name: str) -> tuple[ClaimState | None, dict[str, Any]]:
+        try:
+            body = json.loads(self._path(name).read_bytes())
+            return ClaimState(body.get("state")), body
+        except FileNotFoundError:
+            return None, {}
+        except (ValueError, AttributeError, TypeError):
+            return ClaimState.UNCERTAIN, {}
+
+    def claim(
+        self,
+        name: str,
+        detail: dict[str, Any] | None = None,
+        retry_uncertain: bool = False,
+        lease_seconds: float | None = None,
+    ) -> Any:
+        detail = detail or {}
+        try:
+            return self._write_new(name, ClaimState.CLAIMED, detail)
+        except FileExistsError:
+            pass
+        state, body = self._read(name)
+        if state is ClaimState.CLAIMED and within_lease(body, lease_seconds):
+            return ClaimState.CLAIMED
+        retry = (ClaimState.FAILED,) + ((ClaimState.CLAIMED, ClaimState.UNCERTAIN) if retry_uncertain else ())
+        if state not in retry:
+            return ClaimState.DONE if state is ClaimState.DONE else ClaimState.UNCERTAIN
+        aside = self._path(name).with_name(f"{self._path(name).name}.{uuid.uuid4().hex}.superseded")
+        try:
+            os.rename(self._path(name), aside)  # atomic: only one process moves this marker
+        except FileNotFoundError:
+            return ClaimState.UNCERTAIN
+        try:
+            return self._write_new(name, ClaimState.CLAIMED, detail)
+        except FileExistsError:
+            return ClaimState.UNCERTAIN
+
+    def settle(self, claim: Claim, state: ClaimState, detail: dict[str, Any] | None = None) -> None:
+        current, body = self._read(claim.name)
+        if current is not ClaimState.CLAIMED or body.get("token") != claim.etag:
+            raise RuntimeError(f"marker {claim.name} is no longer held by this run")
+        path = self._path(claim.name)
+        temporary = path.with_name(f"{path.name}.{claim.etag}.tmp")
+        body = {"state": state.value, "at": claims_now(), "token": claim.etag, **(detail or {})}
+        temporary.write_text(json.dumps(body))
+        os.replace(temporary, path)
+
+    def state(self, name: str) -> ClaimState | None:
+        state, _ = self._read(name)
+        return ClaimState.UNCERTAIN if state is ClaimState.CLAIMED else state
 
 
 class FolderStore:
@@ -102,23 +204,12 @@ class FolderStore:
         return (self.root / key).read_bytes()
 
     @property
-    def _ledger(self) -> Path:
-        return self.root / ".failctl" / "replay-ledger.jsonl"
+    def replays(self) -> FolderMarkers:
+        """A folder has no conditional writes: exclusive files under .failctl/ hold the claims."""
+        return FolderMarkers(self.root / ".failctl" / REPLAY_MARKERS)
 
-    def replayed_at(self, key: str) -> str | None:
-        """A folder has no object tags: a ledger beside the records keeps the markers."""
-        if not self._ledger.exists():
-            return None
-        for line in self._ledger.read_text().splitlines():
-            entry = json.loads(line)
-            if entry.get("key") == key:
-                return entry.get("replayed_at")
-        return None
-
-    def mark_replayed(self, key: str, when: str) -> None:
-        self._ledger.parent.mkdir(exist_ok=True)
-        with self._ledger.open("a") as ledger:
-            ledger.write(json.dumps({"key": key, "replayed_at": when}) + "\n")
+    def tag_replayed(self, key: str, when: str) -> None:
+        """Folders have no tags; the claim is the record of the replay."""
 
 
 ACCOUNT_REGIONAL_NAME = re.compile(r"-(\d{12})-[a-z0-9-]+-an$")
@@ -181,16 +272,23 @@ class S3Store:
         tag_set = self.client.get_object_tagging(**self._where(key))["TagSet"]
         return {t["Key"]: t["Value"] for t in tag_set}
 
-    def replayed_at(self, key: str) -> str | None:
-        return self._tags(key).get(REPLAYED_TAG)
+    @property
+    def replays(self) -> MarkerStore:
+        return MarkerStore(self.client, self.bucket, self.base + REPLAY_MARKERS, self.owner)
 
-    def mark_replayed(self, key: str, when: str) -> None:
-        """An object tag, merged with the tags already there (the alert marker among them)."""
-        tags = self._tags(key) | {REPLAYED_TAG: when}
-        self.client.put_object_tagging(
-            **self._where(key),
-            Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]},
-        )
+    def tag_replayed(self, key: str, when: str) -> None:
+        """A courtesy tag beside the alert tag; the claim is what counts, so a full tag set
+        (S3 allows 10) or a refused tagging call changes nothing."""
+        try:
+            tags = self._tags(key)
+            if REPLAYED_TAG not in tags and len(tags) >= S3_TAG_LIMIT:
+                return
+            self.client.put_object_tagging(
+                **self._where(key),
+                Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in (tags | {REPLAYED_TAG: when}).items()]},
+            )
+        except (ClientError, BotoCoreError):
+            return
 
 
 def open_store(source: str, expected_owner: str | None = None) -> Store:

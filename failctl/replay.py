@@ -2,24 +2,53 @@
 
 Async records re-invoke the original function asynchronously with the original payload;
 stream records re-invoke the consumer with the stored batch and report what it still
-rejects. Throttling and transient errors are retried with backoff by botocore's adaptive
-retry mode; whatever still fails is reported and left unmarked for a later run.
+rejects.
+
+Each record is claimed before it is re-driven (a marker created with an S3 conditional
+write, or an exclusive file beside a folder source), so concurrent runs cannot both send
+it. The outcome is written on the claim:
+- done: Lambda accepted the invocation (or ran the batch);
+- failed: Lambda answered with an error that proves it did not run it (throttled, refused,
+  not found): retried here with backoff while the budget lasts, and claimable again later;
+- uncertain: the request may have reached Lambda but no answer says so (a 5xx, a timeout,
+  a dropped connection, a run killed mid-call, which leaves the claim as it was): reported,
+  never re-driven automatically; `--retry-uncertain` re-drives it on purpose.
+botocore's own retries are off for the invoke: a retried 5xx is how a record runs twice.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from tqdm import tqdm
 
 from failctl.records import MalformedRecordError, Store, async_keys, days, parse_record, stream_keys
+from handlers.claims import Claim, ClaimState
 from handlers.failure_records import FailureSummary, NotAFailureRecordError, summarize
+
+# Lambda's answers that prove the invocation was not run: throttling (retry), and refusals.
+THROTTLED = ("TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded")
+# Errors raised before the request left this machine: it was not sent.
+NOT_SENT = (EndpointConnectionError, ConnectTimeoutError)
+ATTEMPTS = 6
+# A claim younger than this may belong to a run still at work (an invoke waits at most ~2 x 60 s).
+LEASE_SECONDS = 180
+backoff_sleep: Callable[[float], None] = time.sleep  # tests replace it to run without waiting
 
 
 @dataclass(frozen=True)
@@ -45,7 +74,12 @@ class Selection:
 @dataclass
 class Planned:
     summary: FailureSummary
-    replayed_at: str | None
+    state: ClaimState | None  # what the record's claim says before this run
+
+    @property
+    def replayed_at(self) -> str | None:
+        """Kept for the plan's JSON: set when the record was already re-driven."""
+        return "done" if self.state is ClaimState.DONE else None
 
     @property
     def target(self) -> str:
@@ -56,7 +90,7 @@ class Planned:
 @dataclass
 class Outcome:
     key: str
-    status: str  # replayed, skipped, failed, partial
+    status: str  # replayed, partial, skipped, failed, uncertain
     detail: str = ""
 
 
@@ -78,10 +112,18 @@ def select(store: Store, selection: Selection, report: ReplayReport) -> Iterator
             report.unreadable.append((located.key, str(error)))
             continue
         if selection.matches(summary):
-            yield Planned(summary, store.replayed_at(located.key))
+            yield Planned(summary, store.replays.state(located.key))
 
 
-def _invoke(client: Any, planned: Planned) -> Outcome:
+class UncertainOutcomeError(Exception):
+    """The request may have reached Lambda, and no answer says whether it ran."""
+
+
+class RefusedError(Exception):
+    """Lambda answered that it did not run the invocation."""
+
+
+def _invoke_once(client: Any, planned: Planned) -> Outcome:
     summary = planned.summary
     if summary.kind == "async":
         client.invoke(
@@ -96,32 +138,88 @@ def _invoke(client: Any, planned: Planned) -> Outcome:
     body = response["Payload"].read() if hasattr(response.get("Payload"), "read") else response.get("Payload", b"")
     if response.get("FunctionError"):
         return Outcome(summary.key, "failed", f"{summary.function} failed again: {body[:200]!r}")
-    still_failing = (json.loads(body or b"{}") or {}).get("batchItemFailures", [])
+    try:
+        still_failing = (json.loads(body or b"{}") or {}).get("batchItemFailures", [])
+    except (ValueError, AttributeError):
+        still_failing = []
     if still_failing:
-        ids = ", ".join(f["itemIdentifier"] for f in still_failing)
+        ids = ", ".join(str(f.get("itemIdentifier")) for f in still_failing if isinstance(f, dict))
         return Outcome(summary.key, "partial", f"{len(still_failing)} records still rejected: {ids}")
     return Outcome(summary.key, "replayed", f"batch of {len(summary.batch)} accepted by {summary.function}")
 
 
-def execute(store: Store, client: Any, plan: list[Planned], report: ReplayReport, progress: bool = True) -> None:
-    for planned in tqdm(plan, desc="replaying", unit="record", file=sys.stderr, disable=not progress):
-        key = planned.summary.key
-        if planned.replayed_at or store.replayed_at(key):
-            report.outcomes.append(Outcome(key, "skipped", f"already replayed at {planned.replayed_at}"))
-            continue
+def invoke(client: Any, planned: Planned, sleep: Callable[[float], None] | None = None) -> Outcome:
+    """Invoke once per attempt; retry only what proves Lambda did not run it."""
+    sleep = sleep or backoff_sleep
+    for attempt in range(ATTEMPTS):
         try:
-            outcome = _invoke(client, planned)
-        except (ClientError, BotoCoreError) as error:
-            report.outcomes.append(Outcome(key, "failed", str(error)))
-            continue
-        if outcome.status in ("replayed", "partial"):
-            # Marked once re-driven: a partially rejected batch is not sent a second time.
-            store.mark_replayed(key, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        report.outcomes.append(outcome)
+            return _invoke_once(client, planned)
+        except NOT_SENT as error:
+            last: Exception = error
+        except (ReadTimeoutError, ConnectionClosedError) as error:
+            raise UncertainOutcomeError(f"no answer from Lambda ({type(error).__name__}): it may have run") from None
+        except ClientError as error:
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code not in THROTTLED and (status >= 500 or not status):
+                raise UncertainOutcomeError(f"Lambda answered {status or '?'} {code}: it may have run") from None
+            if code not in THROTTLED:
+                raise RefusedError(f"Lambda refused it: {code or status}") from None
+            last = error
+        except BotoCoreError as error:
+            raise UncertainOutcomeError(f"{type(error).__name__}: it may have run") from None
+        sleep(min(20.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0))
+    raise RefusedError(f"still throttled after {ATTEMPTS} attempts: {last}")
+
+
+def replay_one(store: Store, client: Any, planned: Planned, retry_uncertain: bool = False) -> Outcome:
+    """Claim, invoke, settle: the record's claim says what happened, whatever happens next."""
+    key = planned.summary.key
+    claim = store.replays.claim(
+        key, {"function": planned.summary.function}, retry_uncertain=retry_uncertain, lease_seconds=LEASE_SECONDS
+    )
+    if not isinstance(claim, Claim):
+        if claim is ClaimState.DONE:
+            return Outcome(key, "skipped", "already replayed")
+        if claim is ClaimState.CLAIMED:
+            return Outcome(key, "skipped", "being replayed by another run (or one that just died: uncertain later)")
+        return Outcome(key, "uncertain", "claimed by a run whose outcome is unknown (--retry-uncertain)")
+    try:
+        outcome = invoke(client, planned)
+    except UncertainOutcomeError as error:
+        store.replays.settle(claim, ClaimState.UNCERTAIN, {"detail": str(error)})
+        return Outcome(key, "uncertain", str(error))
+    except RefusedError as error:
+        store.replays.settle(claim, ClaimState.FAILED, {"detail": str(error)})
+        return Outcome(key, "failed", str(error))
+    # A batch the consumer ran (all or some records accepted) is done; it is not sent again.
+    state = ClaimState.FAILED if outcome.status == "failed" else ClaimState.DONE
+    store.replays.settle(claim, state, {"detail": outcome.detail})
+    if state is ClaimState.DONE:
+        store.tag_replayed(key, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return outcome
+
+
+def execute(
+    store: Store,
+    client: Any,
+    plan: list[Planned],
+    report: ReplayReport,
+    progress: bool = True,
+    retry_uncertain: bool = False,
+) -> None:
+    for planned in tqdm(plan, desc="replaying", unit="record", file=sys.stderr, disable=not progress):
+        try:
+            report.outcomes.append(replay_one(store, client, planned, retry_uncertain))
+        except (ClientError, BotoCoreError, OSError, RuntimeError) as error:
+            # The claim itself could not be written or settled: nothing is known to be sent
+            # unless the claim was won, in which case it stays claimed (uncertain).
+            report.outcomes.append(Outcome(planned.summary.key, "uncertain", f"claim not recorded: {error}"))
 
 
 def lambda_client() -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client("lambda", config=Config(retries={"mode": "adaptive", "max_attempts": 8}))
+    # One attempt per call: `invoke` retries only what proves Lambda did not run it.
+    return boto3.client("lambda", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))

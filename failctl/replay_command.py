@@ -33,13 +33,20 @@ def run(args: argparse.Namespace, client=None) -> int:
     if not args.execute:
         _print_plan(plan, args.json)
         return 0
-    replay.execute(store, client or replay.lambda_client(), plan, report, progress=not args.json)
+    replay.execute(
+        store,
+        client or replay.lambda_client(),
+        plan,
+        report,
+        progress=not args.json,
+        retry_uncertain=getattr(args, "retry_uncertain", False),
+    )
     _print_outcome(report, args.json)
-    return 1 if report.count("failed") else 0
+    return 1 if report.count("failed") or report.count("uncertain") else 0
 
 
 def _print_plan(plan: list[replay.Planned], as_json: bool) -> None:
-    pending = [p for p in plan if not p.replayed_at]
+    pending = [p for p in plan if p.state is None or p.state.value == "failed"]
     if as_json:
         print(
             json.dumps(
@@ -51,6 +58,7 @@ def _print_plan(plan: list[replay.Planned], as_json: bool) -> None:
                             "function": p.summary.function,
                             "error_type": p.summary.error_type or p.summary.condition,
                             "replayed_at": p.replayed_at,
+                            "claim": p.state.value if p.state else None,
                         }
                         for p in plan
                     ]
@@ -61,10 +69,12 @@ def _print_plan(plan: list[replay.Planned], as_json: bool) -> None:
         return
     print(
         f"Dry run: {len(plan)} records selected, {len(pending)} would be re-driven "
-        f"({len(plan) - len(pending)} already replayed). Add --execute to re-drive them."
+        f"({len(plan) - len(pending)} already replayed or uncertain). Add --execute to re-drive them."
     )
     for p in plan:
-        action = f"already replayed at {p.replayed_at}" if p.replayed_at else f"would re-invoke {p.target}"
+        action = {"done": "already replayed", "uncertain": "uncertain: not re-driven without --retry-uncertain"}.get(
+            p.state.value if p.state else "", f"would re-invoke {p.target}"
+        )
         print(f"  {p.summary.kind:<6} {p.summary.error_type or p.summary.condition:<24} {action}")
         print(f"         {p.summary.key}")
 
@@ -78,5 +88,6 @@ def _print_outcome(report: replay.ReplayReport, as_json: bool) -> None:
             print(f"  {o.status:<8} {o.key}: {o.detail}")
     print(
         f"Replayed {report.count('replayed')}, partially {report.count('partial')}, "
-        f"skipped {report.count('skipped')} (already replayed), failed {report.count('failed')}."
+        f"skipped {report.count('skipped')} (already replayed), failed {report.count('failed')}, "
+        f"uncertain {report.count('uncertain')} (may have run: see --retry-uncertain)."
     )

@@ -28,7 +28,7 @@ NOT_FOUND = ("NoSuchKey", "404", "NotFound")
 
 
 class ClaimState(StrEnum):
-    CLAIMED = "claimed"
+    CLAIMED = "claimed"  # (returned by `claim`: held by another run within its lease, in progress)
     DONE = "done"
     FAILED = "failed"
     UNCERTAIN = "uncertain"
@@ -48,6 +48,17 @@ def error_code(error: ClientError) -> str:
 
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def within_lease(body: dict[str, Any], lease_seconds: float | None) -> bool:
+    """Whether a claim was taken less than `lease_seconds` ago (its holder may still be at work)."""
+    if lease_seconds is None:
+        return False
+    try:
+        taken = datetime.strptime(str(body.get("at")), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return False
+    return (datetime.now(UTC) - taken).total_seconds() < lease_seconds
 
 
 class MarkerStore:
@@ -90,17 +101,28 @@ class MarkerStore:
             return ClaimState.UNCERTAIN, str(response.get("ETag", "")), {}
         return state, str(response.get("ETag", "")), body
 
-    def claim(self, name: str, detail: dict[str, Any] | None = None) -> Claim | ClaimState:
-        """Win the claim (a `Claim`), or learn why not: DONE, UNCERTAIN (claimed, outcome
-        unknown). A FAILED marker is claimed again, conditionally on its ETag."""
+    def claim(
+        self,
+        name: str,
+        detail: dict[str, Any] | None = None,
+        retry_uncertain: bool = False,
+        lease_seconds: float | None = None,
+    ) -> Claim | ClaimState:
+        """Win the claim (a `Claim`), or learn why not: DONE; CLAIMED (another holder, within
+        `lease_seconds` of claiming: in progress); UNCERTAIN (claimed earlier, outcome unknown).
+        A FAILED marker is claimed again, conditionally on its ETag; so is an uncertain one
+        when the caller says so on purpose (`retry_uncertain`)."""
         detail = detail or {}
         try:
             return Claim(name, self._put(name, ClaimState.CLAIMED, detail, IfNoneMatch="*"))
         except ClientError as error:
             if error_code(error) not in LOST_RACE:
                 raise
-        state, etag, _ = self.read(name)
-        if state is ClaimState.FAILED and etag:
+        state, etag, body = self.read(name)
+        if state is ClaimState.CLAIMED and within_lease(body, lease_seconds):
+            return ClaimState.CLAIMED
+        retry = (ClaimState.FAILED,) + ((ClaimState.CLAIMED, ClaimState.UNCERTAIN) if retry_uncertain else ())
+        if state in retry and etag:
             try:
                 return Claim(name, self._put(name, ClaimState.CLAIMED, detail, IfMatch=etag))
             except ClientError as error:
@@ -114,3 +136,8 @@ class MarkerStore:
     def settle(self, claim: Claim, state: ClaimState, detail: dict[str, Any] | None = None) -> None:
         """Record the outcome of a claim this process holds (never someone else's)."""
         self._put(claim.name, state, detail or {}, IfMatch=claim.etag)
+
+    def state(self, name: str) -> ClaimState | None:
+        """What a marker says now (CLAIMED is shown as UNCERTAIN: from outside, it is)."""
+        state, _, _ = self.read(name)
+        return ClaimState.UNCERTAIN if state is ClaimState.CLAIMED else state

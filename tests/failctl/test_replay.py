@@ -38,6 +38,16 @@ def archive(tmp_path):
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def no_backoff_waits(monkeypatch):
+    monkeypatch.setattr(replay, "backoff_sleep", lambda seconds: None)
+
+
+def markers(archive, state=None):
+    found = [json.loads(p.read_text()) for p in (archive / ".failctl" / "markers").rglob("*.json")]
+    return [m for m in found if state is None or m["state"] == state]
+
+
 def args(source, **overrides):
     base = {
         "source": str(source),
@@ -92,7 +102,7 @@ def test_execute_redrives_each_record_once_and_a_second_run_nothing(archive, cap
     code, second, _ = run(capsys, args(archive, action="refund", execute=True), client)
     assert [o["status"] for o in second["outcomes"]] == ["skipped"] * 3
     assert len(client.calls) == 3
-    assert len((archive / ".failctl" / "replay-ledger.jsonl").read_text().splitlines()) == 3
+    assert len(markers(archive, "done")) == 3 == len(markers(archive))
 
 
 def test_stream_batches_go_back_to_the_consumer_and_rejections_are_reported(archive, capsys):
@@ -114,7 +124,10 @@ def test_throttling_beyond_retries_is_reported_and_left_for_a_later_run(archive,
     assert code == 1
     assert {o["status"] for o in result["outcomes"]} == {"failed"}
     assert "TooManyRequestsException" in result["outcomes"][0]["detail"]
-    assert not (archive / ".failctl" / "replay-ledger.jsonl").exists()
+    # Throttling proves Lambda did not run them: claimable again by a later run.
+    assert len(markers(archive, "failed")) == len(result["outcomes"]) == len(markers(archive))
+    code, later, _ = run(capsys, args(archive, action="validate", execute=True), FakeLambda())
+    assert code == 0 and {o["status"] for o in later["outcomes"]} == {"replayed"}
 
 
 def test_s3_records_are_marked_with_a_tag_next_to_the_alert_marker(archive, capsys, monkeypatch):
@@ -133,7 +146,9 @@ def test_s3_records_are_marked_with_a_tag_next_to_the_alert_marker(archive, caps
         assert code == 0 and [o["status"] for o in result["outcomes"]] == ["replayed"] * 3
         tags = {t["Key"] for t in s3.get_object_tagging(Bucket="archive", Key=refund_key)["TagSet"]}
         assert tags == {"failure-alerted", "failure-replayed"}
-        assert s3.list_objects_v2(Bucket="archive")["KeyCount"] == len(files)  # nothing deleted
+        listed = s3.list_objects_v2(Bucket="archive")["Contents"]
+        assert len([o for o in listed if not o["Key"].startswith("markers/")]) == len(files)  # nothing deleted
+        assert len([o for o in listed if o["Key"].startswith("markers/replays/")]) == 3
 
 
 @pytest.mark.parametrize(
@@ -186,8 +201,17 @@ def test_cli_bad_source_exits_2(capsys):
     assert "is not a folder" in capsys.readouterr().err
 
 
-def test_folder_store_ledger_roundtrip(tmp_path):
-    store = FolderStore(tmp_path)
-    assert store.replayed_at("a/b") is None
-    store.mark_replayed("a/b", "2026-11-22T10:00:00Z")
-    assert store.replayed_at("a/b") == "2026-11-22T10:00:00Z"
+def test_folder_claims_cannot_be_won_twice_and_failed_ones_can_be_taken_over(tmp_path):
+    from handlers.claims import Claim, ClaimState
+
+    replays = FolderStore(tmp_path).replays
+    assert replays.state("a/b") is None
+    first = replays.claim("a/b")
+    assert isinstance(first, Claim) and replays.claim("a/b") is ClaimState.UNCERTAIN
+    replays.settle(first, ClaimState.FAILED)
+    again = replays.claim("a/b")
+    assert isinstance(again, Claim) and replays.state("a/b") is ClaimState.UNCERTAIN
+    replays.settle(again, ClaimState.DONE)
+    assert replays.claim("a/b") is ClaimState.DONE
+    with pytest.raises(RuntimeError):
+        replays.settle(first, ClaimState.DONE)  # a stale holder can never overwrite

@@ -1,0 +1,1 @@
+"""Shared test support: servers on loopback that stand in for AWS."""
