@@ -15,7 +15,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import configured, dig, is_true, known_or_sources, prop
+from .common import configured, dig, fail_closed, is_true, known_or_sources, prop
 
 INVOKE_CONFIG_TYPE = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 FUNCTION_TYPE = "aws:lambda/function:Function"
@@ -125,21 +125,21 @@ POLICIES = [
     ResourceValidationPolicy(
         name="lambda-async-invoke-has-failure-destination",
         description="Every FunctionEventInvokeConfig sends failed events to an on-failure destination.",
-        validate=validate_failure_destination,
+        validate=fail_closed(validate_failure_destination),
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
     ),
     StackValidationPolicy(
         name="lambda-async-destinations-not-fifo",
         description="Asynchronous invocation destinations are standard queues and topics, never FIFO.",
-        validate=validate_no_fifo,
+        validate=fail_closed(validate_no_fifo),
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
     ),
     StackValidationPolicy(
         name="lambda-async-functions-keep-failures",
         description="Functions invoked asynchronously keep failed events (on-failure destination or DLQ).",
-        validate=validate_async_functions_keep_failures,
+        validate=fail_closed(validate_async_functions_keep_failures),
         enforcement_level=EnforcementLevel.ADVISORY,
         severity=Severity.MEDIUM,
     ),

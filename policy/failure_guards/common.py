@@ -8,8 +8,9 @@ shapes: a string where a list is expected, a float, None, malformed JSON.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource
@@ -21,6 +22,7 @@ __all__ = [
     "attached_to",
     "configured",
     "dig",
+    "fail_closed",
     "is_true",
     "known_or_sources",
     "number",
@@ -28,6 +30,27 @@ __all__ = [
     "prop",
     "statements",
 ]
+
+
+def fail_closed(validate: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """A policy that crashes must never read as a pass, under the CLI or the offline gate: the
+    crash becomes a violation of this policy (at its level) for this resource, with the reason.
+    The analyzer's own signals (an unknown value at preview, not applicable) pass through."""
+
+    @functools.wraps(validate)
+    def guarded(args: Any, report_violation: Any) -> None:
+        try:
+            validate(args, report_violation)
+        except Exception as error:
+            if type(error).__module__.split(".")[0] == "pulumi_policy":
+                raise
+            report_violation(
+                f"this policy could not check the resource ({type(error).__name__}: {str(error)[:200]}), so it "
+                "is treated as a violation (fail closed); simplify the resource's value or report the policy bug.",
+                None,
+            )
+
+    return guarded
 
 
 def dig(value: Any, *path: str) -> Any:

@@ -20,7 +20,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from .common import UnknownValueError, as_list, attached_to, dig, is_true
+from .common import UnknownValueError, as_list, attached_to, dig, fail_closed, is_true
 
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 SSE_TYPES = (
@@ -98,7 +98,7 @@ def validate_buckets(args: StackValidationArgs, report_violation: ReportViolatio
 S3_POLICY = StackValidationPolicy(
     name="s3-buckets-encrypted-with-customer-kms-key",
     description="Every S3 bucket default-encrypts with aws:kms (or aws:kms:dsse) on a customer managed key.",
-    validate=validate_buckets,
+    validate=fail_closed(validate_buckets),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
 )
@@ -180,7 +180,7 @@ def _resource_policy(name: str, description: str, validate) -> ResourceValidatio
     return ResourceValidationPolicy(
         name=name,
         description=description,
-        validate=validate,
+        validate=fail_closed(validate),
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
     )

@@ -1,5 +1,10 @@
 """S3 write and list grants must be limited to buckets owned by named accounts.
 
+Inline documents are read statement by statement. AWS managed policies attached to roles,
+users and groups (attachments, `managedPolicyArns`) carry no s3:ResourceAccount condition:
+those known to write to S3 are refused, those known to grant no S3 action pass, and any
+other is refused unless the pack config lists it (fail closed).
+
 Without `s3:ResourceAccount`, a grant on a bucket name follows that name: if the bucket is
 deleted and someone else creates one with the same name, Lambda's failure records (and
 anything else the role writes) go to them.
@@ -20,7 +25,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from .common import MalformedDocumentError, as_list, dig, parse_document, statement_label, statements
+from .common import MalformedDocumentError, as_list, dig, fail_closed, parse_document, statement_label, statements
 
 # The actions whose grant lets a principal put data into (or enumerate) a bucket.
 S3_WRITE_OR_LIST = (
@@ -45,6 +50,35 @@ DOCUMENT_PROPS = {
     "aws:iam/userPolicy:UserPolicy": "policy",
     "aws:iam/groupPolicy:GroupPolicy": "policy",
 }
+# Where AWS managed policies are attached: resource type -> props holding one ARN or a list.
+ATTACHMENT_PROPS = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn",),
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": ("policyArn",),
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": ("policyArn",),
+    "aws:iam/policyAttachment:PolicyAttachment": ("policyArn",),
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": ("policyArns",),
+    "aws:iam/role:Role": ("managedPolicyArns",),
+}
+AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)$")
+# AWS managed policies whose grants include S3 writes with no s3:ResourceAccount condition.
+S3_WRITING_MANAGED = {
+    "AdministratorAccess": "grants *",
+    "PowerUserAccess": "grants every action but IAM and Organizations",
+    "AmazonS3FullAccess": "grants s3:*",
+}
+# AWS managed policies a Lambda role commonly carries that grant no S3 action at all.
+NO_S3_MANAGED = frozenset(
+    {
+        "AWSLambdaBasicExecutionRole",
+        "AWSLambdaDynamoDBExecutionRole",
+        "AWSLambdaKinesisExecutionRole",
+        "AWSLambdaSQSQueueExecutionRole",
+        "AWSLambdaVPCAccessExecutionRole",
+        "AWSXRayDaemonWriteAccess",
+        "AWSXrayWriteOnlyAccess",
+        "CloudWatchLambdaInsightsExecutionRolePolicy",
+    }
+)
 NAME = "s3-write-grants-require-resource-account"
 FIX = (
     'add "Condition": {"StringEquals": {"s3:ResourceAccount": "<account id>"}} naming the account that owns the bucket'
@@ -130,8 +164,42 @@ def _allowed_accounts(args: ResourceValidationArgs) -> list[str] | None:
     return None
 
 
+def _attached_policy_arns(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
+    for prop in ATTACHMENT_PROPS.get(args.resource_type, ()):
+        if prop in args.props:
+            for index, arn in enumerate(as_list(args.props[prop])):
+                yield (prop if not isinstance(args.props[prop], list | tuple) else f"{prop}[{index}]"), arn
+
+
+def check_managed_policy(arn: Any, where: str, allowed: frozenset[str]) -> str | None:
+    """A message when an attached AWS managed policy may grant S3 writes: its document carries
+    no s3:ResourceAccount condition, and one the pack does not know cannot be shown not to."""
+    match = AWS_MANAGED.match(arn) if isinstance(arn, str) else None
+    if match is None:
+        return None  # a customer managed policy: its own document is checked where it is defined
+    name = match.group(1)
+    if name in NO_S3_MANAGED or name in allowed or arn in allowed:
+        return None
+    if name in S3_WRITING_MANAGED:
+        return (
+            f"{where} attaches the AWS managed policy {name}, which {S3_WRITING_MANAGED[name]}, including S3 "
+            f"writes with no s3:ResourceAccount condition; attach an inline or customer managed policy that "
+            f"grants only what is needed, with {FIX.removeprefix('add ')}."
+        )
+    return (
+        f"{where} attaches the AWS managed policy {name}, whose grants the pack cannot see and which carries "
+        "no s3:ResourceAccount condition; grant S3 access in an inline policy with the condition, or, if it "
+        "grants no S3 write or list action, add it to allowedManagedPolicies in the pack config."
+    )
+
+
 def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     allowed = _allowed_accounts(args)
+    allowed_managed = frozenset(str(p) for p in as_list(args.get_config().get("allowedManagedPolicies")))
+    for where, arn in _attached_policy_arns(args):
+        message = check_managed_policy(arn, where, allowed_managed)
+        if message:
+            report_violation(message, None)
     for prop, raw in _documents(args):
         try:
             document = parse_document(raw)
@@ -152,7 +220,7 @@ POLICY = ResourceValidationPolicy(
         "Every IAM Allow statement that grants S3 write or list actions must carry "
         "Condition StringEquals s3:ResourceAccount naming the accounts allowed to own the bucket."
     ),
-    validate=validate,
+    validate=fail_closed(validate),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(
         properties={
@@ -161,7 +229,14 @@ POLICY = ResourceValidationPolicy(
                 "items": {"type": "string", "pattern": r"^(\d{12}|\$\{aws:PrincipalAccount\})$"},
                 "description": "Accounts s3:ResourceAccount may name; without it any literal "
                 "12-digit account or ${aws:PrincipalAccount} is accepted.",
-            }
+            },
+            "allowedManagedPolicies": {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "description": "AWS managed policies (names or ARNs) known to grant no S3 write or list "
+                "action, which may be attached; AdministratorAccess, PowerUserAccess and "
+                "AmazonS3FullAccess are always refused.",
+            },
         }
     ),
 )

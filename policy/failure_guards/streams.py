@@ -19,7 +19,7 @@ from pulumi_policy import (
     Severity,
 )
 
-from .common import UnknownValueError, as_list, configured, is_true, number
+from .common import UnknownValueError, as_list, configured, fail_closed, is_true, number
 
 ESM_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping"
 DEFAULT_MAX_RETRIES = 10
@@ -181,7 +181,7 @@ def _policy(name, description, validate, level=EnforcementLevel.MANDATORY, **ext
     return ResourceValidationPolicy(
         name=name,
         description=description,
-        validate=validate,
+        validate=fail_closed(validate),
         enforcement_level=level,
         severity=Severity.HIGH if level == EnforcementLevel.MANDATORY else Severity.MEDIUM,
         **extra,

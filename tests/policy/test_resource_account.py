@@ -130,3 +130,47 @@ def test_unknown_document_cannot_be_decided():
 
 def test_other_resource_types_are_ignored():
     assert violations(NAME, "aws:s3/bucket:Bucket", {"policy": document(put(condition=None))}) == []
+
+
+@pytest.mark.parametrize(
+    ("type_", "props"),
+    [
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"role": "r", "policyArn": "{arn}"}),
+        ("aws:iam/userPolicyAttachment:UserPolicyAttachment", {"user": "u", "policyArn": "{arn}"}),
+        ("aws:iam/groupPolicyAttachment:GroupPolicyAttachment", {"group": "g", "policyArn": "{arn}"}),
+        ("aws:iam/policyAttachment:PolicyAttachment", {"name": "a", "roles": ["r"], "policyArn": "{arn}"}),
+        ("aws:iam/role:Role", {"assumeRolePolicy": "{}", "managedPolicyArns": ["{arn}"]}),
+    ],
+)
+@pytest.mark.parametrize("managed", ["AmazonS3FullAccess", "PowerUserAccess", "AdministratorAccess"])
+def test_s3_writing_aws_managed_policies_are_refused_wherever_attached(type_, props, managed):
+    arn = f"arn:aws:iam::aws:policy/{managed}"
+    filled = json.loads(json.dumps(props).replace("{arn}", arn))
+    (message,) = violations(NAME, type_, filled)
+    assert f"attaches the AWS managed policy {managed}" in message and "s3:ResourceAccount" in message
+
+
+def test_aws_managed_policies_without_s3_pass_and_unknown_ones_fail_closed():
+    attach = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+    basic = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    assert violations(NAME, attach, {"role": "r", "policyArn": basic}) == []
+    assert violations(NAME, attach, {"role": "r", "policyArn": "arn:aws:iam::123456789012:policy/mine"}) == []
+    unknown = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+    (message,) = violations(NAME, attach, {"role": "r", "policyArn": unknown})
+    assert "cannot see" in message and "allowedManagedPolicies" in message
+    config = {"allowedManagedPolicies": ["AmazonSageMakerFullAccess"]}
+    assert violations(NAME, attach, {"role": "r", "policyArn": unknown}, config) == []
+    refused = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
+    assert violations(NAME, attach, {"role": "r", "policyArn": refused}, {"allowedManagedPolicies": []}) != []
+
+
+def test_a_managed_policy_arn_unknown_at_preview_stays_undecided():
+    with pytest.raises(UnknownValueError):
+        violations(NAME, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", {"role": "r", "policyArn": UNKNOWN})
+
+
+def test_a_document_too_deep_to_read_is_a_violation_not_a_pass():
+    """A mandatory policy that crashes fails closed: the resource is blocked, with the reason."""
+    deep = '{"Version": "2012-10-17", "Statement": [' + "[" * 50_000 + "]" * 50_000 + "]}"
+    (message,) = violations(NAME, ROLE_POLICY, {"policy": deep})
+    assert "could not check the resource" in message and "fail closed" in message
