@@ -22,6 +22,10 @@ class AthenaTarget:
     database: str
 
 
+class PulumiCliMissingError(Exception):
+    """`pulumi` is not on PATH."""
+
+
 def target_from_stack(stack: str) -> AthenaTarget:
     """Workgroup and database from the deployed stack's outputs (needs the Pulumi CLI)."""
     try:
@@ -32,7 +36,7 @@ def target_from_stack(stack: str) -> AthenaTarget:
             text=True,
         ).stdout
     except FileNotFoundError:
-        raise AthenaQueryError("--stack needs the Pulumi CLI; pass --workgroup and --database instead") from None
+        raise PulumiCliMissingError("--stack needs the Pulumi CLI; pass --workgroup and --database instead") from None
     except subprocess.CalledProcessError as error:
         raise AthenaQueryError(f"pulumi stack output failed: {error.stderr.strip()}") from None
     outputs = json.loads(out)

@@ -10,9 +10,9 @@ from datetime import date
 
 from components.settings import ConfigError
 from failctl import audit, gate, render
+from failctl.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_OK, BadInputError, EnvironmentProblemError
+from failctl.errors import EXIT_FAILED as EXIT_VIOLATIONS
 from failctl.synth import AccountUnknownError, StackConfigError, synthesize
-
-EXIT_OK, EXIT_VIOLATIONS, EXIT_BAD_INPUT, EXIT_ENVIRONMENT = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -166,35 +166,34 @@ def _audit(args: argparse.Namespace) -> int:
 def _query(args: argparse.Namespace) -> int:
     from failctl import query_command
 
-    try:
-        return query_command.run(args)
-    except query_command.QueryInputError as error:
-        print(f"failctl query: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    return query_command.run(args)
 
 
 def _replay(args: argparse.Namespace) -> int:
     from failctl import replay_command
 
-    try:
-        return replay_command.run(args)
-    except replay_command.ReplayInputError as error:
-        print(f"failctl replay: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    return replay_command.run(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from failctl import demo
+
+    return demo.run()
+
+
+COMMANDS = {"preview": _preview, "audit": _audit, "query": _query, "replay": _replay, "demo": _demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "preview":
-        return _preview(args)
-    if args.command == "audit":
-        return _audit(args)
-    if args.command == "query":
-        return _query(args)
-    if args.command == "replay":
-        return _replay(args)
-    if args.command == "demo":
-        from failctl import demo
-
-        return demo.run()
-    raise AssertionError(f"unhandled command {args.command}")
+    try:
+        return COMMANDS[args.command](args)
+    except BadInputError as error:
+        print(f"failctl {args.command}: {_one_line(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except EnvironmentProblemError as error:
+        print(f"failctl {args.command}: {_one_line(error)}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    except KeyboardInterrupt:
+        print(f"failctl {args.command}: interrupted", file=sys.stderr)
+        return 130

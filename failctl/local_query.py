@@ -2,13 +2,17 @@
 
 Only objects under the requested days' prefixes are read (as partition projection prunes).
 Each object is parsed the way the JSON SerDe reads it (keys case-insensitive, nested values
-of string columns kept as JSON text); objects that are not one record are reported and
-skipped, never fatal.
+of string columns kept as JSON text, a value out of its column's range read as NULL);
+objects that are not one record are reported and skipped, never fatal; values read as NULL
+are reported with their object's key. `json_extract_scalar` keeps Athena's meaning (NULL
+for an object or array). Queries are read-only: one SELECT, over the two tables, with
+DuckDB's access to files and the network switched off before it runs.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +34,17 @@ from failctl.records import Located, MalformedRecordError, Store, async_keys, da
 
 HIVE_TO_DUCK = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN"}
 STRUCT = re.compile(r"^struct<(.*)>$")
+# Hive's integer columns hold these ranges; the SerDe reads anything else as NULL.
+INTEGER_RANGES = {"int": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
+# Athena's json_extract_scalar: NULL unless the value at the path is a scalar.
+JSON_SCALAR_MACRO = (
+    "CREATE MACRO athena_json_extract_scalar(j, p) AS "
+    "CASE WHEN json_type(j, p) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(j, p) END"
+)
+
+
+class UnsafeQueryError(ValueError):
+    """The query is not one read-only SELECT over the archive tables."""
 
 
 def duck_type(hive_type: str) -> str:
@@ -53,11 +68,25 @@ def _split_fields(body: str) -> list[str]:
     return fields
 
 
-def _cell(value: Any, hive_type: str) -> Any:
+def _integer(value: Any, hive_type: str, nulled: Callable[[str], None], name: str) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    low, high = INTEGER_RANGES[hive_type]
+    if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
+        nulled(f"{name}: {value!r} is not an integer")
+        return None
+    if not low <= value <= high:
+        nulled(f"{name}: {value} is out of range for {hive_type}")
+        return None
+    return int(value)
+
+
+def _cell(value: Any, hive_type: str, nulled: Callable[[str], None] = lambda _: None, name: str = "") -> Any:
     """A JSON value as the SerDe hands it to a column of this type (mismatches become NULL).
 
     Column and struct field names match in any case; nested values of a string column are
-    kept as JSON text, with their own keys untouched."""
+    kept as JSON text, with their own keys untouched; a number out of an integer column's
+    range becomes NULL and is reported through `nulled`."""
     if value is None:
         return None
     match = STRUCT.match(hive_type)
@@ -66,12 +95,20 @@ def _cell(value: Any, hive_type: str) -> Any:
             return None
         lowered = {str(k).lower(): v for k, v in value.items()}
         fields = [f.split(":", 1) for f in _split_fields(match.group(1))]
-        return {name: _cell(lowered.get(name), kind) for name, kind in fields}
+        return {field: _cell(lowered.get(field), kind, nulled, f"{name}.{field}") for field, kind in fields}
     if hive_type == "string":
-        return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-    if hive_type in ("int", "bigint"):
-        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return value if isinstance(value, str) else _json_text(value)
+    if hive_type in INTEGER_RANGES:
+        return _integer(value, hive_type, nulled, name)
     return value
+
+
+def _json_text(value: Any) -> str | None:
+    """JSON text of a value; NaN and infinities (which JSON has not) and overly deep values are NULL."""
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (ValueError, RecursionError):
+        return None
 
 
 # Payloads may be any JSON value; a string payload is kept JSON-encoded too, so that
@@ -79,12 +116,14 @@ def _cell(value: Any, hive_type: str) -> Any:
 JSON_TEXT_COLUMNS = {"requestpayload", "responsepayload"}
 
 
-def row(record: dict[str, Any], columns: tuple[Column, ...]) -> list[Any]:
+def row(
+    record: dict[str, Any], columns: tuple[Column, ...], nulled: Callable[[str], None] = lambda _: None
+) -> list[Any]:
     top = {str(k).lower(): v for k, v in record.items()}
     return [
-        json.dumps(top[c.name], separators=(",", ":"))
+        _json_text(top[c.name])
         if c.name in JSON_TEXT_COLUMNS and top.get(c.name) is not None
-        else _cell(top.get(c.name), c.type)
+        else _cell(top.get(c.name), c.type, nulled, c.name)
         for c in columns
     ]
 
@@ -94,6 +133,7 @@ class LoadReport:
     objects: int = 0
     bytes_read: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    nulled: list[tuple[str, str]] = field(default_factory=list)  # (key, why a value was read as NULL)
 
 
 @dataclass
@@ -129,15 +169,49 @@ def _load(
             report.skipped.append((item.key, str(error)))
             continue
         keyed = extra(item)  # values the key carries (partitions), after the record's own columns
-        rows.append(row(record, columns[: len(columns) - len(keyed)]) + keyed)
+        rows.append(
+            row(
+                record, columns[: len(columns) - len(keyed)], lambda why, key=item.key: report.nulled.append((key, why))
+            )
+            + keyed
+        )
     if rows:
         placeholders = ", ".join("?" for _ in columns)
         con.executemany(f'INSERT INTO "{table}" VALUES ({placeholders})', rows)
 
 
 def to_duckdb(sql: str) -> str:
-    """The Athena (Trino) SQL that is deployed, in DuckDB's dialect."""
-    return sqlglot.transpile(sql, read="athena", write="duckdb")[0]
+    """The Athena (Trino) SQL that is deployed, in DuckDB's dialect (json_extract_scalar kept
+    to Athena's meaning through a macro)."""
+    statements = sqlglot.parse(sql, read="athena")
+    if len(statements) != 1 or statements[0] is None:
+        raise UnsafeQueryError("give exactly one SQL statement")
+    tree = statements[0].transform(
+        lambda node: (
+            sqlglot.exp.Anonymous(this="athena_json_extract_scalar", expressions=[node.this, node.expression])
+            if isinstance(node, sqlglot.exp.JSONExtractScalar)
+            else node
+        )
+    )
+    return tree.sql(dialect="duckdb")
+
+
+def check_read_only(sql: str, tables: tuple[str, ...]) -> None:
+    """One SELECT (or set operation of SELECTs) reading only the archive tables and its own CTEs."""
+    try:
+        statements = sqlglot.parse(sql, read="athena")
+    except sqlglot.errors.ParseError as error:
+        raise UnsafeQueryError(f"not SQL that Athena reads: {str(error).splitlines()[0]}") from None
+    if len(statements) != 1 or statements[0] is None:
+        raise UnsafeQueryError("give exactly one SQL statement")
+    tree = statements[0]
+    if not isinstance(tree, sqlglot.exp.Query):
+        raise UnsafeQueryError(f"only SELECT queries are run; got {tree.key.upper()}")
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(sqlglot.exp.CTE)}
+    allowed = {t.lower() for t in tables} | ctes
+    for table in tree.find_all(sqlglot.exp.Table):
+        if not isinstance(table.this, sqlglot.exp.Identifier) or table.name.lower() not in allowed:
+            raise UnsafeQueryError(f"queries read only {', '.join(tables)}; got {table.sql(dialect='athena')}")
 
 
 def run_local(
@@ -148,9 +222,11 @@ def run_local(
     async_table: str = ASYNC_TABLE,
     stream_table: str = STREAM_TABLE,
 ) -> QueryResult:
+    check_read_only(sql, (async_table, stream_table))
     wanted = days(first, last) if first and last else None
     report = LoadReport()
     con = duckdb.connect()
+    con.execute(JSON_SCALAR_MACRO)
     _load(
         con,
         store,
@@ -161,6 +237,8 @@ def run_local(
         report,
     )
     _load(con, store, stream_table, STREAM_COLUMNS, stream_keys(store, wanted), lambda item: [], report)
+    # The data is in: from here on the query cannot read or write files or reach the network.
+    con.execute("SET enable_external_access = false")
     cursor = con.execute(to_duckdb(sql), day_parameters(sql, first, last))
     names = [d[0] for d in cursor.description]
     return QueryResult(names, cursor.fetchall(), report)

@@ -13,12 +13,13 @@ import sqlglot
 from botocore.exceptions import BotoCoreError, ClientError
 
 from components.failure_queries import query_named
-from failctl.athena_query import AthenaQueryError, AthenaTarget, run_athena, target_from_stack
+from failctl.athena_query import AthenaQueryError, AthenaTarget, PulumiCliMissingError, run_athena, target_from_stack
+from failctl.errors import BadInputError, EnvironmentProblemError, from_aws
 from failctl.local_query import day_parameters, run_local
 from failctl.records import day_range, open_store
 
 
-class QueryInputError(Exception):
+class QueryInputError(BadInputError):
     """Bad arguments or an unreadable source; the message says which."""
 
 
@@ -64,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
     except (duckdb.Error, sqlglot.errors.ParseError) as error:
         raise QueryInputError(f"the query failed: {error}") from None
     except (BotoCoreError, ClientError) as error:
-        raise QueryInputError(f"cannot read {args.source}: {error}") from None
+        raise from_aws(error, f"cannot read {args.source}") from None
     for key, reason in result.load.skipped:
         print(f"skipped {key}: {reason}", file=sys.stderr)
+    for key, reason in result.load.nulled:
+        print(f"read as NULL in {key}: {reason}", file=sys.stderr)
     _print(result.columns, result.rows, args.json)
     return 0
 
@@ -74,15 +77,19 @@ def run(args: argparse.Namespace) -> int:
 def _athena(args: argparse.Namespace, sql: str, first: date | None, last: date | None) -> int:
     import boto3
 
-    if args.stack:
-        target = target_from_stack(args.stack)
-    elif args.workgroup and args.database:
-        target = AthenaTarget(args.workgroup, args.database)
-    else:
-        raise QueryInputError("--athena needs --stack NAME, or --workgroup and --database")
     try:
+        if args.stack:
+            target = target_from_stack(args.stack)
+        elif args.workgroup and args.database:
+            target = AthenaTarget(args.workgroup, args.database)
+        else:
+            raise QueryInputError("--athena needs --stack NAME, or --workgroup and --database")
         columns, rows = run_athena(boto3.client("athena"), target, sql, day_parameters(sql, first, last))
+    except PulumiCliMissingError as error:
+        raise EnvironmentProblemError(str(error)) from None
     except (AthenaQueryError, ValueError) as error:
         raise QueryInputError(str(error)) from None
+    except (BotoCoreError, ClientError) as error:
+        raise from_aws(error, "Athena query") from None
     _print(columns, rows, args.json)
     return 0

@@ -9,10 +9,11 @@ import sys
 from botocore.exceptions import BotoCoreError, ClientError
 
 from failctl import replay
+from failctl.errors import BadInputError, from_aws
 from failctl.records import day_range, open_store
 
 
-class ReplayInputError(Exception):
+class ReplayInputError(BadInputError):
     """Bad arguments or an unreadable source."""
 
 
@@ -22,12 +23,17 @@ def run(args: argparse.Namespace, client=None) -> int:
         store = open_store(args.source, args.bucket_owner)
     except (FileNotFoundError, ValueError) as error:
         raise ReplayInputError(str(error)) from None
+    if args.execute and client is None:
+        try:  # before reading anything: a machine that cannot invoke learns it at once
+            client = replay.lambda_client()
+        except BotoCoreError as error:
+            raise from_aws(error, "replay --execute") from None
     selection = replay.Selection(args.function, first, last, args.error_type, args.action)
     report = replay.ReplayReport()
     try:
         plan = list(replay.select(store, selection, report))
     except (BotoCoreError, ClientError) as error:
-        raise ReplayInputError(f"cannot read {args.source}: {error}") from None
+        raise from_aws(error, f"cannot read {args.source}") from None
     for key, reason in report.unreadable:
         print(f"skipped {key}: {reason}", file=sys.stderr)
     if not args.execute:
@@ -35,7 +41,7 @@ def run(args: argparse.Namespace, client=None) -> int:
         return 0
     replay.execute(
         store,
-        client or replay.lambda_client(),
+        client,
         plan,
         report,
         progress=not args.json,

@@ -1,7 +1,7 @@
 """Every named query answered locally over an archive written the way Lambda writes it."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import boto3
 import pytest
@@ -14,6 +14,7 @@ from failctl.local_query import run_local
 from failctl.records import FolderStore, S3Store
 
 DAY_ONE, DAY_TWO, DAY_THREE = date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)
+DAY_ONE_AT = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +169,78 @@ def test_cli_bad_sql_exits_2_with_the_engine_message(archive, capsys):
 def test_cli_missing_bucket_exits_2(capsys):
     assert cli.main(["query", "errors-by-type", "--source", "s3://no-such-bucket"]) == 2
     assert "cannot read s3://no-such-bucket" in capsys.readouterr().err
+
+
+def _one_record_archive(tmp_path, text: str):
+    from failctl.lambda_records import async_failure_key
+
+    key = async_failure_key(FUNCTION, datetime(2026, 11, 18, 9, 0, tzinfo=UTC), "odd")
+    path = tmp_path / key
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    return key
+
+
+@pytest.mark.parametrize("count", ["2147483648", "1e400", "-2147483649", "1.5"])
+def test_a_value_out_of_its_columns_range_is_null_and_reported_not_fatal(tmp_path, count):
+    from failctl.lambda_records import async_failure_record
+
+    record = json.dumps(
+        async_failure_record(f"arn:aws:lambda:eu-west-1:1:function:{FUNCTION}", {"a": 1}, DAY_ONE_AT, None)
+    )
+    text = record.replace('"approximateInvokeCount": 3', f'"approximateInvokeCount": {count}')
+    key = _one_record_archive(tmp_path, text)
+    result = run_local(
+        FolderStore(tmp_path), "SELECT requestcontext.approximateinvokecount AS n, version FROM failed_events"
+    )
+    assert result.rows == [(None, "1.0")]
+    (reported,) = result.load.nulled
+    assert reported[0] == key and "approximateinvokecount" in reported[1]
+
+
+def test_json_extract_scalar_of_an_object_is_null_as_in_athena(tmp_path):
+    from failctl.lambda_records import async_failure_record
+
+    payload = {"action": {"name": "refund"}, "value": [1, 2]}
+    record = async_failure_record(f"arn:aws:lambda:eu-west-1:1:function:{FUNCTION}", payload, DAY_ONE_AT, None)
+    _one_record_archive(tmp_path, json.dumps(record))
+    sql = (
+        "SELECT json_extract_scalar(requestpayload, '$.action') AS a, json_extract_scalar(requestpayload, "
+        "'$.action.name') AS n, json_extract_scalar(requestpayload, '$.value') AS v FROM failed_events"
+    )
+    assert run_local(FolderStore(tmp_path), sql).rows == [(None, "refund", None)]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "COPY failed_events TO 'stolen.csv'",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT 1; DROP TABLE failed_events",
+        "INSERT INTO failed_events (version) VALUES ('x')",
+        "SELECT * FROM information_schema.tables",
+        "ATTACH 'x.db' AS other",
+    ],
+)
+def test_sql_runs_only_read_only_queries_over_the_archive_tables(archive, capsys, tmp_path, sql, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["query", "--sql", sql, "--source", str(archive)])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "stolen.csv").exists()
+
+
+def test_query_in_athena_without_a_region_is_an_environment_problem(capsys, monkeypatch):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    code = cli.main(["query", "errors-by-type", "--athena", "--workgroup", "w", "--database", "d"])
+    err = capsys.readouterr().err
+    assert code == 3 and "no AWS region" in err and len(err.strip().splitlines()) == 1
+
+
+def test_query_in_athena_by_stack_without_the_pulumi_cli_is_an_environment_problem(capsys, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    code = cli.main(["query", "errors-by-type", "--athena", "--stack", "dev"])
+    err = capsys.readouterr().err
+    assert code == 3 and "needs the Pulumi CLI" in err

@@ -215,3 +215,13 @@ def test_folder_claims_cannot_be_won_twice_and_failed_ones_can_be_taken_over(tmp
     assert replays.claim("a/b") is ClaimState.DONE
     with pytest.raises(RuntimeError):
         replays.settle(first, ClaimState.DONE)  # a stale holder can never overwrite
+
+
+def test_execute_without_a_region_is_an_environment_problem(archive, capsys, monkeypatch):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    code = cli.main(["replay", "--source", str(archive), "--action", "refund", "--execute"])
+    err = capsys.readouterr().err
+    assert code == 3 and "no AWS region" in err and len(err.strip().splitlines()) == 1
+    assert markers(archive) == []  # nothing was claimed before the environment was found wanting

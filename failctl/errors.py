@@ -1,0 +1,58 @@
+"""What failctl tells an operator when it cannot do the work, and with which exit code.
+
+Exit codes: 0 clean, 1 violations or failed work, 2 bad input, 3 environment (no region, no
+credentials, no Pulumi CLI, AWS refusing the caller). Every error is one line on stderr.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT = 0, 1, 2, 3
+
+# AWS answers that are about the caller (who, with what credentials), not about the input.
+REFUSED = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidAccessKeyId",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+    }
+)
+
+
+class BadInputError(Exception):
+    """The arguments, files or sources given cannot be used (exit 2)."""
+
+
+class EnvironmentProblemError(Exception):
+    """The machine or account is not set up for the command (exit 3)."""
+
+
+def from_aws(error: BotoCoreError | ClientError, doing: str) -> Exception:
+    """The failctl error an AWS SDK error means, with one line saying what was being done."""
+    if isinstance(error, NoRegionError):
+        return EnvironmentProblemError(f"{doing}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION)")
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return EnvironmentProblemError(f"{doing}: no AWS credentials; configure a profile or environment variables")
+    if isinstance(error, EndpointConnectionError):
+        return EnvironmentProblemError(f"{doing}: cannot reach AWS ({error})")
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        message = str(error.response.get("Error", {}).get("Message", "")) or code
+        if code in REFUSED:
+            return EnvironmentProblemError(f"{doing}: AWS refused the caller ({code}: {message})")
+        return BadInputError(f"{doing}: {code}: {message}")
+    return EnvironmentProblemError(f"{doing}: {type(error).__name__}: {error}")
