@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--to", dest="last", type=_day, help="last day, YYYY-MM-DD (UTC)")
     replay.add_argument("--error-type", help="only this errorType (or condition, e.g. EventAgeExceeded)")
     replay.add_argument("--action", help="only async events with this action")
+    replay.add_argument("--key", help="only this record (its object key, as in an alert)")
     replay.add_argument("--execute", action="store_true", help="re-drive for real (default: print the plan)")
     replay.add_argument(
         "--retry-uncertain",

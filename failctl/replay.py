@@ -37,7 +37,7 @@ from botocore.exceptions import (
 )
 from tqdm import tqdm
 
-from failctl.records import MalformedRecordError, Store, async_keys, days, parse_record, stream_keys
+from failctl.records import Located, MalformedRecordError, Store, async_keys, days, parse_record, stream_keys
 from handlers.claims import Claim, ClaimState
 from handlers.failure_records import FailureSummary, NotAFailureRecordError, summarize
 
@@ -58,6 +58,7 @@ class Selection:
     last: date | None = None
     error_type: str | None = None
     action: str | None = None
+    key: str | None = None  # one record, by its object key
 
     def matches(self, summary: FailureSummary) -> bool:
         if self.function and summary.function != self.function:
@@ -103,9 +104,15 @@ class ReplayReport:
         return sum(1 for o in self.outcomes if o.status == status)
 
 
-def select(store: Store, selection: Selection, report: ReplayReport) -> Iterator[Planned]:
+def _located(store: Store, selection: Selection) -> list[Located]:
+    if selection.key is not None:
+        return [Located(selection.key, 0, None, None)]
     wanted = days(selection.first, selection.last) if selection.first and selection.last else None
-    for located in [*async_keys(store, wanted), *stream_keys(store, wanted)]:
+    return [*async_keys(store, wanted), *stream_keys(store, wanted)]
+
+
+def select(store: Store, selection: Selection, report: ReplayReport) -> Iterator[Planned]:
+    for located in _located(store, selection):
         try:
             summary = summarize(located.key, parse_record(store.read(located.key)))
         except (MalformedRecordError, NotAFailureRecordError) as error:

@@ -28,7 +28,10 @@ def run(args: argparse.Namespace, client=None) -> int:
             client = replay.lambda_client()
         except BotoCoreError as error:
             raise from_aws(error, "replay --execute") from None
-    selection = replay.Selection(args.function, first, last, args.error_type, args.action)
+    key = getattr(args, "key", None)
+    if key is not None and not key.startswith("aws/lambda/"):
+        raise ReplayInputError(f"--key {key!r} is not a failure record key (aws/lambda/...)")
+    selection = replay.Selection(args.function, first, last, args.error_type, args.action, key)
     report = replay.ReplayReport()
     try:
         plan = list(replay.select(store, selection, report))

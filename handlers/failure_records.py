@@ -152,8 +152,7 @@ def alert(summary: FailureSummary, bucket: str) -> tuple[str, str]:
         ]
     lines += [
         f"Record:    s3://{bucket}/{summary.key}",
-        "Replay:    failctl replay --source s3://"
-        f"{bucket} --function {_cut(summary.function, 300)} --execute   (dry run without --execute)",
+        f"Replay:    failctl replay --source s3://{bucket} --key {summary.key} --execute   (dry run without --execute)",
     ]
     return subject, fit_message(lines, f"s3://{bucket}/{summary.key}")
 

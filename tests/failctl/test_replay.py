@@ -59,6 +59,7 @@ def args(source, **overrides):
         "execute": False,
         "json": True,
         "bucket_owner": None,
+        "key": None,
     }
     return argparse.Namespace(**(base | overrides))
 
@@ -225,3 +226,11 @@ def test_execute_without_a_region_is_an_environment_problem(archive, capsys, mon
     err = capsys.readouterr().err
     assert code == 3 and "no AWS region" in err and len(err.strip().splitlines()) == 1
     assert markers(archive) == []  # nothing was claimed before the environment was found wanting
+
+
+def test_one_record_by_its_key_as_an_alert_names_it(archive, capsys):
+    key = _plan(capsys, archive, "refund")[0]["key"]
+    client = FakeLambda()
+    code, result, _ = run(capsys, args(archive, key=key, execute=True), client)
+    assert code == 0 and [o["key"] for o in result["outcomes"]] == [key] and len(client.calls) == 1
+    assert cli.main(["replay", "--source", str(archive), "--key", "../../etc/passwd"]) == 2

@@ -83,7 +83,7 @@ def test_async_record_alert_names_function_error_request_and_replay(aws):
         "value must be >= 0, got -3",
         "Request:   req-1",
         key,
-        "failctl replay",
+        f"failctl replay --source s3://{BUCKET} --key {key} --execute",
     ):
         assert expected in alert["Message"]
     assert "failure-alerted" in tags(aws, key)
