@@ -3,19 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS := -q --disable-pip-version-check
-REQUIREMENTS := requirements.txt requirements-dev.txt policy/requirements.txt handlers/requirements.txt failctl/requirements.txt
 
 .PHONY: setup demo test lint bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: $(REQUIREMENTS)
+# The project installs as one package (editable), with every extra: program, pack, tooling, dev.
+$(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install $(PIP_FLAGS) -r requirements-dev.txt
+	$(PY) -m pip install $(PIP_FLAGS) -e ".[dev]"
 	touch $@
 
 demo: setup
-	$(PY) -m failctl demo
+	$(VENV)/bin/failctl demo
 
 lint: setup
 	$(PY) -m ruff check .
@@ -24,7 +24,7 @@ test: lint
 	$(PY) -m pytest -q
 
 bench: setup
-	$(PY) bench/run_all.py
+	PYTHONPATH=tests $(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .ruff_cache
+	rm -rf $(VENV) .ruff_cache *.egg-info

@@ -3,15 +3,15 @@
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import AlarmTarget
-from components.alert_topic import AlertTopic, AlertTopicArgs
-from components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
-from components.failure_analytics import FailureAnalytics, FailureAnalyticsArgs
-from components.failure_archive import FailureArchive, FailureArchiveArgs
-from components.failure_processor import FailureProcessor, FailureProcessorArgs
-from components.naming import AwsContext
-from components.settings import PROJECT, load_settings
-from components.stream_consumer import StreamConsumer, StreamConsumerArgs
+from lambda_failures.components.alarms import AlarmTarget
+from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
+from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
+from lambda_failures.components.failure_analytics import FailureAnalytics, FailureAnalyticsArgs
+from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
+from lambda_failures.components.failure_processor import FailureProcessor, FailureProcessorArgs
+from lambda_failures.components.naming import AwsContext
+from lambda_failures.components.settings import PROJECT, load_settings
+from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs
 
 config = pulumi.Config(PROJECT)
 settings = load_settings(config.get, pulumi.get_stack())

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "handlers"), str(ROOT / "tests" / "handlers")]
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "bench")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bench")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
@@ -32,8 +31,7 @@ def median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
 
 
 def subprocess_seconds(code: str, repeats: int = 5, cwd: Path = ROOT) -> float:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "handlers"), str(ROOT / "policy")]))
-    return median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd, env=env), repeats)
+    return median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd), repeats)
 
 
 def row(label: str, value: float, unit: str, baseline: float | None = None) -> str:

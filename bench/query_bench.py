@@ -1,21 +1,17 @@
 """A one-day query over a 30-day archive: bytes read with day partitions versus a full scan."""
 
 import random
-import sys
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from common import ROOT, median_seconds, row
+from common import median_seconds, row
+from support.archive import FAILING_EVENTS, FUNCTION, FUNCTION_ARN, failure_of, write
 
-sys.path.insert(0, str(ROOT / "tests" / "analytics"))
-
-from archive_factory import FAILING_EVENTS, FUNCTION, FUNCTION_ARN, failure_of, write
-
-from components.failure_queries import query_named
 from failctl.lambda_records import async_failure_key, async_failure_record
 from failctl.local_query import run_local
 from failctl.records import FolderStore
+from lambda_failures.queries import query_named
 
 DAYS, PER_DAY = 30, 200
 

@@ -1,7 +1,7 @@
 """Stream consumer throughput on a 10,000-record batch (the largest a DynamoDB mapping sends)."""
 
 from common import median_seconds, row
-from stream_events import event, order, record
+from support.stream_events import event, order, record
 
 BATCH = 10_000
 
@@ -14,8 +14,9 @@ class Context:
 
 
 def main() -> None:
-    import stream_consumer
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    from lambda_failures.handlers import stream_consumer
 
     # One bad record in a hundred, as a realistic mixed batch.
     records = [

@@ -8,11 +8,11 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-from components.settings import ConfigError
 from failctl import audit, gate, render
 from failctl.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_OK, BadInputError, EnvironmentProblemError
 from failctl.errors import EXIT_FAILED as EXIT_VIOLATIONS
 from failctl.synth import AccountUnknownError, StackConfigError, synthesize
+from lambda_failures.components.settings import ConfigError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,7 +87,7 @@ def _owner_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _query_names() -> list[str]:
-    from components.failure_queries import named_queries
+    from lambda_failures.queries import named_queries
 
     return [q.name for q in named_queries()]
 

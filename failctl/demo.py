@@ -18,8 +18,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from components.naming import AwsContext, bucket_name
 from failctl.synth import PROJECT_DIR
+from lambda_failures.components.naming import AwsContext, bucket_name
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -131,9 +131,8 @@ def _order(seq: int, order_id: str, amount: int, status: str = "PENDING") -> dic
 
 
 def _async_stage(aws: dict[str, Any]) -> list[str]:
-    import processor
-
     from failctl.emulator import AsyncFunctionEmulator
+    from lambda_failures.handlers import processor
 
     emulator = AsyncFunctionEmulator(
         processor.handler, FUNCTION, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}", 2, aws["s3"], BUCKET
@@ -152,9 +151,8 @@ def _async_stage(aws: dict[str, Any]) -> list[str]:
 
 
 def _stream_stage(aws: dict[str, Any]) -> list[str]:
-    import stream_consumer
-
     from failctl.emulator import StreamMappingEmulator
+    from lambda_failures.handlers import stream_consumer
 
     batch = [
         _order(1, "1001", 25),
@@ -195,9 +193,8 @@ def _stream_stage(aws: dict[str, Any]) -> list[str]:
 
 def _alerts_stage(aws: dict[str, Any], keys: list[str]) -> None:
     os.environ["ALERT_TOPIC_ARN"] = aws["topic"]
-    import failure_processor
-
     from failctl.emulator import FakeContext, call_handler
+    from lambda_failures.handlers import failure_processor
 
     def notify(key: str) -> dict[str, int]:
         event = {"Records": [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]}
@@ -223,9 +220,9 @@ def _alerts_stage(aws: dict[str, Any], keys: list[str]) -> None:
 
 
 def _query_stage(aws: dict[str, Any]) -> None:
-    from components.failure_queries import query_named
     from failctl.local_query import run_local
     from failctl.records import S3Store
+    from lambda_failures.queries import query_named
 
     today = datetime.now(UTC).date()
     store = S3Store(f"s3://{BUCKET}", aws["s3"])
@@ -251,7 +248,6 @@ def _replay_stage(aws: dict[str, Any]) -> None:
 
 def run() -> int:
     started = time.monotonic()
-    sys.path[:0] = [str(PROJECT_DIR), str(PROJECT_DIR / "handlers")]
     stage(1, "Offline preview and policy gate")
     if not _gate():
         return 1

@@ -1,6 +1,7 @@
-"""Invocation records and keys exactly as Lambda writes them to an S3 on-failure destination.
+"""Invocation records exactly as Lambda writes them to an S3 on-failure destination.
 
-Used to emulate Lambda offline (local runs, tests, benchmarks) from the documented formats.
+Used to emulate Lambda offline (local runs, tests, benchmarks) from the documented formats;
+where they go is the archive format's (async_failure_key, stream_failure_key).
 """
 
 from __future__ import annotations
@@ -11,23 +12,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from lambda_failures.archive_format import async_failure_key, stream_failure_key
+
+__all__ = ["async_failure_key", "async_failure_record", "error_payload", "stream_failure_key", "stream_failure_record"]
+
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _key_time(moment: datetime) -> str:
-    return moment.strftime("%Y/%m/%d/%Y-%m-%dT%H.%M.%S")
-
-
-def async_failure_key(function_name: str, moment: datetime, object_id: str | None = None) -> str:
-    """aws/lambda/async/<function>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>"""
-    return f"aws/lambda/async/{function_name}/{_key_time(moment)}-{object_id or uuid.uuid4()}"
-
-
-def stream_failure_key(mapping_uuid: str, shard_id: str, moment: datetime, object_id: str | None = None) -> str:
-    """aws/lambda/<esm-uuid>/<shard-id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>"""
-    return f"aws/lambda/{mapping_uuid}/{shard_id}/{_key_time(moment)}-{object_id or uuid.uuid4()}"
 
 
 def error_payload(error: BaseException, request_id: str) -> dict[str, Any]:

@@ -22,15 +22,17 @@ from typing import Any
 import duckdb
 import sqlglot
 
-from components.failure_queries import (
+from failctl.records import Located, Store, async_keys, days, stream_keys
+from lambda_failures.archive_format import (
     ASYNC_COLUMNS,
     ASYNC_PARTITIONS,
     ASYNC_TABLE,
     STREAM_COLUMNS,
     STREAM_TABLE,
     Column,
+    NotAFailureRecordError,
+    parse_record,
 )
-from failctl.records import Located, MalformedRecordError, Store, async_keys, days, parse_record, stream_keys
 
 HIVE_TO_DUCK = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN"}
 STRUCT = re.compile(r"^struct<(.*)>$")
@@ -165,7 +167,7 @@ def _load(
         report.bytes_read += len(data)
         try:
             record = parse_record(data)
-        except MalformedRecordError as error:
+        except NotAFailureRecordError as error:
             report.skipped.append((item.key, str(error)))
             continue
         keyed = extra(item)  # values the key carries (partitions), after the record's own columns

@@ -12,11 +12,11 @@ import duckdb
 import sqlglot
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components.failure_queries import query_named
 from failctl.athena_query import AthenaQueryError, AthenaTarget, PulumiCliMissingError, run_athena, target_from_stack
 from failctl.errors import BadInputError, EnvironmentProblemError, from_aws
 from failctl.local_query import day_parameters, run_local
 from failctl.records import day_range, open_store
+from lambda_failures.queries import query_named
 
 
 class QueryInputError(BadInputError):

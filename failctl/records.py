@@ -14,39 +14,11 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components.failure_queries import ASYNC_PREFIX, STREAM_PREFIX
-from handlers.claims import Claim, ClaimState, MarkerStore, within_lease
-from handlers.claims import now as claims_now
+from lambda_failures.archive_format import ASYNC_PREFIX, REPLAY_MARKERS, REPLAYED_TAG, STREAM_PREFIX, day_path, key_day
+from lambda_failures.claims import Claim, ClaimState, MarkerStore, within_lease
+from lambda_failures.claims import now as claims_now
 
 S3_TAG_LIMIT = 10
-
-DAY_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
-
-
-class MalformedRecordError(ValueError):
-    """An object in the archive is not one failure record."""
-
-
-def parse_record(data: bytes) -> dict[str, Any]:
-    """One JSON object per S3 object, as Lambda writes it; anything else is malformed."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedRecordError("not UTF-8 text") from None
-    decoder = json.JSONDecoder()
-    stripped = text.strip()
-    if not stripped:
-        raise MalformedRecordError("empty object")
-    try:
-        value, end = decoder.raw_decode(stripped)
-    except json.JSONDecodeError as error:
-        raise MalformedRecordError(f"not JSON or truncated ({error.msg} at char {error.pos})") from None
-    if stripped[end:].strip():
-        raise MalformedRecordError("several JSON documents in one object")
-    if not isinstance(value, dict):
-        raise MalformedRecordError(f"a JSON {type(value).__name__}, not a record object")
-    return value
-
 
 def day_range(first: date | None, last: date | None) -> tuple[date | None, date | None]:
     """--from alone runs to today (UTC), --to alone is that one day; neither means every day."""
@@ -65,12 +37,6 @@ def days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def day_path(day: date) -> str:
-    return day.strftime("%Y/%m/%d")
-
-
-REPLAYED_TAG = "failure-replayed"  # the same tag the failure processor's auto-replay sets
-REPLAY_MARKERS = "markers/replays/"  # one claim per record key (see handlers/claims.py)
 
 
 class Markers(Protocol):
@@ -310,8 +276,7 @@ def async_keys(store: Store, wanted: list[date] | None) -> Iterator[Located]:
         prefixes = [f"{function_prefix}{day_path(d)}/" for d in wanted] if wanted else [function_prefix]
         for prefix in prefixes:
             for key, size in store.keys(prefix):
-                match = DAY_IN_KEY.search(key[len(function_prefix) - 1 :])
-                yield Located(key, size, function_name, "/".join(match.groups()) if match else None)
+                yield Located(key, size, function_name, key_day(key[len(function_prefix) - 1 :]))
 
 
 def stream_keys(store: Store, wanted: list[date] | None) -> Iterator[Located]:
@@ -323,5 +288,4 @@ def stream_keys(store: Store, wanted: list[date] | None) -> Iterator[Located]:
             prefixes = [f"{shard_prefix}{day_path(d)}/" for d in wanted] if wanted else [shard_prefix]
             for prefix in prefixes:
                 for key, size in store.keys(prefix):
-                    match = DAY_IN_KEY.search(key[len(shard_prefix) - 1 :])
-                    yield Located(key, size, None, "/".join(match.groups()) if match else None)
+                    yield Located(key, size, None, key_day(key[len(shard_prefix) - 1 :]))

@@ -37,9 +37,9 @@ from botocore.exceptions import (
 )
 from tqdm import tqdm
 
-from failctl.records import Located, MalformedRecordError, Store, async_keys, days, parse_record, stream_keys
-from handlers.claims import Claim, ClaimState
-from handlers.failure_records import FailureSummary, NotAFailureRecordError, summarize
+from failctl.records import Located, Store, async_keys, days, stream_keys
+from lambda_failures.archive_format import FailureSummary, NotAFailureRecordError, parse_record, summarize
+from lambda_failures.claims import Claim, ClaimState
 
 # Lambda's answers that prove the invocation was not run: throttling (retry), and refusals.
 THROTTLED = ("TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded")
@@ -115,7 +115,7 @@ def select(store: Store, selection: Selection, report: ReplayReport) -> Iterator
     for located in _located(store, selection):
         try:
             summary = summarize(located.key, parse_record(store.read(located.key)))
-        except (MalformedRecordError, NotAFailureRecordError) as error:
+        except NotAFailureRecordError as error:
             report.unreadable.append((located.key, str(error)))
             continue
         if selection.matches(summary):

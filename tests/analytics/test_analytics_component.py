@@ -3,11 +3,12 @@
 import re
 from datetime import datetime
 
-from conftest import ACCOUNT, REGION, one
+from support.pulumi_harness import ACCOUNT, REGION, one
 
-from components.failure_queries import ASYNC_COLUMNS, STREAM_COLUMNS, named_queries
 from failctl.lambda_records import async_failure_key, stream_failure_key
 from failctl.local_query import to_duckdb
+from lambda_failures.archive_format import ASYNC_COLUMNS, STREAM_COLUMNS
+from lambda_failures.queries import named_queries
 
 TABLE = "aws:glue/catalogTable:CatalogTable"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"

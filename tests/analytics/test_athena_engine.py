@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from components.failure_queries import query_named
 from failctl.athena_query import AthenaQueryError, AthenaTarget, run_athena
+from lambda_failures.queries import query_named
 
 
 class FakeAthena:

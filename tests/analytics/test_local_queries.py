@@ -5,13 +5,13 @@ from datetime import UTC, date, datetime
 
 import boto3
 import pytest
-from archive_factory import FUNCTION, build_archive
 from moto import mock_aws
+from support.archive import FUNCTION, build_archive
 
-from components.failure_queries import named_queries, query_named
 from failctl import cli
 from failctl.local_query import run_local
 from failctl.records import FolderStore, S3Store
+from lambda_failures.queries import named_queries, query_named
 
 DAY_ONE, DAY_TWO, DAY_THREE = date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)
 DAY_ONE_AT = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)

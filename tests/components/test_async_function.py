@@ -1,7 +1,7 @@
 """The async function: its role, invoke config, destinations and concurrency."""
 
 import pytest
-from conftest import ACCOUNT, REGION, one, policy_document, statement
+from support.pulumi_harness import ACCOUNT, REGION, one, policy_document, statement
 
 FUNCTION = "aws:lambda/function:Function"
 INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"

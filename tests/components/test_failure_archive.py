@@ -1,7 +1,7 @@
 """The archive's security properties, one per test, read off the synthesized stack."""
 
 import pytest
-from conftest import ACCOUNT, REGION, one, policy_document
+from support.pulumi_harness import ACCOUNT, REGION, one, policy_document
 
 BUCKET = "aws:s3/bucket:Bucket"
 KEY = "aws:kms/key:Key"

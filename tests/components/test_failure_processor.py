@@ -1,9 +1,9 @@
 """The failure processor: notifications, permission, least-privilege role, its own failures."""
 
 import pytest
-from conftest import ACCOUNT, REGION, one, policy_document, statement
+from support.pulumi_harness import ACCOUNT, REGION, one, policy_document, statement
 
-from components.settings import ConfigError
+from lambda_failures.components.settings import ConfigError
 
 ARCHIVE = f"lambda-failures-test-failures-{ACCOUNT}-{REGION}-an"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -103,10 +103,45 @@ def test_own_failures_go_to_an_encrypted_queue_not_back_to_the_archive(stack):
     assert "kmsMasterKeyId" in queue.props
 
 
-def test_processor_packages_its_shared_record_module(stack):
+def test_processor_packages_the_archive_format_it_imports(stack):
     function = one(stack, "aws:lambda/function:Function", "failure-processor-function-function")
-    assets = function.props["code"]["assets"]
-    assert sorted(assets) == ["claims.py", "failure_processor.py", "failure_records.py"]
+    assert function.props["handler"] == "lambda_failures.handlers.failure_processor.handler"
+    assert sorted(function.props["code"]["assets"]) == [
+        "lambda_failures/__init__.py",
+        "lambda_failures/archive_format.py",
+        "lambda_failures/claims.py",
+        "lambda_failures/handlers/__init__.py",
+        "lambda_failures/handlers/alerts.py",
+        "lambda_failures/handlers/failure_processor.py",
+    ]
+
+
+@pytest.mark.parametrize("handler", ["processor", "stream_consumer", "failure_processor", "receiver"])
+def test_each_package_imports_on_its_own_as_lambda_would_load_it(tmp_path, handler):
+    """Unpacked alone (Powertools and boto3 come from the runtime and layer), the handler
+    imports: nothing it needs was left out, and nothing of Pulumi comes along."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from lambda_failures.components.lambda_function import PACKAGE_ROOT, package_files
+
+    module = f"lambda_failures.handlers.{handler}"
+    for name in package_files(module):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PACKAGE_ROOT / name, tmp_path / name)
+    code = (
+        f"import sys, {module} as m; assert callable(m.handler); "
+        "print(sorted({k.split('.')[0] for k in sys.modules if k.startswith(('pulumi', 'lambda_failures'))})); "
+        "print(sorted({sys.modules[k].__file__ for k in sys.modules if k.startswith('lambda_failures')}))"
+    )
+    env = os.environ | {"PYTHONPATH": str(tmp_path), "AWS_DEFAULT_REGION": "eu-west-1", "ALERT_TOPIC_ARN": "x"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    imported, files = done.stdout.strip().splitlines()
+    assert imported == "['lambda_failures']"  # no Pulumi
+    assert all(f.startswith(str(tmp_path)) for f in eval(files)), files  # loaded from the package, not the repo
 
 
 def test_processor_can_be_left_out(program):

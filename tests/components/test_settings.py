@@ -2,7 +2,7 @@
 
 import pytest
 
-from components.settings import ConfigError, load_settings
+from lambda_failures.components.settings import ConfigError, load_settings
 
 
 def settings_from(**values):

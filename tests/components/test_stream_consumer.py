@@ -3,9 +3,9 @@
 import json
 
 import pytest
-from conftest import ACCOUNT, REGION, one, policy_document, statement
+from support.pulumi_harness import ACCOUNT, REGION, one, policy_document, statement
 
-from components.settings import ConfigError
+from lambda_failures.components.settings import ConfigError
 
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 TABLE = "aws:dynamodb/table:Table"

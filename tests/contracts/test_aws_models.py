@@ -36,7 +36,7 @@ from typing import Any
 import botocore.exceptions
 import botocore.session
 import pytest
-from conftest import run_program
+from support.pulumi_harness import run_program
 
 from failctl.synth import UNKNOWN, Synthesis
 

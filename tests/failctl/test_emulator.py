@@ -5,7 +5,7 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
-from stream_events import order, record
+from support.stream_events import order, record
 
 from failctl.emulator import AsyncFunctionEmulator, StreamMappingEmulator
 

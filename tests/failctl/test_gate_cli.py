@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_program
+from support.pulumi_harness import run_program
 
 from failctl import cli
 

@@ -42,7 +42,13 @@ def test_json_lists_resources_with_engine_props_and_outputs(capsys):
     assert table["streamViewType"] == "NEW_AND_OLD_IMAGES" and table["serverSideEncryption"]["enabled"] is True
     assert plan["outputs"]["FailedEventsBucketName"].startswith("lambda-failures-dev-failures-")
     code_prop = by_name["async-function-processor-function"]["props"]["code"]
-    assert code_prop == {"archive": ["processor.py"]}
+    assert code_prop == {
+        "archive": [
+            "lambda_failures/__init__.py",
+            "lambda_failures/handlers/__init__.py",
+            "lambda_failures/handlers/processor.py",
+        ]
+    }
 
 
 def test_text_shows_the_tree_and_outputs(capsys):

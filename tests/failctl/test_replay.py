@@ -7,9 +7,9 @@ from datetime import date
 
 import boto3
 import pytest
-from archive_factory import FUNCTION, build_archive
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from support.archive import FUNCTION, build_archive
 
 from failctl import cli, replay, replay_command
 from failctl.records import FolderStore, S3Store
@@ -203,7 +203,7 @@ def test_cli_bad_source_exits_2(capsys):
 
 
 def test_folder_claims_cannot_be_won_twice_and_failed_ones_can_be_taken_over(tmp_path):
-    from handlers.claims import Claim, ClaimState
+    from lambda_failures.claims import Claim, ClaimState
 
     replays = FolderStore(tmp_path).replays
     assert replays.state("a/b") is None

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
+from support.lambda_context import LambdaContext
 
 from failctl.lambda_records import async_failure_key, async_failure_record, stream_failure_key, stream_failure_record
 
@@ -17,11 +18,7 @@ STREAM_ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-1
 MOMENT = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
 
 
-class FakeContext:
-    function_name = "failure-processor"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:failure-processor"
-    aws_request_id = "req"
+CONTEXT = LambdaContext("failure-processor")
 
 
 @pytest.fixture
@@ -36,7 +33,7 @@ def aws(monkeypatch):
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
         monkeypatch.setenv("ALERT_TOPIC_ARN", topic)
-        import failure_processor  # clients are created at import: after moto starts
+        from lambda_failures.handlers import failure_processor  # clients are created at import: after moto starts
 
         monkeypatch.setattr(failure_processor, "s3", s3)
         monkeypatch.setattr(failure_processor, "sns", sns)
@@ -57,7 +54,7 @@ def put(aws, key, body):
 
 def notify(aws, *keys):
     records = [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": key.replace(":", "%3A")}}} for key in keys]
-    return aws["handler"]({"Records": records}, FakeContext())
+    return aws["handler"]({"Records": records}, CONTEXT)
 
 
 def alerts(aws):
@@ -161,10 +158,10 @@ def test_auto_replay_runs_once_per_request_and_never_replays_a_replay(aws, monke
     )
     assert notify(aws, second) == {"alerted": 1}
     assert len(aws["invoked"]) == 1
-    markers = aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="markers/replays/")["Contents"]
+    markers = aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="markers/auto-replays/")["Contents"]
     assert sorted(m["Key"] for m in markers) == [
-        "markers/replays/lambda-failures-test-processor/r-1",
-        "markers/replays/lambda-failures-test-processor/replay-1",
+        "markers/auto-replays/lambda-failures-test-processor/r-1",
+        "markers/auto-replays/lambda-failures-test-processor/replay-1",
     ]
 
 
@@ -197,7 +194,7 @@ def test_each_notification_record_is_handled_on_its_own(aws):
     key = async_failure_key("fn", MOMENT, "good")
     put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
     event = {"Records": [{"s3": {"bucket": {}}}, "junk", {"s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]}
-    assert aws["handler"](event, FakeContext()) == {"invalid": 2, "alerted": 1}
+    assert aws["handler"](event, CONTEXT) == {"invalid": 2, "alerted": 1}
     assert len(alerts(aws)) == 1
 
 
@@ -213,8 +210,9 @@ def test_an_object_with_ten_tags_is_still_alerted_only_once(aws):
 
 
 def test_a_refused_publish_fails_the_invocation_and_the_retry_alerts_once(aws, monkeypatch):
-    import failure_processor
     from botocore.exceptions import ClientError
+
+    from lambda_failures.handlers import failure_processor
 
     key = async_failure_key("fn", MOMENT, "retry")
     put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
@@ -277,9 +275,9 @@ def test_concurrent_invocations_for_the_same_objects_alert_each_once(aws, atomic
 )
 def test_any_event_gives_counts_or_a_named_error(aws, event):
     try:
-        counts = aws["handler"](event, FakeContext())
+        counts = aws["handler"](event, CONTEXT)
     except Exception as error:
-        import failure_processor
+        from lambda_failures.handlers import failure_processor
 
         assert isinstance(error, failure_processor.RecordsNotProcessedError), repr(error)
         return

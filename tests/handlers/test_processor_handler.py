@@ -3,12 +3,14 @@
 import json
 import math
 
-import processor
 import pytest
-from conftest import load_event
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from processor import (
+from support.events import load_event
+from support.lambda_context import LambdaContext
+
+from lambda_failures.handlers import processor
+from lambda_failures.handlers.processor import (
     EmptyValueError,
     ForcedError,
     InvalidEventError,
@@ -23,11 +25,7 @@ def _json_children(children):
     )
 
 
-class FakeContext:
-    function_name = "lambda-failures-test-processor"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:lambda-failures-test-processor"
-    aws_request_id = "5c1e9a1e-0000-4000-8000-000000000000"
+CONTEXT = LambdaContext("lambda-failures-test-processor")
 
 
 def test_process_doubles_a_non_negative_number():
@@ -86,13 +84,13 @@ def test_force_error_false_is_an_ordinary_event():
 
 
 def test_entry_point_returns_the_result_and_emits_a_metric(capsys):
-    assert processor.handler(load_event("process-ok.json"), FakeContext())["result"] == 42
+    assert processor.handler(load_event("process-ok.json"), CONTEXT)["result"] == 42
     assert '"ProcessedEvents"' in capsys.readouterr().out
 
 
 def test_entry_point_reraises_so_lambda_records_the_error_type(capsys, caplog):
     with pytest.raises(ForcedError):
-        processor.handler(load_event("force-error.json"), FakeContext())
+        processor.handler(load_event("force-error.json"), CONTEXT)
     assert '"FailedEvents"' in capsys.readouterr().out
     (warning,) = [r for r in caplog.records if r.getMessage() == "event failed"]
     assert warning.error_type == "ForcedError"

@@ -1,6 +1,8 @@
 """The success receiver logs the record it gets and tolerates odd shapes."""
 
-import receiver
+from support.lambda_context import LambdaContext
+
+from lambda_failures.handlers import receiver
 
 RECORD = {
     "version": "1.0",
@@ -17,11 +19,7 @@ RECORD = {
 }
 
 
-class FakeContext:
-    function_name = "receiver"
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:receiver"
-    aws_request_id = "req"
+CONTEXT = LambdaContext("receiver")
 
 
 def test_summary_has_condition_and_request_id():
@@ -36,6 +34,6 @@ def test_non_object_records_are_summarized_not_crashed():
 
 
 def test_handler_logs_the_record(caplog):
-    receiver.handler(RECORD, FakeContext())
+    receiver.handler(RECORD, CONTEXT)
     (logged,) = [r for r in caplog.records if r.getMessage() == "invocation record received"]
     assert logged.record == RECORD

@@ -3,25 +3,22 @@
 import json
 
 import pytest
-import stream_consumer
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from stream_consumer import (
+from support.lambda_context import LambdaContext
+from support.stream_events import _image, event, order, record
+
+from lambda_failures.handlers import stream_consumer
+from lambda_failures.handlers.stream_consumer import (
     InvalidBatchError,
     InvalidOrderError,
     MalformedRecordError,
     MissingImageError,
     ProcessedRecords,
 )
-from stream_events import _image, event, order, record
 
-
-class FakeContext:
-    function_name = "lambda-failures-test-stream-consumer"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:lambda-failures-test-stream-consumer"
-    aws_request_id = "7d2f0000-0000-4000-8000-000000000000"
+CONTEXT = LambdaContext("lambda-failures-test-stream-consumer")
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +28,7 @@ def fresh_container(monkeypatch):
 
 
 def run(batch):
-    return stream_consumer.handler(batch, FakeContext())
+    return stream_consumer.handler(batch, CONTEXT)
 
 
 def failures(response):

@@ -1,7 +1,7 @@
 """Async destination policies and the advisory bucket policies."""
 
 import pytest
-from policy_harness import UNKNOWN, depends, document, stack_resource, stack_violations, violations
+from support.policy_harness import UNKNOWN, depends, document, stack_resource, stack_violations, violations
 
 INVOKE = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 ARCHIVE = "arn:aws:s3:::archive"

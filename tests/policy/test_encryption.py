@@ -1,8 +1,8 @@
 """KMS-at-rest policies: compliant fixtures, then one test per broken property."""
 
 import pytest
-from policy_harness import UNKNOWN, depends, stack_resource, stack_violations, violations
 from pulumi_policy.proxy import UnknownValueError
+from support.policy_harness import UNKNOWN, depends, stack_resource, stack_violations, violations
 
 KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 BUCKET = "aws:s3/bucket:Bucket"

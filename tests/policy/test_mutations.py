@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from conftest import ACCOUNT, run_program
+from support.pulumi_harness import ACCOUNT, run_program
 
 from failctl import gate
 from failctl.synth import Synthesis

@@ -1,7 +1,7 @@
 """The program's own stack passes the pack at preview: nothing mandatory, nothing undecided."""
 
 import pytest
-from conftest import run_program
+from support.pulumi_harness import run_program
 
 from failctl import gate
 

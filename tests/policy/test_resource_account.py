@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from policy_harness import UNKNOWN, document, violations
 from pulumi_policy.proxy import UnknownValueError
+from support.policy_harness import UNKNOWN, document, violations
 
 NAME = "s3-write-grants-require-resource-account"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

@@ -2,12 +2,13 @@
 
 import json
 
-from failure_guards import POLICIES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from policy_harness import UNKNOWN, opts, stack_resource
 from pulumi_policy import ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+from support.policy_harness import UNKNOWN, opts, stack_resource
+
+from failure_guards import POLICIES
 
 TYPES = [
     "aws:iam/policy:Policy",

@@ -1,8 +1,8 @@
 """Stream mapping policies: compliant fixture, then one test per broken property."""
 
 import pytest
-from policy_harness import BY_NAME, UNKNOWN, resource_args, violations
 from pulumi_policy.proxy import UnknownValueError
+from support.policy_harness import BY_NAME, UNKNOWN, resource_args, violations
 
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 STREAM = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"

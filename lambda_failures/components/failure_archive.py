@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.naming import AwsContext
-from components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
-from components.settings import PROJECT, ArchiveSettings
+from lambda_failures.components.naming import AwsContext
+from lambda_failures.components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
+from lambda_failures.components.settings import PROJECT, ArchiveSettings
 
 
 @dataclass

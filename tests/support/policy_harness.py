@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from failure_guards import POLICIES
 from pulumi_policy import (
     PolicyCustomTimeouts,
     PolicyResource,
@@ -14,6 +13,8 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 from pulumi_policy.proxy import unknown_checking_proxy
+
+from failure_guards import POLICIES
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 BY_NAME = {p.name: p for p in POLICIES}

@@ -7,6 +7,7 @@ role that can write only to its own log group plus the statements its caller add
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +15,11 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from components import iam_documents as docs
-from components.naming import AwsContext, function_arn, log_group_arn, resource_name
-from components.settings import PROJECT
+from lambda_failures.components import iam_documents as docs
+from lambda_failures.components.naming import AwsContext, function_arn, log_group_arn, resource_name
+from lambda_failures.components.settings import PROJECT
 
-HANDLERS_DIR = Path(__file__).resolve().parent.parent / "handlers"
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding lambda_failures/
 RUNTIME = "python3.13"
 POWERTOOLS_ACCOUNT = "017000801446"
 
@@ -32,17 +33,49 @@ def powertools_layer_arn(aws_ctx: AwsContext, version: int) -> str:
     )
 
 
-def handler_code(modules: list[str]) -> pulumi.AssetArchive:
-    """Only the modules a function runs are packaged, not the whole handlers/ folder."""
-    return pulumi.AssetArchive({f"{m}.py": pulumi.FileAsset(str(HANDLERS_DIR / f"{m}.py")) for m in modules})
+def package_files(handler_module: str) -> list[str]:
+    """The project's files a handler needs: its module, the project modules it imports (found
+    in its import statements, transitively), and their packages' __init__.py. What the
+    handler imports is the one declaration; Powertools and boto3 come from the runtime."""
+    root = handler_module.split(".")[0]
+    found: set[str] = set()
+    pending = [handler_module]
+    while pending:
+        module = pending.pop()
+        if module in found:
+            continue
+        found.add(module)
+        path = _module_path(module)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            pending += [n for n in names if n.split(".")[0] == root and _is_module(n)]
+    packages = {".".join(m.split(".")[:i]) for m in found for i in range(1, m.count(".") + 1)}
+    return sorted(str(_module_path(m).relative_to(PACKAGE_ROOT)) for m in found | packages)
+
+
+def _module_path(module: str) -> Path:
+    base = PACKAGE_ROOT.joinpath(*module.split("."))
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
+def _is_module(module: str) -> bool:
+    return _module_path(module).exists()
+
+
+def handler_code(handler_module: str) -> pulumi.AssetArchive:
+    """Only what a function runs is packaged, laid out as the package it is imported from."""
+    return pulumi.AssetArchive(
+        {name: pulumi.FileAsset(str(PACKAGE_ROOT / name)) for name in package_files(handler_module)}
+    )
 
 
 @dataclass
 class LambdaFunctionArgs:
     aws: AwsContext
     function_name: str
-    modules: list[str]
-    handler: str
+    handler_module: str  # e.g. lambda_failures.handlers.processor, whose `handler` Lambda calls
     statements: list[docs.Statement] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
     log_retention_days: int = 30
@@ -97,8 +130,8 @@ class LambdaFunction(pulumi.ComponentResource):
             f"{name}-function",
             name=args.function_name,
             runtime=RUNTIME,
-            handler=args.handler,
-            code=handler_code(args.modules),
+            handler=f"{args.handler_module}.handler",
+            code=handler_code(args.handler_module),
             role=self.role.arn,
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,

@@ -1,55 +1,16 @@
-"""The failure tables' schema and the named queries, defined once.
+"""The named queries over the failure tables, defined once.
 
-The Glue tables are built from these columns, the local engine derives its DuckDB schema
-from them, and the named queries deployed to Athena are the very text the local engine
-translates (Athena/Trino SQL -> DuckDB with sqlglot). Queries take two parameters, the
-first and last day as 'YYYY/MM/DD', which match the `day` partition of the async table.
+The tables' schema is the archive format's (archive_format.py); the named queries deployed to
+Athena are the very text the local engine translates (Athena/Trino SQL -> DuckDB with
+sqlglot). Queries take two parameters, the first and last day as 'YYYY/MM/DD', which match
+the `day` partition of the async table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-ASYNC_TABLE = "failed_events"
-STREAM_TABLE = "stream_failures"
-ASYNC_PREFIX = "aws/lambda/async/"
-STREAM_PREFIX = "aws/lambda/"
-DAY_FORMAT = "%Y/%m/%d"  # the `day` partition, as projected from the key's YYYY/MM/DD path
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str  # Hive/Glue type; the DuckDB type is derived from it
-
-
-REQUEST_CONTEXT = "struct<requestid:string,functionarn:string,condition:string,approximateinvokecount:int>"
-RESPONSE_CONTEXT = "struct<statuscode:int,executedversion:string,functionerror:string>"
-BATCH_INFO = (
-    "struct<shardid:string,startsequencenumber:string,endsequencenumber:string,"
-    "approximatearrivaloffirstrecord:string,approximatearrivaloflastrecord:string,batchsize:int,streamarn:string>"
-)
-
-# requestpayload and responsepayload are kept as JSON text: a payload may be any JSON value.
-ASYNC_COLUMNS = (
-    Column("version", "string"),
-    Column("timestamp", "string"),
-    Column("requestcontext", REQUEST_CONTEXT),
-    Column("requestpayload", "string"),
-    Column("responsecontext", RESPONSE_CONTEXT),
-    Column("responsepayload", "string"),
-)
-ASYNC_PARTITIONS = (Column("function_name", "string"), Column("day", "string"))
-
-STREAM_COLUMNS = (
-    Column("version", "string"),
-    Column("timestamp", "string"),
-    Column("requestcontext", REQUEST_CONTEXT),
-    Column("responsecontext", RESPONSE_CONTEXT),
-    Column("ddbstreambatchinfo", BATCH_INFO),
-    Column("kinesisbatchinfo", BATCH_INFO),
-    Column("payload", "string"),
-)
+from lambda_failures.archive_format import ASYNC_TABLE, STREAM_TABLE
 
 _ERROR_TYPE = "COALESCE(json_extract_scalar(responsepayload, '$.errorType'), requestcontext.condition, 'Unknown')"
 _IN_RANGE = "day BETWEEN ? AND ?"

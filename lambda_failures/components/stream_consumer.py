@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import iam_documents as docs
-from components.alarms import Alarm, AlarmTarget, create_alarms
-from components.async_function import ArchiveTarget
-from components.customer_key import customer_key
-from components.lambda_function import LambdaFunction, LambdaFunctionArgs
-from components.naming import AwsContext, resource_name, table_arn
-from components.settings import PROJECT, StreamSettings
+from lambda_failures.components import iam_documents as docs
+from lambda_failures.components.alarms import Alarm, AlarmTarget, create_alarms
+from lambda_failures.components.async_function import ArchiveTarget
+from lambda_failures.components.customer_key import customer_key
+from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from lambda_failures.components.naming import AwsContext, resource_name, table_arn
+from lambda_failures.components.settings import PROJECT, StreamSettings
 
 DYNAMODB_STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 # Standard (polling) consumers; kinesis:SubscribeToShard applies only to enhanced fan-out
@@ -70,8 +70,7 @@ class StreamConsumer(pulumi.ComponentResource):
             LambdaFunctionArgs(
                 aws=args.aws,
                 function_name=self.function_name,
-                modules=["stream_consumer"],
-                handler="stream_consumer.handler",
+                handler_module="lambda_failures.handlers.stream_consumer",
                 statements=statements,
                 log_retention_days=args.log_retention_days,
                 powertools_layer_version=args.powertools_layer_version,

@@ -9,16 +9,16 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components import iam_documents as docs
-from components.customer_key import customer_key
-from components.naming import (
+from lambda_failures.components import iam_documents as docs
+from lambda_failures.components.customer_key import customer_key
+from lambda_failures.components.naming import (
     RANDOM_SUFFIX_BYTES,
     AwsContext,
     bucket_arn,
     bucket_name,
     random_bucket_name_prefix,
 )
-from components.settings import NO_ACCOUNT_REGIONAL_NAMESPACE, PROJECT
+from lambda_failures.components.settings import NO_ACCOUNT_REGIONAL_NAMESPACE, PROJECT
 
 
 @dataclass

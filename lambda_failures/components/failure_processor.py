@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import iam_documents as docs
-from components.alarms import AlarmTarget, async_delivery_alarms, create_alarms, queue_depth_alarm
-from components.async_function import ArchiveTarget
-from components.customer_key import customer_key
-from components.iam_documents import ARCHIVE_KEY_PREFIX, MARKER_PREFIX
-from components.lambda_function import LambdaFunction, LambdaFunctionArgs
-from components.naming import AwsContext, function_arn, queue_arn, resource_name
-from components.settings import PROJECT
+from lambda_failures.archive_format import MARKER_PREFIX, RECORD_PREFIX
+from lambda_failures.components import iam_documents as docs
+from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms, queue_depth_alarm
+from lambda_failures.components.async_function import ArchiveTarget
+from lambda_failures.components.customer_key import customer_key
+from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from lambda_failures.components.naming import AwsContext, function_arn, queue_arn, resource_name
+from lambda_failures.components.settings import PROJECT
 
 
 @dataclass
@@ -142,13 +142,11 @@ class FailureProcessor(pulumi.ComponentResource):
             LambdaFunctionArgs(
                 aws=a.aws,
                 function_name=self.function_name,
-                modules=["failure_processor", "failure_records", "claims"],
-                handler="failure_processor.handler",
+                handler_module="lambda_failures.handlers.failure_processor",
                 statements=self._statements(),
                 environment={
                     "ALERT_TOPIC_ARN": a.alert_topic_arn,
                     "AUTO_REPLAY": str(a.auto_replay).lower(),
-                    "MARKER_PREFIX": MARKER_PREFIX,
                     "ARCHIVE_ACCOUNT": a.aws.account_id,
                 },
                 log_retention_days=a.log_retention_days,
@@ -176,7 +174,7 @@ class FailureProcessor(pulumi.ComponentResource):
                 {
                     "lambda_function_arn": self.lambda_.function.arn,
                     "events": ["s3:ObjectCreated:*"],
-                    "filter_prefix": ARCHIVE_KEY_PREFIX,
+                    "filter_prefix": RECORD_PREFIX,
                 }
             ],
             # S3 checks that it may invoke the function when the notification is written.

@@ -7,17 +7,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.failure_queries import (
-    ASYNC_COLUMNS,
-    ASYNC_PARTITIONS,
-    ASYNC_PREFIX,
-    STREAM_COLUMNS,
-    Column,
-    named_queries,
-)
-from components.naming import AwsContext, resource_name
-from components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
-from components.settings import PROJECT, AnalyticsSettings
+from lambda_failures.archive_format import ASYNC_COLUMNS, ASYNC_PARTITIONS, ASYNC_PREFIX, STREAM_COLUMNS, Column
+from lambda_failures.components.naming import AwsContext, resource_name
+from lambda_failures.components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
+from lambda_failures.components.settings import PROJECT, AnalyticsSettings
+from lambda_failures.queries import named_queries
 
 JSON_SERDE = {
     "serialization_library": "org.openx.data.jsonserde.JsonSerDe",

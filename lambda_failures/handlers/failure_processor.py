@@ -31,15 +31,18 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from claims import NOT_FOUND, Claim, ClaimState, MarkerStore, error_code, now
-from failure_records import (
+
+from lambda_failures.archive_format import (
+    ALERT_MARKERS,
+    ALERTED_TAG,
+    AUTO_REPLAY_MARKERS,
+    REPLAYED_TAG,
     NotAFailureRecordError,
-    alert,
-    gone_alert,
-    malformed_alert,
-    parse_json_record,
+    parse_record,
     summarize,
 )
+from lambda_failures.claims import NOT_FOUND, Claim, ClaimState, MarkerStore, error_code, now
+from lambda_failures.handlers.alerts import alert, gone_alert, malformed_alert
 
 logger = Logger()
 metrics = Metrics()
@@ -47,8 +50,6 @@ s3 = boto3.client("s3")
 sns = boto3.client("sns")
 lambda_client = boto3.client("lambda")
 
-ALERTED_TAG = "failure-alerted"
-REPLAYED_TAG = "failure-replayed"
 S3_TAG_LIMIT = 10
 
 
@@ -56,15 +57,11 @@ class RecordsNotProcessedError(Exception):
     """Some objects of the notification could not be handled now; Lambda retries the event."""
 
 
-def _marker_prefix() -> str:
-    return os.environ.get("MARKER_PREFIX", "markers/")
-
-
 def _stores(bucket: str) -> tuple[MarkerStore, MarkerStore]:
     owner = os.environ.get("ARCHIVE_ACCOUNT") or None
     return (
-        MarkerStore(s3, bucket, f"{_marker_prefix()}alerts/", owner),
-        MarkerStore(s3, bucket, f"{_marker_prefix()}replays/", owner),
+        MarkerStore(s3, bucket, ALERT_MARKERS, owner),
+        MarkerStore(s3, bucket, AUTO_REPLAY_MARKERS, owner),
     )
 
 
@@ -140,7 +137,7 @@ def _message(bucket: str, key: str, body: bytes | None) -> tuple[str, str, Any]:
         subject, message = gone_alert(key, bucket)
         return subject, message, None
     try:
-        summary = summarize(key, parse_json_record(body))
+        summary = summarize(key, parse_record(body))
     except NotAFailureRecordError as error:
         subject, message = malformed_alert(key, bucket, str(error))
         return subject, message, None

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.naming import AwsContext
+from lambda_failures.archive_format import RECORD_PREFIX
+from lambda_failures.components.naming import AwsContext
 
 Statement = dict[str, Any]
 Document = dict[str, Any]
 
-ARCHIVE_KEY_PREFIX = "aws/lambda/"
-# Claim markers (alerts sent, replays made), outside aws/lambda/ so they trigger no notification.
-MARKER_PREFIX = "markers/"
+ARCHIVE_KEY_PREFIX = RECORD_PREFIX
 
 
 def document(*statements: Statement) -> Document:

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.customer_key import customer_key
-from components.naming import AwsContext, resource_name, topic_arn
-from components.settings import PROJECT
+from lambda_failures.components.customer_key import customer_key
+from lambda_failures.components.naming import AwsContext, resource_name, topic_arn
+from lambda_failures.components.settings import PROJECT
 
 # Services that publish to the topic and so must use its key for this account.
 PUBLISHERS = ("cloudwatch.amazonaws.com",)

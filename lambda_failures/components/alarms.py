@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.naming import resource_name
+from lambda_failures.components.naming import resource_name
 
 ALARM_NAME_LIMIT = 255
 

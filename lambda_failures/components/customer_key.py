@@ -7,8 +7,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from components import iam_documents as docs
-from components.naming import AwsContext
+from lambda_failures.components import iam_documents as docs
+from lambda_failures.components.naming import AwsContext
 
 
 def customer_key(

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import processor
-
 from failctl.lambda_records import async_failure_key, async_failure_record, stream_failure_key, stream_failure_record
+from lambda_failures.handlers import processor
 
 FUNCTION = "lambda-failures-test-processor"
 FUNCTION_ARN = f"arn:aws:lambda:eu-west-1:123456789012:function:{FUNCTION}"

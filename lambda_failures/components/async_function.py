@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import iam_documents as docs
-from components.alarms import AlarmTarget, async_delivery_alarms, create_alarms
-from components.customer_key import customer_key
-from components.lambda_function import LambdaFunction, LambdaFunctionArgs
-from components.naming import (
+from lambda_failures.components import iam_documents as docs
+from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms
+from lambda_failures.components.customer_key import customer_key
+from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from lambda_failures.components.naming import (
     AwsContext,
     event_bus_arn,
     function_arn,
@@ -19,7 +19,7 @@ from components.naming import (
     resource_name,
     topic_arn,
 )
-from components.settings import PROJECT, AsyncSettings
+from lambda_failures.components.settings import PROJECT, AsyncSettings
 
 KEY_USE_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"]
 
@@ -86,8 +86,7 @@ class AsyncFunction(pulumi.ComponentResource):
             LambdaFunctionArgs(
                 aws=args.aws,
                 function_name=self.function_name,
-                modules=["processor"],
-                handler="processor.handler",
+                handler_module="lambda_failures.handlers.processor",
                 statements=statements,
                 log_retention_days=args.log_retention_days,
                 powertools_layer_version=args.powertools_layer_version,
@@ -202,8 +201,7 @@ class AsyncFunction(pulumi.ComponentResource):
             LambdaFunctionArgs(
                 aws=ctx,
                 function_name=resource_name(self._args.name_prefix, "receiver"),
-                modules=["receiver"],
-                handler="receiver.handler",
+                handler_module="lambda_failures.handlers.receiver",
                 log_retention_days=self._args.log_retention_days,
                 powertools_layer_version=self._args.powertools_layer_version,
                 tags=self._args.tags,

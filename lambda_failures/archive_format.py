@@ -1,0 +1,215 @@
+"""The failure archive's format, owned here once: where Lambda writes failure records, what a
+record holds, how to read one safely, and the table schema the Glue tables and the local
+query engine share.
+
+Handlers, components and failctl all import this module; the Lambda packaging ships it with
+every handler that imports it. It depends on the standard library only.
+
+Key layout (written by Lambda, read by everything else):
+    aws/lambda/async/<function>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>             (async)
+    aws/lambda/<esm-uuid>/<shard-id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>        (streams)
+    markers/{alerts,replays,auto-replays}/...   claims of this project (never under aws/lambda/,
+                                                so they trigger no notification)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+RECORD_PREFIX = "aws/lambda/"  # what S3 notifications and the processor's grants cover
+ASYNC_PREFIX = "aws/lambda/async/"
+STREAM_PREFIX = "aws/lambda/"  # then <esm-uuid>/<shard-id>/
+DAY_FORMAT = "%Y/%m/%d"  # the key's YYYY/MM/DD, and the `day` partition projected from it
+DAY_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
+
+MARKER_PREFIX = "markers/"
+ALERT_MARKERS = f"{MARKER_PREFIX}alerts/"  # one per object alerted on
+REPLAY_MARKERS = f"{MARKER_PREFIX}replays/"  # one per record re-driven by failctl replay
+AUTO_REPLAY_MARKERS = f"{MARKER_PREFIX}auto-replays/"  # one per request re-driven automatically
+
+ALERTED_TAG = "failure-alerted"  # courtesy object tags, for people browsing the bucket
+REPLAYED_TAG = "failure-replayed"
+
+ASYNC_TABLE = "failed_events"
+STREAM_TABLE = "stream_failures"
+
+
+def day_path(day: date) -> str:
+    return day.strftime(DAY_FORMAT)
+
+
+def _key_time(moment: datetime) -> str:
+    return moment.strftime(f"{DAY_FORMAT}/%Y-%m-%dT%H.%M.%S")
+
+
+def async_failure_key(function_name: str, moment: datetime, object_id: str | None = None) -> str:
+    """aws/lambda/async/<function>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>"""
+    return f"{ASYNC_PREFIX}{function_name}/{_key_time(moment)}-{object_id or uuid.uuid4()}"
+
+
+def stream_failure_key(mapping_uuid: str, shard_id: str, moment: datetime, object_id: str | None = None) -> str:
+    """aws/lambda/<esm-uuid>/<shard-id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>"""
+    return f"{STREAM_PREFIX}{mapping_uuid}/{shard_id}/{_key_time(moment)}-{object_id or uuid.uuid4()}"
+
+
+def key_day(key: str) -> str | None:
+    """The YYYY/MM/DD a record key carries, or None."""
+    match = DAY_IN_KEY.search(key)
+    return "/".join(match.groups()) if match else None
+
+
+# --------------------------------------------------------------------------------------------
+# Reading records
+
+
+class NotAFailureRecordError(ValueError):
+    """The object is not one failure record as Lambda writes them."""
+
+
+MalformedRecordError = NotAFailureRecordError  # the name the query and replay code read best
+
+
+def parse_record(data: bytes) -> dict[str, Any]:
+    """One JSON object per S3 object, as Lambda writes it; anything else is NotAFailureRecordError."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotAFailureRecordError("not UTF-8 text") from None
+    stripped = text.strip()
+    if not stripped:
+        raise NotAFailureRecordError("empty object")
+    try:
+        value, end = json.JSONDecoder().raw_decode(stripped)
+    except json.JSONDecodeError as error:
+        raise NotAFailureRecordError(f"not JSON or truncated ({error.msg} at char {error.pos})") from None
+    except RecursionError:
+        raise NotAFailureRecordError("JSON nested too deeply to read") from None
+    if stripped[end:].strip():
+        raise NotAFailureRecordError("several JSON documents in one object")
+    if not isinstance(value, dict):
+        raise NotAFailureRecordError(f"a JSON {type(value).__name__}, not a record object")
+    return value
+
+
+# Conditions where the event never ran to completion for a reason outside the code
+# (throttling, age): re-driving it unchanged can succeed. Function errors cannot.
+RETRYABLE_CONDITIONS = ("EventAgeExceeded", "ZeroReservedConcurrency")
+
+
+@dataclass
+class FailureSummary:
+    kind: str  # "async" or "stream"
+    key: str
+    function: str
+    condition: str
+    error_type: str | None = None
+    error_message: str | None = None
+    request_id: str | None = None
+    shard_id: str | None = None
+    sequence_range: str | None = None
+    batch_size: int | None = None
+    source_arn: str | None = None
+    request_payload: Any = None
+    batch: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind == "async" and self.condition in RETRYABLE_CONDITIONS
+
+
+def _function_name(arn: Any) -> str:
+    """`arn:aws:lambda:region:acct:function:name[:qualifier]` -> name."""
+    if not isinstance(arn, str):
+        return "unknown"
+    parts = arn.split(":")
+    return parts[6] if len(parts) > 6 else arn
+
+
+def summarize(key: str, record: dict[str, Any]) -> FailureSummary:
+    context = record.get("requestContext")
+    if not isinstance(context, dict):
+        raise NotAFailureRecordError("no requestContext object")
+    common = {
+        "key": key,
+        "function": _function_name(context.get("functionArn")),
+        "condition": str(context.get("condition") or "unknown"),
+        "request_id": context.get("requestId"),
+    }
+    batch_info = record.get("DDBStreamBatchInfo") or record.get("KinesisBatchInfo")
+    if isinstance(batch_info, dict):
+        return FailureSummary(
+            kind="stream",
+            shard_id=batch_info.get("shardId"),
+            sequence_range=f"{batch_info.get('startSequenceNumber')}..{batch_info.get('endSequenceNumber')}",
+            batch_size=batch_info.get("batchSize"),
+            source_arn=batch_info.get("streamArn"),
+            batch=_batch(record.get("payload")),
+            **common,
+        )
+    if "requestPayload" not in record:
+        raise NotAFailureRecordError("neither requestPayload nor stream batch info")
+    response = record.get("responsePayload")
+    response = response if isinstance(response, dict) else {}
+    return FailureSummary(
+        kind="async",
+        error_type=response.get("errorType"),
+        error_message=response.get("errorMessage"),
+        request_payload=record.get("requestPayload"),
+        **common,
+    )
+
+
+def _batch(payload: Any) -> list[dict[str, Any]]:
+    """The stored batch: `payload` is a JSON string holding {"Records": [...]}."""
+    if not isinstance(payload, str):
+        return []
+    try:
+        decoded = json.loads(payload)
+    except json.JSONDecodeError:
+        return []
+    records = decoded.get("Records") if isinstance(decoded, dict) else None
+    return [r for r in records if isinstance(r, dict)] if isinstance(records, list) else []
+
+
+# --------------------------------------------------------------------------------------------
+# The table schema (Glue tables and the local engine)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # Hive/Glue type; the DuckDB type is derived from it
+
+
+REQUEST_CONTEXT = "struct<requestid:string,functionarn:string,condition:string,approximateinvokecount:int>"
+RESPONSE_CONTEXT = "struct<statuscode:int,executedversion:string,functionerror:string>"
+BATCH_INFO = (
+    "struct<shardid:string,startsequencenumber:string,endsequencenumber:string,"
+    "approximatearrivaloffirstrecord:string,approximatearrivaloflastrecord:string,batchsize:int,streamarn:string>"
+)
+
+# requestpayload and responsepayload are kept as JSON text: a payload may be any JSON value.
+ASYNC_COLUMNS = (
+    Column("version", "string"),
+    Column("timestamp", "string"),
+    Column("requestcontext", REQUEST_CONTEXT),
+    Column("requestpayload", "string"),
+    Column("responsecontext", RESPONSE_CONTEXT),
+    Column("responsepayload", "string"),
+)
+ASYNC_PARTITIONS = (Column("function_name", "string"), Column("day", "string"))
+
+STREAM_COLUMNS = (
+    Column("version", "string"),
+    Column("timestamp", "string"),
+    Column("requestcontext", REQUEST_CONTEXT),
+    Column("responsecontext", RESPONSE_CONTEXT),
+    Column("ddbstreambatchinfo", BATCH_INFO),
+    Column("kinesisbatchinfo", BATCH_INFO),
+    Column("payload", "string"),
+)

@@ -1,0 +1,1 @@
+"""The functions' code; each module is packaged with the project modules it imports."""
