@@ -21,7 +21,7 @@ ctx = AwsContext(
     partition=aws.get_partition().partition,
 )
 tags = {"project": PROJECT, "stack": pulumi.get_stack()}
-common = {
+function_defaults = {
     "aws": ctx,
     "name_prefix": settings.name_prefix,
     "log_retention_days": settings.log_retention_days,
@@ -45,49 +45,49 @@ alerts = AlertTopic(
 )
 alarms = AlarmTarget(alerts.topic_arn_output, tags)
 
-processor = AsyncFunction(
-    "async-function", AsyncFunctionArgs(archive=target, alarms=alarms, settings=settings.function, **common)
+async_function = AsyncFunction(
+    "async-function", AsyncFunctionArgs(archive=target, alarms=alarms, settings=settings.function, **function_defaults)
 )
 
 consumer = None
 if settings.stream.enabled:
     consumer = StreamConsumer(
         "stream-consumer",
-        StreamConsumerArgs(archive=target, alarms=alarms, settings=settings.stream, **common),
+        StreamConsumerArgs(archive=target, alarms=alarms, settings=settings.stream, **function_defaults),
     )
 
 if settings.failure_processor:
-    follow_up = FailureProcessor(
+    failure_processor = FailureProcessor(
         "failure-processor",
         FailureProcessorArgs(
             archive=target,
             alert_topic_arn=alerts.topic_arn,
             alert_key_alias=alerts.key_alias,
             alarms=alarms,
-            replay_functions=[processor.function_name],
+            replay_functions=[async_function.function_name],
             auto_replay=settings.auto_replay,
-            **common,
+            **function_defaults,
         ),
         opts=pulumi.ResourceOptions(depends_on=[alerts]),
     )
 
-pulumi.export("LambdaFunctionName", processor.function_name)
-pulumi.export("LambdaFunctionArn", processor.function_arn)
+pulumi.export("LambdaFunctionName", async_function.function_name)
+pulumi.export("LambdaFunctionArn", async_function.function_arn)
 pulumi.export("FailedEventsBucketName", archive.bucket_name)
 pulumi.export("FailedEventsBucketArn", archive.bucket_arn)
 pulumi.export("FailureKeyArn", archive.key_arn)
 pulumi.export("AlertTopicArn", alerts.topic_arn)
-if processor.success_destination_arn:
-    pulumi.export("SuccessDestinationArn", processor.success_destination_arn)
-if processor.dead_letter_queue_arn:
-    pulumi.export("DeadLetterQueueArn", processor.dead_letter_queue_arn)
+if async_function.success_destination_arn:
+    pulumi.export("SuccessDestinationArn", async_function.success_destination_arn)
+if async_function.dead_letter_queue_arn:
+    pulumi.export("DeadLetterQueueArn", async_function.dead_letter_queue_arn)
 if consumer is not None:
     if consumer.table_name:
         pulumi.export("StreamTableName", consumer.table_name)
     pulumi.export("StreamConsumerFunctionName", consumer.function_name)
     pulumi.export("EventSourceMappingUuid", consumer.mapping_uuid)
 if settings.failure_processor:
-    pulumi.export("FailureProcessorFunctionName", follow_up.function_name)
+    pulumi.export("FailureProcessorFunctionName", failure_processor.function_name)
 
 if settings.analytics.enabled:
     analytics = FailureAnalytics(
@@ -96,7 +96,7 @@ if settings.analytics.enabled:
             aws=ctx,
             name_prefix=settings.name_prefix,
             archive_bucket=archive.bucket_name,
-            function_names=[processor.function_name],
+            function_names=[async_function.function_name],
             stream_mapping_uuid=consumer.mapping_uuid if consumer else None,
             settings=settings.analytics,
             allow_destroy=settings.archive.allow_destroy,

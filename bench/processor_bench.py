@@ -15,11 +15,11 @@ class Context:
 def main() -> None:
     print("processor handler (cold import: median of 5 fresh interpreters)")
     bare = subprocess_seconds("pass")
-    cold = subprocess_seconds("import lambda_failures.handlers.processor")
+    cold = subprocess_seconds("import lambda_failures.handlers.async_function")
     print(row("bare interpreter start", bare * 1000, "ms"))
     print(row("interpreter start + import the processor handler", cold * 1000, "ms", bare * 1000))
 
-    from lambda_failures.handlers import processor
+    from lambda_failures.handlers import async_function as processor
 
     event = {"action": "calculate", "value": [4, 8, 15, 16, 23, 42]}
     context = Context()

@@ -8,9 +8,9 @@ from pathlib import Path
 from common import median_seconds, row
 from support.archive import FAILING_EVENTS, FUNCTION, FUNCTION_ARN, failure_of, write
 
-from failctl.lambda_records import async_failure_key, async_failure_record
-from failctl.local_query import run_local
-from failctl.records import FolderStore
+from failctl.archive.local_query import run_local
+from failctl.archive.stores import FolderStore
+from failctl.emulation.lambda_writer import async_failure_key, async_failure_record
 from lambda_failures.queries import query_named
 
 DAYS, PER_DAY = 30, 200

@@ -7,12 +7,10 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from failctl import audit, gate, render
 from failctl.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_OK, BadInputError, EnvironmentProblemError
 from failctl.errors import EXIT_FAILED as EXIT_VIOLATIONS
-from failctl.synth import AccountUnknownError, StackConfigError, synthesize
-from lambda_failures.components.settings import ConfigError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -115,12 +113,21 @@ def _pack_arguments(parser: argparse.ArgumentParser, required: bool, default: st
     )
 
 
-def _gate(args: argparse.Namespace, resources) -> gate.GateResult:
+# Pulumi and the pack load only for the commands that run them: query and replay start fast.
+
+
+def _gate(args: argparse.Namespace, resources: Any) -> Any:
+    from failctl import gate
+
     pack = gate.load_pack(args.policy_pack)
     return gate.evaluate(pack, resources, gate.load_config(args.policy_pack_config, pack))
 
 
 def _preview(args: argparse.Namespace) -> int:
+    from failctl import gate, render
+    from failctl.synth import AccountUnknownError, StackConfigError, synthesize
+    from lambda_failures.components.settings import ConfigError
+
     try:
         synthesis = synthesize(args.stack, account_id=args.account, region=args.region, secrets=dict(args.secret))
         verdict = _gate(args, synthesis.resources) if args.policy_pack else None
@@ -150,6 +157,8 @@ def _one_line(error: Exception) -> str:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from failctl import audit, gate
+
     try:
         text = sys.stdin.read() if args.export == "-" else audit.read_text(args.export)
         resources = audit.resources_from_export(text)
@@ -165,19 +174,19 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from failctl import query_command
+    from failctl.archive import query_command
 
     return query_command.run(args)
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from failctl import replay_command
+    from failctl.archive import replay_command
 
     return replay_command.run(args)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from failctl import demo
+    from failctl.emulation import demo
 
     return demo.run()
 

@@ -86,7 +86,7 @@ class AsyncFunction(pulumi.ComponentResource):
             LambdaFunctionArgs(
                 aws=args.aws,
                 function_name=self.function_name,
-                handler_module="lambda_failures.handlers.processor",
+                handler_module="lambda_failures.handlers.async_function",
                 statements=statements,
                 log_retention_days=args.log_retention_days,
                 powertools_layer_version=args.powertools_layer_version,

@@ -75,7 +75,7 @@ def handler_code(handler_module: str) -> pulumi.AssetArchive:
 class LambdaFunctionArgs:
     aws: AwsContext
     function_name: str
-    handler_module: str  # e.g. lambda_failures.handlers.processor, whose `handler` Lambda calls
+    handler_module: str  # e.g. lambda_failures.handlers.async_function, whose `handler` Lambda calls
     statements: list[docs.Statement] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
     log_retention_days: int = 30

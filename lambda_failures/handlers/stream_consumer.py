@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+batch_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 STATUSES = ("PENDING", "PAID", "SHIPPED", "CANCELLED")
 EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
@@ -187,7 +187,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         raise
     try:
         response = process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
+            event=event, record_handler=record_handler, processor=batch_processor, context=context
         )
     except Exception:
         metrics.add_metric(name="RejectedRecords", unit=MetricUnit.Count, value=total)

@@ -5,8 +5,8 @@ from datetime import datetime
 
 from support.pulumi_harness import ACCOUNT, REGION, one
 
-from failctl.lambda_records import async_failure_key, stream_failure_key
-from failctl.local_query import to_duckdb
+from failctl.archive.local_query import to_duckdb
+from failctl.emulation.lambda_writer import async_failure_key, stream_failure_key
 from lambda_failures.archive_format import ASYNC_COLUMNS, STREAM_COLUMNS
 from lambda_failures.queries import named_queries
 

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from failctl.athena_query import AthenaQueryError, AthenaTarget, run_athena
+from failctl.archive.athena_query import AthenaQueryError, AthenaTarget, run_athena
 from lambda_failures.queries import query_named
 
 

@@ -9,8 +9,8 @@ from moto import mock_aws
 from support.archive import FUNCTION, build_archive
 
 from failctl import cli
-from failctl.local_query import run_local
-from failctl.records import FolderStore, S3Store
+from failctl.archive.local_query import run_local
+from failctl.archive.stores import FolderStore, S3Store
 from lambda_failures.queries import named_queries, query_named
 
 DAY_ONE, DAY_TWO, DAY_THREE = date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)
@@ -172,7 +172,7 @@ def test_cli_missing_bucket_exits_2(capsys):
 
 
 def _one_record_archive(tmp_path, text: str):
-    from failctl.lambda_records import async_failure_key
+    from failctl.emulation.lambda_writer import async_failure_key
 
     key = async_failure_key(FUNCTION, datetime(2026, 11, 18, 9, 0, tzinfo=UTC), "odd")
     path = tmp_path / key
@@ -183,7 +183,7 @@ def _one_record_archive(tmp_path, text: str):
 
 @pytest.mark.parametrize("count", ["2147483648", "1e400", "-2147483649", "1.5"])
 def test_a_value_out_of_its_columns_range_is_null_and_reported_not_fatal(tmp_path, count):
-    from failctl.lambda_records import async_failure_record
+    from failctl.emulation.lambda_writer import async_failure_record
 
     record = json.dumps(
         async_failure_record(f"arn:aws:lambda:eu-west-1:1:function:{FUNCTION}", {"a": 1}, DAY_ONE_AT, None)
@@ -199,7 +199,7 @@ def test_a_value_out_of_its_columns_range_is_null_and_reported_not_fatal(tmp_pat
 
 
 def test_json_extract_scalar_of_an_object_is_null_as_in_athena(tmp_path):
-    from failctl.lambda_records import async_failure_record
+    from failctl.emulation.lambda_writer import async_failure_record
 
     payload = {"action": {"name": "refund"}, "value": [1, 2]}
     record = async_failure_record(f"arn:aws:lambda:eu-west-1:1:function:{FUNCTION}", payload, DAY_ONE_AT, None)

@@ -116,7 +116,7 @@ def test_processor_packages_the_archive_format_it_imports(stack):
     ]
 
 
-@pytest.mark.parametrize("handler", ["processor", "stream_consumer", "failure_processor", "receiver"])
+@pytest.mark.parametrize("handler", ["async_function", "stream_consumer", "failure_processor", "receiver"])
 def test_each_package_imports_on_its_own_as_lambda_would_load_it(tmp_path, handler):
     """Unpacked alone (Powertools and boto3 come from the runtime and layer), the handler
     imports: nothing it needs was left out, and nothing of Pulumi comes along."""

@@ -7,7 +7,7 @@ import pytest
 from moto import mock_aws
 from support.stream_events import order, record
 
-from failctl.emulator import AsyncFunctionEmulator, StreamMappingEmulator
+from failctl.emulation.emulator import AsyncFunctionEmulator, StreamMappingEmulator
 
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:fn"
 

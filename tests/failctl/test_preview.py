@@ -46,7 +46,7 @@ def test_json_lists_resources_with_engine_props_and_outputs(capsys):
         "archive": [
             "lambda_failures/__init__.py",
             "lambda_failures/handlers/__init__.py",
-            "lambda_failures/handlers/processor.py",
+            "lambda_failures/handlers/async_function.py",
         ]
     }
 
@@ -65,7 +65,7 @@ def project_copy(tmp_path, monkeypatch):
         shutil.copy(root / name, tmp_path / name)
     monkeypatch.setattr(synth, "PROJECT_DIR", tmp_path)
     real = synth.synthesize
-    monkeypatch.setattr(cli, "synthesize", lambda stack, **kwargs: real(stack, project_dir=tmp_path, **kwargs))
+    monkeypatch.setattr(synth, "synthesize", lambda stack, **kwargs: real(stack, project_dir=tmp_path, **kwargs))
     return tmp_path
 
 

@@ -11,8 +11,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from support.archive import FUNCTION, build_archive
 
-from failctl import cli, replay, replay_command
-from failctl.records import FolderStore, S3Store
+from failctl import cli
+from failctl.archive import replay, replay_command
+from failctl.archive.stores import FolderStore, S3Store
 
 
 class FakeLambda:

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from support.servers import ACCOUNT, REGION, CountingLambda, aws_env, moto_server
 
-from failctl.lambda_records import async_failure_key, async_failure_record
+from failctl.emulation.lambda_writer import async_failure_key, async_failure_record
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = f"lambda-failures-test-failures-{ACCOUNT}-{REGION}-an"

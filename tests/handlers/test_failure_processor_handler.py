@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 from moto import mock_aws
 from support.lambda_context import LambdaContext
 
-from failctl.lambda_records import async_failure_key, async_failure_record, stream_failure_key, stream_failure_record
+from failctl.emulation.lambda_writer import (
+    async_failure_key,
+    async_failure_record,
+    stream_failure_key,
+    stream_failure_record,
+)
 
 BUCKET = "archive-test"
 FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:lambda-failures-test-processor"

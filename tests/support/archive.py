@@ -7,8 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from failctl.lambda_records import async_failure_key, async_failure_record, stream_failure_key, stream_failure_record
-from lambda_failures.handlers import processor
+from failctl.emulation.lambda_writer import (
+    async_failure_key,
+    async_failure_record,
+    stream_failure_key,
+    stream_failure_record,
+)
+from lambda_failures.handlers import async_function as processor
 
 FUNCTION = "lambda-failures-test-processor"
 FUNCTION_ARN = f"arn:aws:lambda:eu-west-1:123456789012:function:{FUNCTION}"

@@ -20,6 +20,7 @@ from lambda_failures.claims import now as claims_now
 
 S3_TAG_LIMIT = 10
 
+
 def day_range(first: date | None, last: date | None) -> tuple[date | None, date | None]:
     """--from alone runs to today (UTC), --to alone is that one day; neither means every day."""
     if first and not last:
@@ -35,8 +36,6 @@ def days(first: date, last: date) -> list[date]:
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
 
 
 class Markers(Protocol):
@@ -262,24 +261,24 @@ def open_store(source: str, expected_owner: str | None = None) -> Store:
 
 
 @dataclass(frozen=True)
-class Located:
+class RecordLocation:
     key: str
     size: int
     function_name: str | None  # async records only
     day: str | None
 
 
-def async_keys(store: Store, wanted: list[date] | None) -> Iterator[Located]:
+def async_keys(store: Store, wanted: list[date] | None) -> Iterator[RecordLocation]:
     """Async records under the requested days only, as partition projection prunes."""
     for function_prefix in store.children(ASYNC_PREFIX):
         function_name = function_prefix[len(ASYNC_PREFIX) :].rstrip("/")
         prefixes = [f"{function_prefix}{day_path(d)}/" for d in wanted] if wanted else [function_prefix]
         for prefix in prefixes:
             for key, size in store.keys(prefix):
-                yield Located(key, size, function_name, key_day(key[len(function_prefix) - 1 :]))
+                yield RecordLocation(key, size, function_name, key_day(key[len(function_prefix) - 1 :]))
 
 
-def stream_keys(store: Store, wanted: list[date] | None) -> Iterator[Located]:
+def stream_keys(store: Store, wanted: list[date] | None) -> Iterator[RecordLocation]:
     """Stream batch records: aws/lambda/<esm-uuid>/<shard-id>/YYYY/MM/DD/..."""
     for mapping_prefix in store.children(STREAM_PREFIX):
         if mapping_prefix == ASYNC_PREFIX:
@@ -288,4 +287,4 @@ def stream_keys(store: Store, wanted: list[date] | None) -> Iterator[Located]:
             prefixes = [f"{shard_prefix}{day_path(d)}/" for d in wanted] if wanted else [shard_prefix]
             for prefix in prefixes:
                 for key, size in store.keys(prefix):
-                    yield Located(key, size, None, key_day(key[len(shard_prefix) - 1 :]))
+                    yield RecordLocation(key, size, None, key_day(key[len(shard_prefix) - 1 :]))

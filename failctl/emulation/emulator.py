@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from failctl.lambda_records import async_failure_key, async_failure_record, stream_failure_key, stream_failure_record
+from failctl.emulation.lambda_writer import (
+    async_failure_key,
+    async_failure_record,
+    stream_failure_key,
+    stream_failure_record,
+)
 
 Handler = Callable[[Any, Any], Any]
 

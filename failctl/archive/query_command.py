@@ -12,10 +12,16 @@ import duckdb
 import sqlglot
 from botocore.exceptions import BotoCoreError, ClientError
 
-from failctl.athena_query import AthenaQueryError, AthenaTarget, PulumiCliMissingError, run_athena, target_from_stack
+from failctl.archive.athena_query import (
+    AthenaQueryError,
+    AthenaTarget,
+    PulumiCliMissingError,
+    run_athena,
+    target_from_stack,
+)
+from failctl.archive.local_query import day_parameters, run_local
+from failctl.archive.stores import day_range, open_store
 from failctl.errors import BadInputError, EnvironmentProblemError, from_aws
-from failctl.local_query import day_parameters, run_local
-from failctl.records import day_range, open_store
 from lambda_failures.queries import query_named
 
 

@@ -8,9 +8,9 @@ import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from failctl import replay
+from failctl.archive import replay
+from failctl.archive.stores import day_range, open_store
 from failctl.errors import BadInputError, from_aws
-from failctl.records import day_range, open_store
 
 
 class ReplayInputError(BadInputError):
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, client=None) -> int:
     return 1 if report.count("failed") or report.count("uncertain") else 0
 
 
-def _print_plan(plan: list[replay.Planned], as_json: bool) -> None:
+def _print_plan(plan: list[replay.PlannedReplay], as_json: bool) -> None:
     pending = [p for p in plan if p.state is None or p.state.value == "failed"]
     if as_json:
         print(

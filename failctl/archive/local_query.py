@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import sqlglot
 
-from failctl.records import Located, Store, async_keys, days, stream_keys
+from failctl.archive.stores import RecordLocation, Store, async_keys, days, stream_keys
 from lambda_failures.archive_format import (
     ASYNC_COLUMNS,
     ASYNC_PARTITIONS,
@@ -155,8 +155,8 @@ def _load(
     store: Store,
     table: str,
     columns: tuple[Column, ...],
-    located: Iterator[Located],
-    extra: Callable[[Located], list[Any]],
+    located: Iterator[RecordLocation],
+    extra: Callable[[RecordLocation], list[Any]],
     report: LoadReport,
 ) -> None:
     _create(con, table, columns)

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from support.events import load_event
 from support.lambda_context import LambdaContext
 
-from lambda_failures.handlers import processor
-from lambda_failures.handlers.processor import (
+from lambda_failures.handlers import async_function as processor
+from lambda_failures.handlers.async_function import (
     EmptyValueError,
     ForcedError,
     InvalidEventError,

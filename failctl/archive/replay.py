@@ -37,7 +37,7 @@ from botocore.exceptions import (
 )
 from tqdm import tqdm
 
-from failctl.records import Located, Store, async_keys, days, stream_keys
+from failctl.archive.stores import RecordLocation, Store, async_keys, days, stream_keys
 from lambda_failures.archive_format import FailureSummary, NotAFailureRecordError, parse_record, summarize
 from lambda_failures.claims import Claim, ClaimState
 
@@ -73,7 +73,7 @@ class Selection:
 
 
 @dataclass
-class Planned:
+class PlannedReplay:
     summary: FailureSummary
     state: ClaimState | None  # what the record's claim says before this run
 
@@ -104,14 +104,14 @@ class ReplayReport:
         return sum(1 for o in self.outcomes if o.status == status)
 
 
-def _located(store: Store, selection: Selection) -> list[Located]:
+def _located(store: Store, selection: Selection) -> list[RecordLocation]:
     if selection.key is not None:
-        return [Located(selection.key, 0, None, None)]
+        return [RecordLocation(selection.key, 0, None, None)]
     wanted = days(selection.first, selection.last) if selection.first and selection.last else None
     return [*async_keys(store, wanted), *stream_keys(store, wanted)]
 
 
-def select(store: Store, selection: Selection, report: ReplayReport) -> Iterator[Planned]:
+def select(store: Store, selection: Selection, report: ReplayReport) -> Iterator[PlannedReplay]:
     for located in _located(store, selection):
         try:
             summary = summarize(located.key, parse_record(store.read(located.key)))
@@ -119,7 +119,7 @@ def select(store: Store, selection: Selection, report: ReplayReport) -> Iterator
             report.unreadable.append((located.key, str(error)))
             continue
         if selection.matches(summary):
-            yield Planned(summary, store.replays.state(located.key))
+            yield PlannedReplay(summary, store.replays.state(located.key))
 
 
 class UncertainOutcomeError(Exception):
@@ -130,7 +130,7 @@ class RefusedError(Exception):
     """Lambda answered that it did not run the invocation."""
 
 
-def _invoke_once(client: Any, planned: Planned) -> Outcome:
+def _invoke_once(client: Any, planned: PlannedReplay) -> Outcome:
     summary = planned.summary
     if summary.kind == "async":
         client.invoke(
@@ -155,7 +155,7 @@ def _invoke_once(client: Any, planned: Planned) -> Outcome:
     return Outcome(summary.key, "replayed", f"batch of {len(summary.batch)} accepted by {summary.function}")
 
 
-def invoke(client: Any, planned: Planned, sleep: Callable[[float], None] | None = None) -> Outcome:
+def invoke(client: Any, planned: PlannedReplay, sleep: Callable[[float], None] | None = None) -> Outcome:
     """Invoke once per attempt; retry only what proves Lambda did not run it."""
     sleep = sleep or backoff_sleep
     for attempt in range(ATTEMPTS):
@@ -179,7 +179,7 @@ def invoke(client: Any, planned: Planned, sleep: Callable[[float], None] | None 
     raise RefusedError(f"still throttled after {ATTEMPTS} attempts: {last}")
 
 
-def replay_one(store: Store, client: Any, planned: Planned, retry_uncertain: bool = False) -> Outcome:
+def replay_one(store: Store, client: Any, planned: PlannedReplay, retry_uncertain: bool = False) -> Outcome:
     """Claim, invoke, settle: the record's claim says what happened, whatever happens next."""
     key = planned.summary.key
     claim = store.replays.claim(
@@ -210,7 +210,7 @@ def replay_one(store: Store, client: Any, planned: Planned, retry_uncertain: boo
 def execute(
     store: Store,
     client: Any,
-    plan: list[Planned],
+    plan: list[PlannedReplay],
     report: ReplayReport,
     progress: bool = True,
     retry_uncertain: bool = False,

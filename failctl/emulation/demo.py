@@ -131,8 +131,8 @@ def _order(seq: int, order_id: str, amount: int, status: str = "PENDING") -> dic
 
 
 def _async_stage(aws: dict[str, Any]) -> list[str]:
-    from failctl.emulator import AsyncFunctionEmulator
-    from lambda_failures.handlers import processor
+    from failctl.emulation.emulator import AsyncFunctionEmulator
+    from lambda_failures.handlers import async_function as processor
 
     emulator = AsyncFunctionEmulator(
         processor.handler, FUNCTION, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}", 2, aws["s3"], BUCKET
@@ -151,7 +151,7 @@ def _async_stage(aws: dict[str, Any]) -> list[str]:
 
 
 def _stream_stage(aws: dict[str, Any]) -> list[str]:
-    from failctl.emulator import StreamMappingEmulator
+    from failctl.emulation.emulator import StreamMappingEmulator
     from lambda_failures.handlers import stream_consumer
 
     batch = [
@@ -193,7 +193,7 @@ def _stream_stage(aws: dict[str, Any]) -> list[str]:
 
 def _alerts_stage(aws: dict[str, Any], keys: list[str]) -> None:
     os.environ["ALERT_TOPIC_ARN"] = aws["topic"]
-    from failctl.emulator import FakeContext, call_handler
+    from failctl.emulation.emulator import FakeContext, call_handler
     from lambda_failures.handlers import failure_processor
 
     def notify(key: str) -> dict[str, int]:
@@ -220,8 +220,8 @@ def _alerts_stage(aws: dict[str, Any], keys: list[str]) -> None:
 
 
 def _query_stage(aws: dict[str, Any]) -> None:
-    from failctl.local_query import run_local
-    from failctl.records import S3Store
+    from failctl.archive.local_query import run_local
+    from failctl.archive.stores import S3Store
     from lambda_failures.queries import query_named
 
     today = datetime.now(UTC).date()
@@ -235,8 +235,8 @@ def _query_stage(aws: dict[str, Any]) -> None:
 
 
 def _replay_stage(aws: dict[str, Any]) -> None:
-    from failctl import replay
-    from failctl.records import S3Store
+    from failctl.archive import replay
+    from failctl.archive.stores import S3Store
 
     report = replay.ReplayReport()
     plan = list(replay.select(S3Store(f"s3://{BUCKET}", aws["s3"]), replay.Selection(), report))

@@ -1,0 +1,1 @@
+"""Working with the failure archive: stores (bucket or folder), local and Athena queries, replay."""
