@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from failctl.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_OK, BadInputError, EnvironmentProblemError
@@ -71,7 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="print the plan or the outcome as JSON")
     _owner_argument(replay)
 
-    commands.add_parser("demo", help="the whole flow locally: gate, emulated Lambda on moto, alerts, queries, replay")
+    demo = commands.add_parser(
+        "demo", help="the whole flow locally: gate, emulated Lambda on moto, alerts, queries, replay"
+    )
+    demo.add_argument(
+        "--keep", metavar="DIR", type=Path, help="leave the demo's archive in DIR, laid out like the bucket"
+    )
     return parser
 
 
@@ -188,7 +194,7 @@ def _replay(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from failctl.emulation import demo
 
-    return demo.run()
+    return demo.run(keep=args.keep)
 
 
 COMMANDS = {"preview": _preview, "audit": _audit, "query": _query, "replay": _replay, "demo": _demo}

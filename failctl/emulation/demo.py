@@ -15,21 +15,61 @@ import os
 import socket
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from failctl.synth import PROJECT_DIR
-from lambda_failures.components.naming import AwsContext, bucket_name
+from failctl.synth import PROJECT_DIR, Synthesis
 
+# The demo's fake account: only here does the offline preview stand for an account that is not yours.
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-PREFIX = "lambda-failures-demo"
-FUNCTION = f"{PREFIX}-processor"
-CONSUMER = f"{PREFIX}-stream-consumer"
-BUCKET = bucket_name(PREFIX, "failures", AwsContext(ACCOUNT, REGION))
-STREAM_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{PREFIX}-orders/stream/2026-01-01T00:00:00.000"
-MAPPING_UUID = "4f7e2f5c-demo-4000-8000-000000000001"
+STACK = "dev"
+MAPPING_UUID = "4f7e2f5c-demo-4000-8000-000000000001"  # AWS assigns it when the mapping is created
 SHARD = "shardId-00000001763800000000-0a1b2c3d"
+
+
+@dataclass(frozen=True)
+class DemoStack:
+    """What the synthesized stack would deploy, as the demo's emulated Lambda uses it."""
+
+    function: str
+    async_retries: int
+    consumer: str
+    stream_retries: int
+    batch_size: int
+    bucket: str
+    topic: str
+    table: str
+
+    @classmethod
+    def from_synthesis(cls, synthesis: Synthesis) -> DemoStack:
+        def props(type_: str, name: str) -> dict[str, Any]:
+            (found,) = [r.props for r in synthesis.of_type(type_) if r.name == name]
+            return found
+
+        invoke = props("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig", "async-function-invoke-config")
+        mapping = props("aws:lambda/eventSourceMapping:EventSourceMapping", "stream-consumer-mapping")
+        out = synthesis.outputs
+        return cls(
+            function=out["LambdaFunctionName"],
+            async_retries=int(invoke["maximumRetryAttempts"]),
+            consumer=out["StreamConsumerFunctionName"],
+            stream_retries=int(mapping["maximumRetryAttempts"]),
+            batch_size=int(mapping["batchSize"]),
+            bucket=out["FailedEventsBucketName"],
+            topic=out["AlertTopicArn"].rsplit(":", 1)[-1],
+            table=out["StreamTableName"],
+        )
+
+    def arn(self, function: str) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+
+    @property
+    def stream_arn(self) -> str:
+        return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.table}/stream/2026-01-01T00:00:00.000"
+
 
 # The reference test invocations: successes, each kind of failure, an unknown action, forceError.
 INVOCATIONS: list[Any] = [
@@ -67,47 +107,47 @@ def _start_moto() -> Any:
             "AWS_ACCESS_KEY_ID": "demo",
             "AWS_SECRET_ACCESS_KEY": "demo",
             "AWS_DEFAULT_REGION": REGION,
-            "POWERTOOLS_SERVICE_NAME": PREFIX,
-            "POWERTOOLS_METRICS_NAMESPACE": PREFIX,
+            "POWERTOOLS_SERVICE_NAME": "lambda-failures-demo",
+            "POWERTOOLS_METRICS_NAMESPACE": "lambda-failures-demo",
             "POWERTOOLS_LOG_LEVEL": "CRITICAL",
         }
     )
     return server
 
 
-def _gate() -> bool:
+def _gate() -> DemoStack | None:
     from failctl import gate
     from failctl.synth import synthesize
 
-    synthesis = synthesize("dev", account_id=ACCOUNT, region=REGION)
+    synthesis = synthesize(STACK, account_id=ACCOUNT, region=REGION)
     pack = gate.load_pack(PROJECT_DIR / "policy")
     verdict = gate.evaluate(pack, synthesis.resources)
-    print(f"{len(synthesis.resources)} resources planned for stack dev; {verdict.policies} policies evaluated")
+    print(f"{len(synthesis.resources)} resources planned for stack {STACK}; {verdict.policies} policies evaluated")
     for line in gate.report_lines(verdict)[1:]:
         print(f"  {line}")
-    return not verdict.blocked
+    return None if verdict.blocked else DemoStack.from_synthesis(synthesis)
 
 
-def _aws_fixtures(boto3: Any) -> dict[str, Any]:
+def _aws_fixtures(boto3: Any, stack: DemoStack) -> dict[str, Any]:
     s3 = boto3.client("s3")
     kms = boto3.client("kms")
     key_id = kms.create_key(Description="demo failure archive")["KeyMetadata"]["Arn"]
-    s3.create_bucket(Bucket=BUCKET)
+    s3.create_bucket(Bucket=stack.bucket)
     s3.put_bucket_encryption(
-        Bucket=BUCKET,
+        Bucket=stack.bucket,
         ServerSideEncryptionConfiguration={
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_id}}]
         },
     )
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
-    topic = sns.create_topic(Name=f"{PREFIX}-alerts")["TopicArn"]
-    inbox = sqs.create_queue(QueueName=f"{PREFIX}-alert-inbox")["QueueUrl"]
+    topic = sns.create_topic(Name=stack.topic)["TopicArn"]
+    inbox = sqs.create_queue(QueueName=f"{stack.topic}-inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "false"})
     return {"s3": s3, "sqs": sqs, "topic": topic, "inbox": inbox}
 
 
-def _order(seq: int, order_id: str, amount: int, status: str = "PENDING") -> dict[str, Any]:
+def _order(stack: DemoStack, seq: int, order_id: str, amount: int, status: str = "PENDING") -> dict[str, Any]:
     return {
         "eventID": f"demo-{seq}",
         "eventName": "INSERT",
@@ -126,16 +166,16 @@ def _order(seq: int, order_id: str, amount: int, status: str = "PENDING") -> dic
             "SizeBytes": 60,
             "StreamViewType": "NEW_AND_OLD_IMAGES",
         },
-        "eventSourceARN": STREAM_ARN,
+        "eventSourceARN": stack.stream_arn,
     }
 
 
-def _async_stage(aws: dict[str, Any]) -> list[str]:
+def _async_stage(aws: dict[str, Any], stack: DemoStack) -> list[str]:
     from failctl.emulation.emulator import AsyncFunctionEmulator
     from lambda_failures.handlers import async_function as processor
 
     emulator = AsyncFunctionEmulator(
-        processor.handler, FUNCTION, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}", 2, aws["s3"], BUCKET
+        processor.handler, stack.function, stack.arn(stack.function), stack.async_retries, aws["s3"], stack.bucket
     )
     keys = []
     for event in INVOCATIONS:
@@ -145,33 +185,33 @@ def _async_stage(aws: dict[str, Any]) -> list[str]:
             print(f"  ok      {shown:<52} -> {json.dumps(outcome.result['result'])}")
         else:
             print(f"  FAILED  {shown:<52} {type(outcome.error).__name__} after {outcome.attempts} attempts")
-            print(f"          record: s3://{BUCKET}/{outcome.record_key}")
+            print(f"          record: s3://{stack.bucket}/{outcome.record_key}")
             keys.append(outcome.record_key)
     return keys
 
 
-def _stream_stage(aws: dict[str, Any]) -> list[str]:
+def _stream_stage(aws: dict[str, Any], stack: DemoStack) -> list[str]:
     from failctl.emulation.emulator import StreamMappingEmulator
     from lambda_failures.handlers import stream_consumer
 
     batch = [
-        _order(1, "1001", 25),
-        _order(2, "1002", -5),  # bad amount
-        _order(3, "1003", 40, "PAID"),
-        _order(4, "1004", 12, "LOST"),  # bad status
+        _order(stack, 1, "1001", 25),
+        _order(stack, 2, "1002", -5),  # bad amount
+        _order(stack, 3, "1003", 40, "PAID"),
+        _order(stack, 4, "1004", 12, "LOST"),  # bad status
     ]
     emulator = StreamMappingEmulator(
         stream_consumer.handler,
-        CONSUMER,
-        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{CONSUMER}",
-        STREAM_ARN,
+        stack.consumer,
+        stack.arn(stack.consumer),
+        stack.stream_arn,
         SHARD,
         MAPPING_UUID,
-        2,
+        stack.stream_retries,
         aws["s3"],
-        BUCKET,
+        stack.bucket,
     )
-    all_bad = [_order(5, "2001", 0), _order(6, "2002", 9, "?")]
+    all_bad = [_order(stack, 5, "2001", 0), _order(stack, 6, "2002", 9, "?")]
     keys: list[str] = []
     for title, records in (
         ("order#1001 ok, order#1002 amount -5, order#1003 ok, order#1004 status LOST", batch),
@@ -186,18 +226,18 @@ def _stream_stage(aws: dict[str, Any]) -> list[str]:
             f"{outcome.checkpointed} records checkpointed"
         )
         for key in outcome.record_keys:
-            print(f"    record: s3://{BUCKET}/{key}")
+            print(f"    record: s3://{stack.bucket}/{key}")
         keys += outcome.record_keys
     return keys
 
 
-def _alerts_stage(aws: dict[str, Any], keys: list[str]) -> None:
+def _alerts_stage(aws: dict[str, Any], stack: DemoStack, keys: list[str]) -> None:
     os.environ["ALERT_TOPIC_ARN"] = aws["topic"]
     from failctl.emulation.emulator import FakeContext, call_handler
     from lambda_failures.handlers import failure_processor
 
     def notify(key: str) -> dict[str, int]:
-        event = {"Records": [{"s3": {"bucket": {"name": BUCKET}, "object": {"key": key}}}]}
+        event = {"Records": [{"s3": {"bucket": {"name": stack.bucket}, "object": {"key": key}}}]}
         return call_handler(failure_processor.handler, event, FakeContext("failure-processor", "arn:demo"))
 
     for key in keys:
@@ -219,13 +259,13 @@ def _alerts_stage(aws: dict[str, Any], keys: list[str]) -> None:
         print(f"    | {line}")
 
 
-def _query_stage(aws: dict[str, Any]) -> None:
+def _query_stage(aws: dict[str, Any], stack: DemoStack) -> None:
     from failctl.archive.local_query import run_local
     from failctl.archive.stores import S3Store
     from lambda_failures.queries import query_named
 
     today = datetime.now(UTC).date()
-    store = S3Store(f"s3://{BUCKET}", aws["s3"])
+    store = S3Store(f"s3://{stack.bucket}", aws["s3"])
     for name in ("errors-by-action", "errors-by-type", "stream-failures"):
         result = run_local(store, query_named(name).sql, today, today)
         print(f"  {name}:")
@@ -234,40 +274,58 @@ def _query_stage(aws: dict[str, Any]) -> None:
             print("    " + " | ".join(str(v) for v in row))
 
 
-def _replay_stage(aws: dict[str, Any]) -> None:
+def _replay_stage(aws: dict[str, Any], stack: DemoStack) -> None:
     from failctl.archive import replay
     from failctl.archive.stores import S3Store
 
     report = replay.ReplayReport()
-    plan = list(replay.select(S3Store(f"s3://{BUCKET}", aws["s3"]), replay.Selection(), report))
+    plan = list(replay.select(S3Store(f"s3://{stack.bucket}", aws["s3"]), replay.Selection(), report))
     print(f"  dry run: {len(plan)} records would be re-driven (add --execute to do it):")
     for planned in plan:
         what = planned.summary.error_type or planned.summary.condition
         print(f"    {planned.summary.kind:<6} {what:<22} -> re-invoke {planned.target}")
 
 
-def run() -> int:
+def _keep(aws: dict[str, Any], stack: DemoStack, folder: Path) -> None:
+    """The archive's records as a folder laid out like the bucket, for failctl query and replay."""
+    paginator = aws["s3"].get_paginator("list_objects_v2")
+    count = 0
+    for page in paginator.paginate(Bucket=stack.bucket, Prefix="aws/lambda/"):
+        for item in page.get("Contents", []):
+            path = folder / item["Key"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(aws["s3"].get_object(Bucket=stack.bucket, Key=item["Key"])["Body"].read())
+            count += 1
+    print(f"  {count} records kept in {folder}/: try `failctl query errors-by-type --source {folder}`")
+    print(f"  and `failctl replay --source {folder}` (a dry run)")
+
+
+def run(keep: Path | None = None) -> int:
     started = time.monotonic()
     stage(1, "Offline preview and policy gate")
-    if not _gate():
+    stack = _gate()
+    if stack is None:
         return 1
     stage(2, "Embedded AWS (moto server on 127.0.0.1)")
     server = _start_moto()
     try:
         import boto3
 
-        aws = _aws_fixtures(boto3)
-        print(f"  archive s3://{BUCKET} (aws:kms), alert topic {aws['topic']}")
-        stage(3, "Asynchronous invocations (2 retries, then the S3 on-failure destination)")
-        keys = _async_stage(aws)
-        stage(4, "DynamoDB stream batch (partial batch responses, bisection, 2 retries)")
-        keys += _stream_stage(aws)
+        aws = _aws_fixtures(boto3, stack)
+        print(f"  archive s3://{stack.bucket} (aws:kms), alert topic {aws['topic']}")
+        stage(3, f"Asynchronous invocations ({stack.async_retries} retries, then the S3 on-failure destination)")
+        keys = _async_stage(aws, stack)
+        stage(4, f"DynamoDB stream batch (partial batch responses, bisection, {stack.stream_retries} retries)")
+        keys += _stream_stage(aws, stack)
         stage(5, "Failure processor alerts (S3 notification per new record)")
-        _alerts_stage(aws, keys)
+        _alerts_stage(aws, stack, keys)
         stage(6, "Named queries, answered locally from the archive")
-        _query_stage(aws)
+        _query_stage(aws, stack)
         stage(7, "Replay plan")
-        _replay_stage(aws)
+        _replay_stage(aws, stack)
+        if keep is not None:
+            stage(8, "The archive, kept on disk")
+            _keep(aws, stack, keep)
     finally:
         server.stop()
     print(f"\nDone in {time.monotonic() - started:.1f} s. Deploy for real: see README, 'Deploying for real'.")

@@ -15,6 +15,12 @@ from typing import Any
 
 import pulumi
 
+from failure_guards.bounds import (
+    STREAM_MAX_RECORD_AGE_SECONDS,
+    STREAM_MAX_RETRY_ATTEMPTS,
+    STREAM_MIN_RECORD_AGE_SECONDS,
+)
+
 PROJECT = "lambda-failures"
 
 SUCCESS_DESTINATION_KINDS = ("none", "sqs", "sns", "eventbridge", "lambda")
@@ -24,10 +30,6 @@ BUCKET_NAMESPACES = ("account-regional", "global")
 # Regions where S3 does not offer the account-regional namespace: buckets there fall back to
 # the global namespace with a random suffix (S3 User Guide, "Namespaces for general purpose buckets").
 NO_ACCOUNT_REGIONAL_NAMESPACE = frozenset({"me-south-1", "me-central-1"})
-# The pack's default bound on stream retries (policy config maxRetryAttempts): the program
-# never accepts a value its own pack would block.
-STREAM_MAX_RETRY_ATTEMPTS = 10
-STREAM_MAX_RECORD_AGE_SECONDS = 86_400
 # Lambda's own "unreserved" value for reserved concurrency (PutFunctionConcurrency is not called).
 UNRESERVED = -1
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -238,7 +240,9 @@ def _stream(reader: _Reader) -> StreamSettings:
         enabled=reader.bool("streamConsumer", True),
         source_arn=source_arn,
         max_retry_attempts=reader.int("streamMaxRetryAttempts", 3, 0, STREAM_MAX_RETRY_ATTEMPTS),
-        max_record_age_seconds=reader.int("streamMaxRecordAgeSeconds", 3600, 60, STREAM_MAX_RECORD_AGE_SECONDS),
+        max_record_age_seconds=reader.int(
+            "streamMaxRecordAgeSeconds", 3600, STREAM_MIN_RECORD_AGE_SECONDS, STREAM_MAX_RECORD_AGE_SECONDS
+        ),
         batch_size=reader.int("streamBatchSize", 100, 1, 10000),
         batching_window_seconds=reader.int("streamBatchingWindowSeconds", 0, 0, 300),
         starting_position=reader.choice("streamStartingPosition", "LATEST", STARTING_POSITIONS),

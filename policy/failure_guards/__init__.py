@@ -1,15 +1,27 @@
-"""The lambda-failures policy pack's policies, importable without starting the analyzer."""
+"""The lambda-failures policy pack's policies, importable without starting the analyzer.
 
-from . import async_destinations, buckets, encryption, resource_account, streams
+`PACK_NAME` and `POLICIES` load the policies (and pulumi_policy) on first use, so the
+program can read `failure_guards.bounds` without the pack's dependencies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 PACK_NAME = "lambda-failures-guard"
 
-POLICIES = [
-    resource_account.POLICY,
-    *encryption.POLICIES,
-    *streams.POLICIES,
-    *async_destinations.POLICIES,
-    *buckets.POLICIES,
-]
-
 __all__ = ["PACK_NAME", "POLICIES"]
+
+
+def __getattr__(name: str) -> Any:
+    if name != "POLICIES":
+        raise AttributeError(name)
+    from . import async_destinations, buckets, encryption, resource_account, streams
+
+    return [
+        resource_account.POLICY,
+        *encryption.POLICIES,
+        *streams.POLICIES,
+        *async_destinations.POLICIES,
+        *buckets.POLICIES,
+    ]

@@ -19,11 +19,18 @@ from pulumi_policy import (
     Severity,
 )
 
+from .bounds import (
+    LAMBDA_MAX_RECORD_AGE_SECONDS,
+    LAMBDA_MAX_RETRY_ATTEMPTS,
+    STREAM_MAX_RECORD_AGE_SECONDS,
+    STREAM_MAX_RETRY_ATTEMPTS,
+    STREAM_MIN_RECORD_AGE_SECONDS,
+)
 from .common import UnknownValueError, as_list, configured, fail_closed, is_true, number
 
 ESM_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping"
-DEFAULT_MAX_RETRIES = 10
-DEFAULT_MAX_RECORD_AGE = 86400
+DEFAULT_MAX_RETRIES = STREAM_MAX_RETRY_ATTEMPTS
+DEFAULT_MAX_RECORD_AGE = STREAM_MAX_RECORD_AGE_SECONDS
 
 
 def stream_kind(props: Mapping[str, Any]) -> str | None:
@@ -194,7 +201,14 @@ POLICIES = [
         "Stream event source mappings set maximumRetryAttempts between 0 and a configured bound.",
         validate_retries,
         config_schema=PolicyConfigSchema(
-            properties={"maxRetryAttempts": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 10}}
+            properties={
+                "maxRetryAttempts": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": LAMBDA_MAX_RETRY_ATTEMPTS,
+                    "default": STREAM_MAX_RETRY_ATTEMPTS,
+                }
+            }
         ),
     ),
     _policy(
@@ -202,7 +216,14 @@ POLICIES = [
         "Stream event source mappings set maximumRecordAgeInSeconds between 60 and a configured bound.",
         validate_record_age,
         config_schema=PolicyConfigSchema(
-            properties={"maxRecordAgeSeconds": {"type": "integer", "minimum": 60, "maximum": 604800, "default": 86400}}
+            properties={
+                "maxRecordAgeSeconds": {
+                    "type": "integer",
+                    "minimum": STREAM_MIN_RECORD_AGE_SECONDS,
+                    "maximum": LAMBDA_MAX_RECORD_AGE_SECONDS,
+                    "default": STREAM_MAX_RECORD_AGE_SECONDS,
+                }
+            }
         ),
     ),
     _policy(

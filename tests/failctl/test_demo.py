@@ -7,14 +7,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-def test_demo_runs_every_stage():
+def test_demo_runs_every_stage_with_the_stacks_settings_and_keeps_the_archive(tmp_path):
+    kept = tmp_path / "archive"
     done = subprocess.run(
-        [sys.executable, "-m", "failctl", "demo"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "failctl", "demo", "--keep", str(kept)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
-    for stage in range(1, 8):
+    for stage in range(1, 9):
         assert f"== {stage}." in out
+    # The settings the synthesized dev stack deploys, not the demo's own.
+    assert "(2 retries, then the S3 on-failure destination)" in out and "bisection, 3 retries" in out
+    assert "s3://lambda-failures-dev-failures-123456789012-us-east-1-an/" in out
     assert "PASSED: no mandatory violations" in out
     assert out.count("FAILED  ") == 5 and "after 3 attempts" in out
     assert "bisected into 1 + 1" in out
@@ -22,3 +30,14 @@ def test_demo_runs_every_stage():
     assert "8 alerts published for 8 records" in out
     assert "refund | UnknownActionError | 1" in out
     assert "dry run: 8 records would be re-driven" in out
+
+    assert "8 records kept in" in out
+    query = subprocess.run(
+        [sys.executable, "-m", "failctl", "query", "errors-by-type", "--source", str(kept), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert query.returncode == 0, query.stderr
+    assert "NegativeNumberError" in query.stdout

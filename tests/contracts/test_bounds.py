@@ -1,0 +1,63 @@
+"""Config the program accepts is never blocked by its own pack (default pack config).
+
+The bounds both enforce have one owner (failure_guards.bounds); these tests hold the program
+at each end of every range it accepts, and run the real pack over what it would deploy.
+"""
+
+from __future__ import annotations
+
+import pytest
+from support.pulumi_harness import run_program
+
+from failctl import gate
+from failure_guards import POLICIES
+from failure_guards.bounds import STREAM_MAX_RECORD_AGE_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
+from lambda_failures.components.settings import ConfigError
+
+EDGES = [
+    {"streamMaxRetryAttempts": 0, "streamMaxRecordAgeSeconds": 60},
+    {"streamMaxRetryAttempts": STREAM_MAX_RETRY_ATTEMPTS, "streamMaxRecordAgeSeconds": STREAM_MAX_RECORD_AGE_SECONDS},
+    {"maxRetryAttempts": 0, "maxEventAgeSeconds": 60, "reservedConcurrency": 0, "deadLetterQueue": True},
+    {"maxRetryAttempts": 2, "maxEventAgeSeconds": 21600, "reservedConcurrency": 10000, "autoReplay": True},
+    {"streamBatchSize": 10000, "streamBatchingWindowSeconds": 300, "streamStartingPosition": "TRIM_HORIZON"},
+    {"successDestination": "sqs", "bucketNamespace": "global"},
+    {"successDestination": "sns", "aws:region": "me-central-1"},
+    {"successDestination": "eventbridge", "logRetentionDays": 3653, "archiveExpirationDays": 36500},
+    {"successDestination": "lambda", "streamSourceArn": "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks"},
+    {"namePrefix": "a" * 40, "allowDestroy": True, "tableDeletionProtection": False},
+]
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return gate.load_pack("policy")
+
+
+@pytest.mark.parametrize("config", EDGES, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items())[:60])
+def test_every_accepted_edge_passes_the_pack_with_its_default_config(pack, config):
+    verdict = gate.evaluate(pack, run_program(**config).resources)
+    assert not verdict.blocked, [v.message for v in verdict.violations if v.level == "mandatory"]
+    # With a random bucket name (global namespace) the TLS-only bucket policy names the bucket,
+    # so its text is unknown until the name exists: only that advisory may wait (README, limits).
+    random_name = config.get("bucketNamespace") == "global" or config.get("aws:region") == "me-central-1"
+    allowed = {"s3-bucket-denies-insecure-transport"} if random_name else set()
+    assert {u.policy for u in verdict.undecided} <= allowed, verdict.undecided
+
+
+def test_the_pack_defaults_are_the_programs_bounds():
+    schemas = {p.name: dict(p.config_schema.properties) for p in POLICIES if p.config_schema}
+    assert schemas["stream-mapping-retries-bounded"]["maxRetryAttempts"]["default"] == STREAM_MAX_RETRY_ATTEMPTS
+    age = schemas["stream-mapping-record-age-bounded"]["maxRecordAgeSeconds"]
+    assert age["default"] == STREAM_MAX_RECORD_AGE_SECONDS
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"streamMaxRetryAttempts": STREAM_MAX_RETRY_ATTEMPTS + 1},
+        {"streamMaxRecordAgeSeconds": STREAM_MAX_RECORD_AGE_SECONDS + 1},
+    ],
+)
+def test_one_past_the_pack_bound_the_program_refuses_first(config):
+    with pytest.raises(ConfigError):
+        run_program(**config)
