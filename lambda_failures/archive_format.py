@@ -130,9 +130,15 @@ def _function_name(arn: Any) -> str:
     return parts[6] if len(parts) > 6 else arn
 
 
-def summarize(key: str, record: dict[str, Any]) -> FailureSummary:
+def request_context(record: dict[str, Any]) -> dict[str, Any]:
+    """The `requestContext` object every invocation record carries (success or failure), or {}."""
     context = record.get("requestContext")
-    if not isinstance(context, dict):
+    return context if isinstance(context, dict) else {}
+
+
+def summarize(key: str, record: dict[str, Any]) -> FailureSummary:
+    context = request_context(record)
+    if not context:
         raise NotAFailureRecordError("no requestContext object")
     common = {
         "key": key,

@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from lambda_failures.archive_format import ASYNC_COLUMNS, ASYNC_PARTITIONS, ASYNC_PREFIX, STREAM_COLUMNS, Column
+from lambda_failures.archive_format import (
+    ASYNC_COLUMNS,
+    ASYNC_PARTITIONS,
+    ASYNC_PREFIX,
+    STREAM_COLUMNS,
+    STREAM_PREFIX,
+    Column,
+)
 from lambda_failures.components.naming import AwsContext, resource_name
 from lambda_failures.components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
 from lambda_failures.components.settings import PROJECT, AnalyticsSettings
@@ -64,88 +71,25 @@ class FailureAnalytics(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FailureAnalyticsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PROJECT}:index:FailureAnalytics", name, None, opts)
+        self._name_ = name
+        self._args = args
         s = args.settings
         self.database_name = s.database_name
         self.table_name = s.table_name
         self.stream_table_name = s.stream_table_name
         self.workgroup_name = resource_name(args.name_prefix, "failures", 128)
-
-        self.results = PrivateBucket(
-            f"{name}-results",
-            PrivateBucketArgs(
-                aws=args.aws,
-                name_prefix=args.name_prefix,
-                role="athena-results",
-                key_alias=f"alias/{args.name_prefix}-athena-results",
-                purpose="Athena query results",
-                lifecycle=Lifecycle(expiration_days=s.results_expiration_days, noncurrent_expiration_days=1),
-                namespace=args.namespace,
-                # Results can be recomputed from the archive: they never block a teardown.
-                protect=False,
-                tags=args.tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self.results = self._results_bucket()
         self.results_bucket_name = self.results.bucket_name
-
         self.database = aws.glue.CatalogDatabase(
             f"{name}-database",
             name=s.database_name,
             description=f"Failure records of {args.name_prefix}",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.async_table = self._json_table(
-            f"{name}-async-table",
-            s.table_name,
-            "Asynchronous invocation records (on-failure destination)",
-            pulumi.Output.concat("s3://", args.archive_bucket, "/", ASYNC_PREFIX),
-            ASYNC_COLUMNS,
-            parameters=pulumi.Output.from_input(args.archive_bucket).apply(
-                lambda bucket: async_table_parameters(bucket, args.function_names, s.projection_start)
-            ),
-            partitions=ASYNC_PARTITIONS,
-        )
-        # aws/lambda/<esm-uuid>/: the UUID is assigned by AWS when the mapping is created.
-        stream_location = pulumi.Output.concat(
-            "s3://", args.archive_bucket, "/aws/lambda/", args.stream_mapping_uuid or "no-stream-mapping", "/"
-        )
-        self.stream_table = self._json_table(
-            f"{name}-stream-table",
-            s.stream_table_name,
-            "Stream batch failure records of the event source mapping (read recursively)",
-            stream_location,
-            STREAM_COLUMNS,
-        )
-        self.workgroup = aws.athena.Workgroup(
-            f"{name}-workgroup",
-            name=self.workgroup_name,
-            description="Queries over the Lambda failure archive",
-            force_destroy=args.allow_destroy,
-            configuration={
-                "enforce_workgroup_configuration": True,
-                "publish_cloudwatch_metrics_enabled": True,
-                "bytes_scanned_cutoff_per_query": s.bytes_scanned_cutoff,
-                "engine_version": {"selected_engine_version": "Athena engine version 3"},
-                "result_configuration": {
-                    "output_location": pulumi.Output.concat("s3://", self.results.bucket_name, "/results/"),
-                    # Athena writes results only if the bucket is still this account's.
-                    "expected_bucket_owner": args.aws.account_id,
-                    "encryption_configuration": {"encryption_option": "SSE_KMS", "kms_key_arn": self.results.key_arn},
-                },
-            },
-            tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        for query in named_queries(s.table_name, s.stream_table_name):
-            aws.athena.NamedQuery(
-                f"{name}-{query.name}",
-                name=query.name,
-                description=query.description,
-                database=self.database.name,
-                workgroup=self.workgroup.name,
-                query=query.sql,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.async_table, self.stream_table]),
-            )
+        self.async_table = self._async_table()
+        self.stream_table = self._stream_table()
+        self.workgroup = self._workgroup()
+        self._named_queries()
         self.register_outputs(
             {
                 "databaseName": self.database_name,
@@ -154,6 +98,88 @@ class FailureAnalytics(pulumi.ComponentResource):
                 "resultsBucketName": self.results_bucket_name,
             }
         )
+
+    def _results_bucket(self) -> PrivateBucket:
+        a = self._args
+        return PrivateBucket(
+            f"{self._name_}-results",
+            PrivateBucketArgs(
+                aws=a.aws,
+                name_prefix=a.name_prefix,
+                role="athena-results",
+                key_alias=f"alias/{a.name_prefix}-athena-results",
+                purpose="Athena query results",
+                lifecycle=Lifecycle(expiration_days=a.settings.results_expiration_days, noncurrent_expiration_days=1),
+                namespace=a.namespace,
+                # Results can be recomputed from the archive: they never block a teardown.
+                protect=False,
+                tags=a.tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _async_table(self) -> aws.glue.CatalogTable:
+        a = self._args
+        return self._json_table(
+            f"{self._name_}-async-table",
+            a.settings.table_name,
+            "Asynchronous invocation records (on-failure destination)",
+            pulumi.Output.concat("s3://", a.archive_bucket, "/", ASYNC_PREFIX),
+            ASYNC_COLUMNS,
+            parameters=pulumi.Output.from_input(a.archive_bucket).apply(
+                lambda bucket: async_table_parameters(bucket, a.function_names, a.settings.projection_start)
+            ),
+            partitions=ASYNC_PARTITIONS,
+        )
+
+    def _stream_table(self) -> aws.glue.CatalogTable:
+        a = self._args
+        # aws/lambda/<esm-uuid>/: the UUID is assigned by AWS when the mapping is created.
+        location = pulumi.Output.concat(
+            "s3://", a.archive_bucket, "/", STREAM_PREFIX, a.stream_mapping_uuid or "no-stream-mapping", "/"
+        )
+        return self._json_table(
+            f"{self._name_}-stream-table",
+            a.settings.stream_table_name,
+            "Stream batch failure records of the event source mapping (read recursively)",
+            location,
+            STREAM_COLUMNS,
+        )
+
+    def _workgroup(self) -> aws.athena.Workgroup:
+        a = self._args
+        return aws.athena.Workgroup(
+            f"{self._name_}-workgroup",
+            name=self.workgroup_name,
+            description="Queries over the Lambda failure archive",
+            force_destroy=a.allow_destroy,
+            configuration={
+                "enforce_workgroup_configuration": True,
+                "publish_cloudwatch_metrics_enabled": True,
+                "bytes_scanned_cutoff_per_query": a.settings.bytes_scanned_cutoff,
+                "engine_version": {"selected_engine_version": "Athena engine version 3"},
+                "result_configuration": {
+                    "output_location": pulumi.Output.concat("s3://", self.results.bucket_name, "/results/"),
+                    # Athena writes results only if the bucket is still this account's.
+                    "expected_bucket_owner": a.aws.account_id,
+                    "encryption_configuration": {"encryption_option": "SSE_KMS", "kms_key_arn": self.results.key_arn},
+                },
+            },
+            tags=a.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _named_queries(self) -> None:
+        for query in named_queries(self.table_name, self.stream_table_name):
+            aws.athena.NamedQuery(
+                f"{self._name_}-{query.name}",
+                name=query.name,
+                description=query.description,
+                database=self.database.name,
+                workgroup=self.workgroup.name,
+                query=query.sql,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.async_table, self.stream_table]),
+            )
 
     def _json_table(
         self,

@@ -7,6 +7,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambda_failures.archive_format import request_context
+
 logger = Logger()
 
 
@@ -14,7 +16,7 @@ def summarize(record: Any) -> dict[str, Any]:
     """The fields an operator reads first; tolerant of records that are not objects."""
     if not isinstance(record, dict):
         return {"record_type": type(record).__name__}
-    context = record.get("requestContext") if isinstance(record.get("requestContext"), dict) else {}
+    context = request_context(record)
     return {
         "condition": context.get("condition"),
         "request_id": context.get("requestId"),
