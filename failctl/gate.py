@@ -1,42 +1,42 @@
-"""The offline policy gate: the pack's policies over a synthesized stack or a stack export.
+"""The offline policy gate: the pack's verdict on a synthesized stack or a stack export, got
+exactly as the Pulumi CLI gets it: the pack runs as its own process and is asked over the
+analyzer gRPC protocol (see analyzer.py).
 
-It calls each policy the way the analyzer does (props deserialized and wrapped in the
-unknown-checking proxy, config from the pack config file with schema defaults) and sorts
-the outcome into violations by enforcement level, remediations, and policies that could
-not decide because a value they read is unknown.
+Per resource the gate asks Remediate (policies at the `remediate` level rewrite the inputs,
+as the engine applies them before analysis), then Analyze on the result; then AnalyzeStack
+once. Diagnostics are sorted into violations by enforcement level, remediations, and policies
+that could not decide because a value they read is unknown at preview (the server says
+"can't run policy ... during preview"). It fails closed: a pack that crashes while analyzing
+a resource is a mandatory violation on that resource, never a pass.
 """
 
 from __future__ import annotations
 
-import asyncio
-import importlib
-import inspect
+import atexit
 import json
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-from pulumi_policy import (
-    EnforcementLevel,
-    Policy,
-    PolicyCustomTimeouts,
-    PolicyResource,
-    PolicyResourceOptions,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
-from pulumi_policy.deserialize import deserialize_properties
-from pulumi_policy.policy import _NotApplicableError
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from failctl.analyzer import (
+    LEVELS as LEVEL_NUMBERS,
+)
+from failctl.analyzer import (
+    AnalyzedResource,
+    AnalyzerError,
+    PackServer,
+    PolicyInfo,
+    is_unknown_at_preview,
+    level_name,
+)
 from failctl.synth import SynthResource
 
-LEVELS = tuple(level.value for level in EnforcementLevel)
+LEVELS = tuple(LEVEL_NUMBERS)
+MANDATORY = "mandatory"
+PACK_FAILURE = "(policy pack)"
 
 
 class GateInputError(Exception):
@@ -68,7 +68,7 @@ class GateResult:
 
     @property
     def blocked(self) -> bool:
-        return any(v.level == EnforcementLevel.MANDATORY.value for v in self.violations)
+        return any(v.level == MANDATORY for v in self.violations)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -77,28 +77,48 @@ class GateResult:
         }
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pack:
+    """A running pack (one process per directory, kept for the life of this process)."""
+
     name: str
-    policies: list[Policy]
+    policies: list[PolicyInfo]
+    server: PackServer
+
+
+_RUNNING: dict[Path, Pack] = {}
+
+
+@atexit.register
+def _stop_all() -> None:
+    for pack in _RUNNING.values():
+        pack.server.close()
+    _RUNNING.clear()
 
 
 def load_pack(directory: str | Path) -> Pack:
-    """Import the pack's policy package (the one exposing PACK_NAME and POLICIES)."""
+    """Start the pack as the CLI would (or reuse the one already running) and read its policies."""
     path = Path(directory).resolve()
+    if path in _RUNNING and _RUNNING[path].server.alive:
+        return _RUNNING[path]
     if not (path / "PulumiPolicy.yaml").exists():
         raise GateInputError(f"{directory} is not a policy pack (no PulumiPolicy.yaml)")
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-    for candidate in sorted(p for p in path.iterdir() if (p / "__init__.py").exists()):
-        module = importlib.import_module(candidate.name)
-        if hasattr(module, "POLICIES") and hasattr(module, "PACK_NAME"):
-            return Pack(module.PACK_NAME, list(module.POLICIES))
-    raise GateInputError(f"no package in {directory} exposes PACK_NAME and POLICIES")
+    try:
+        server = PackServer(path)
+    except AnalyzerError as error:
+        raise GateInputError(str(error)) from None
+    try:
+        name, policies = server.info()
+    except AnalyzerError as error:
+        server.close()
+        raise GateInputError(str(error)) from None
+    _RUNNING[path] = Pack(name, policies, server)
+    return _RUNNING[path]
 
 
 def load_config(path: str | Path | None, pack: Pack) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Per policy: (enforcement level, config with schema defaults), from a pack config file."""
+    """Per policy: (enforcement level, config with schema defaults), from a pack config file,
+    validated against each policy's schema as the CLI does before it calls Configure."""
     raw: dict[str, Any] = {}
     if path is not None:
         try:
@@ -117,8 +137,8 @@ def load_config(path: str | Path | None, pack: Pack) -> dict[str, tuple[str, dic
     return {p.name: _policy_config(p, raw.get(p.name), default_level) for p in pack.policies}
 
 
-def _policy_config(policy: Policy, entry: Any, default_level: str | None) -> tuple[str, dict[str, Any]]:
-    level = default_level or (policy.enforcement_level.value if policy.enforcement_level else "advisory")
+def _policy_config(policy: PolicyInfo, entry: Any, default_level: str | None) -> tuple[str, dict[str, Any]]:
+    level = default_level or policy.level
     given: dict[str, Any] = {}
     if isinstance(entry, str):
         level = entry
@@ -129,125 +149,109 @@ def _policy_config(policy: Policy, entry: Any, default_level: str | None) -> tup
         raise GateInputError(f"config for {policy.name} must be a level or an object")
     if level not in LEVELS:
         raise GateInputError(f"{policy.name}: enforcement level must be one of {', '.join(LEVELS)}; got {level!r}")
-    schema = policy.config_schema
-    properties = dict(schema.properties) if schema else {}
+    properties = _integers(policy.config_properties)
     if given and not properties:
         raise GateInputError(f"{policy.name} takes no configuration; got {sorted(given)}")
     config = {k: v["default"] for k, v in properties.items() if isinstance(v, dict) and "default" in v}
     config.update(given)
     if properties:
+        schema = {"type": "object", "properties": properties, "required": list(policy.config_required)}
         try:
-            jsonschema.validate(config, {"type": "object", "properties": properties, "required": schema.required or []})
+            jsonschema.validate(config, schema)
         except jsonschema.ValidationError as error:
             raise GateInputError(f"{policy.name} config: {error.message}") from None
     return level, config
 
 
-def _props(raw: dict[str, Any]):
-    return unknown_checking_proxy(deserialize_properties(raw))
+def _integers(value: Any) -> Any:
+    """Schemas come back from protobuf with every number a float: whole ones are ints again."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integers(v) for v in value]
+    return value
 
 
-def _opts(resource: SynthResource) -> PolicyResourceOptions:
-    return PolicyResourceOptions(
-        protect=resource.protect,
-        ignore_changes=[],
-        delete_before_replace=None,
-        aliases=[],
-        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
-        additional_secret_outputs=[],
-        parent=resource.parent,
-    )
-
-
-def _run(result: Any) -> None:
-    if inspect.isawaitable(result):
-        asyncio.new_event_loop().run_until_complete(result)
-
-
-def _stack_resources(resources: list[SynthResource]) -> list[PolicyResource]:
-    built: dict[str, PolicyResource] = {}
-    for r in resources:
-        built[r.urn] = PolicyResource(r.type, _props(r.props), r.urn, r.name, _opts(r), None, None, [], {})
-    for r in resources:
-        resource = built[r.urn]
-        resource.parent = built.get(r.parent or "")
-        resource.property_dependencies = {
-            key: [built[u] for u in urns if u in built] for key, urns in r.dependencies.items()
-        }
-        resource.dependencies = [d for deps in resource.property_dependencies.values() for d in deps]
-    return list(built.values())
+def _resource(r: SynthResource) -> AnalyzedResource:
+    return AnalyzedResource(r.urn, r.type, r.name, r.props, r.parent, r.protect, r.dependencies)
 
 
 def evaluate(
     pack: Pack, resources: Iterable[SynthResource], config: dict[str, tuple[str, dict[str, Any]]] | None = None
 ) -> GateResult:
-    resources = [r for r in resources if r.custom]
+    custom = [_resource(r) for r in resources if r.custom]
     config = config or load_config(None, pack)
-    result = GateResult(pack.name, len(pack.policies), len(resources))
-    for policy in pack.policies:
-        level, policy_config = config[policy.name]
-        if level == EnforcementLevel.DISABLED.value:
+    result = GateResult(pack.name, len(pack.policies), len(custom))
+    descriptions = {p.name: p.description for p in pack.policies}
+    try:
+        pack.server.configure(config)
+    except AnalyzerError as error:
+        raise GateInputError(str(error)) from None
+    analyzed = []
+    for resource in custom:
+        resource = _remediated(pack, resource, result)
+        analyzed.append(resource)
+        try:
+            diagnostics = pack.server.analyze(resource)
+        except AnalyzerError as error:
+            result.violations.append(Violation(PACK_FAILURE, MANDATORY, resource.urn, f"fail closed: {error}"))
             continue
-        if isinstance(policy, ResourceValidationPolicy):
-            for resource in resources:
-                _resource_policy(policy, level, policy_config, resource, result)
-        elif isinstance(policy, StackValidationPolicy):
-            _stack_policy(policy, level, policy_config, resources, result)
+        _sort(diagnostics, resource.urn, descriptions, result)
+    try:
+        _sort(pack.server.analyze_stack(analyzed), None, descriptions, result)
+    except AnalyzerError as error:
+        result.violations.append(Violation(PACK_FAILURE, MANDATORY, None, f"fail closed: {error}"))
     return result
 
 
-def _resource_policy(
-    policy: ResourceValidationPolicy, level: str, config: dict, resource: SynthResource, result: GateResult
-) -> None:
-    def args() -> ResourceValidationArgs:
-        return ResourceValidationArgs(
-            resource.type, _props(resource.props), resource.urn, resource.name, _opts(resource), None, config
+def _remediated(pack: Pack, resource: AnalyzedResource, result: GateResult) -> AnalyzedResource:
+    """Apply the pack's remediations to the inputs, as the engine does before it analyzes them."""
+    try:
+        remediations = pack.server.remediate(resource)
+    except AnalyzerError as error:
+        result.violations.append(Violation(PACK_FAILURE, MANDATORY, resource.urn, f"fail closed: {error}"))
+        return resource
+    for policy, properties, diagnostic in remediations:
+        if properties is None:
+            if diagnostic:
+                result.violations.append(Violation(policy, MANDATORY, resource.urn, diagnostic))
+            continue
+        result.violations.append(
+            Violation(policy, "remediate", resource.urn, "remediated: the policy rewrote this resource's inputs")
         )
-
-    def report(message: str, urn: str | None = None) -> None:
-        result.violations.append(Violation(policy.name, level, urn or resource.urn, message))
-
-    try:
-        if level == EnforcementLevel.REMEDIATE.value and policy.has_remediation():
-            fixed = policy.remediate(args())
-            if inspect.isawaitable(fixed):
-                fixed = asyncio.new_event_loop().run_until_complete(fixed)
-            if fixed is not None:
-                result.violations.append(
-                    Violation(policy.name, level, resource.urn, "remediated: the policy rewrote this resource's inputs")
-                )
-                return
-        if policy.has_validation():
-            _run(policy.validate(args(), report))
-    except UnknownValueError as error:
-        result.undecided.append(Undecided(policy.name, resource.urn, error.message))
-    except _NotApplicableError:
-        return
-    except Exception as error:  # a policy bug must show, never pass as compliant
-        result.undecided.append(Undecided(policy.name, resource.urn, f"policy raised {type(error).__name__}: {error}"))
+        resource = AnalyzedResource(
+            resource.urn,
+            resource.type,
+            resource.name,
+            properties,
+            resource.parent,
+            resource.protect,
+            resource.dependencies,
+        )
+    return resource
 
 
-def _stack_policy(
-    policy: StackValidationPolicy, level: str, config: dict, resources: list[SynthResource], result: GateResult
-) -> None:
-    def report(message: str, urn: str | None = None) -> None:
-        result.violations.append(Violation(policy.name, level, urn, message))
-
-    try:
-        _run(policy.validate(StackValidationArgs(_stack_resources(resources), config), report))
-    except UnknownValueError as error:
-        result.undecided.append(Undecided(policy.name, None, error.message))
-    except _NotApplicableError:
-        return
-    except Exception as error:
-        result.undecided.append(Undecided(policy.name, None, f"policy raised {type(error).__name__}: {error}"))
+def _sort(diagnostics: list[Any], urn: str | None, descriptions: dict[str, str], result: GateResult) -> None:
+    for d in diagnostics:
+        where = d.urn or urn
+        if is_unknown_at_preview(d):
+            reason = d.message.split("during preview: ", 1)[-1]
+            result.undecided.append(Undecided(d.policyName, urn, reason))
+            continue
+        message = d.message
+        description = descriptions.get(d.policyName, "")
+        if description and message.startswith(description):
+            message = message[len(description) :].lstrip("\n") or description
+        result.violations.append(Violation(d.policyName, level_name(d.enforcementLevel), where, message))
 
 
 def report_lines(result: GateResult) -> list[str]:
     lines = [f"Policy pack {result.pack}: {result.policies} policies over {result.resources} resources"]
-    for level in (EnforcementLevel.MANDATORY.value, EnforcementLevel.ADVISORY.value, EnforcementLevel.REMEDIATE.value):
+    for level in (MANDATORY, "advisory", "remediate"):
         found = [v for v in result.violations if v.level == level]
-        label = "remediated" if level == EnforcementLevel.REMEDIATE.value else f"{level} violations"
+        label = "remediated" if level == "remediate" else f"{level} violations"
         lines.append(f"{label}: {len(found)}")
         for v in found:
             lines.append(f"  [{v.policy}] {v.urn or '(stack)'}")
