@@ -123,15 +123,15 @@ def _pack_arguments(parser: argparse.ArgumentParser, required: bool, default: st
 
 
 def _gate(args: argparse.Namespace, resources: Any) -> Any:
-    from failctl import gate
+    from failctl.preview import gate
 
     pack = gate.load_pack(args.policy_pack)
     return gate.evaluate(pack, resources, gate.load_config(args.policy_pack_config, pack))
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from failctl import gate, render
-    from failctl.synth import AccountUnknownError, StackConfigError, synthesize
+    from failctl.preview import gate, render
+    from failctl.preview.synth import AccountUnknownError, StackConfigError, synthesize
     from lambda_failures.components.settings import ConfigError
 
     try:
@@ -163,7 +163,7 @@ def _one_line(error: Exception) -> str:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from failctl import audit, gate
+    from failctl.preview import audit, gate
 
     try:
         text = sys.stdin.read() if args.export == "-" else audit.read_text(args.export)

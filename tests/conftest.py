@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from support.pulumi_harness import run_program
 
-from failctl.synth import Synthesis
+from failctl.preview.synth import Synthesis
 
 # Powertools reads these when a handler module is imported, as Lambda sets them before.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "lambda-failures-test")

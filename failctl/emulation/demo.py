@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from failctl.synth import PROJECT_DIR, Synthesis
+from failctl.preview.synth import PROJECT_DIR, Synthesis
 
 # The demo's fake account: only here does the offline preview stand for an account that is not yours.
 ACCOUNT = "123456789012"
@@ -116,8 +116,8 @@ def _start_moto() -> Any:
 
 
 def _gate() -> DemoStack | None:
-    from failctl import gate
-    from failctl.synth import synthesize
+    from failctl.preview import gate
+    from failctl.preview.synth import synthesize
 
     synthesis = synthesize(STACK, account_id=ACCOUNT, region=REGION)
     pack = gate.load_pack(PROJECT_DIR / "policy")

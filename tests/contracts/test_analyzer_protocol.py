@@ -19,9 +19,9 @@ from pulumi_policy.proxy import UnknownValueError
 from support.policy_harness import BY_NAME, resource_args
 from support.pulumi_harness import run_program
 
-from failctl import gate
-from failctl.analyzer import AnalyzedResource, PackServer
-from failctl.synth import UNKNOWN, SynthResource
+from failctl.preview import gate
+from failctl.preview.analyzer import AnalyzedResource, PackServer
+from failctl.preview.synth import UNKNOWN, SynthResource
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 

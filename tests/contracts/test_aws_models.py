@@ -38,7 +38,7 @@ import botocore.session
 import pytest
 from support.pulumi_harness import run_program
 
-from failctl.synth import UNKNOWN, Synthesis
+from failctl.preview.synth import UNKNOWN, Synthesis
 
 # ---------------------------------------------------------------------------------------
 # Table targets

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from support.pulumi_harness import run_program
 
-from failctl import gate
+from failctl.preview import gate
 from failure_guards import POLICIES
 from failure_guards.bounds import STREAM_MAX_RECORD_AGE_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
 from lambda_failures.components.settings import ConfigError

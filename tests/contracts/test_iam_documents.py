@@ -37,7 +37,7 @@ import parliament
 import pytest
 from support.pulumi_harness import run_program
 
-from failctl.synth import UNKNOWN, Synthesis, SynthResource
+from failctl.preview.synth import UNKNOWN, Synthesis, SynthResource
 
 OTHER_ACCOUNT = "999999999999"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"  # AWS assigns key ids; any will do

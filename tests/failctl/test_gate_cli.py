@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from support.pulumi_harness import run_program
 
-from failctl import cli, synth
+from failctl import cli
+from failctl.preview import synth
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"

@@ -5,7 +5,8 @@ import shutil
 
 import pytest
 
-from failctl import cli, synth
+from failctl import cli
+from failctl.preview import synth
 
 PROJECT_FILES = ["Pulumi.yaml", "__main__.py"]
 

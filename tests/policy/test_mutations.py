@@ -13,8 +13,8 @@ from collections.abc import Callable
 import pytest
 from support.pulumi_harness import ACCOUNT, run_program
 
-from failctl import gate
-from failctl.synth import Synthesis
+from failctl.preview import gate
+from failctl.preview.synth import Synthesis
 
 PACK = gate.load_pack("policy")
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"

@@ -3,7 +3,7 @@
 import pytest
 from support.pulumi_harness import run_program
 
-from failctl import gate
+from failctl.preview import gate
 
 PACK = gate.load_pack("policy")
 

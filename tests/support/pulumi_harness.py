@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from failctl.synth import Synthesis, SynthResource, synthesize
+from failctl.preview.synth import Synthesis, SynthResource, synthesize
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

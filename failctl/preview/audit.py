@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from failctl.synth import UNKNOWN, SynthResource
+from failctl.preview.synth import UNKNOWN, SynthResource
 
 SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from failctl.synth import UNKNOWN, Synthesis, SynthResource
+from failctl.preview.synth import UNKNOWN, Synthesis, SynthResource
 
 SIG = "4dabf18193072939515e22adb298388d"
 ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"

@@ -21,10 +21,10 @@ from typing import Any
 
 import jsonschema
 
-from failctl.analyzer import (
+from failctl.preview.analyzer import (
     LEVELS as LEVEL_NUMBERS,
 )
-from failctl.analyzer import (
+from failctl.preview.analyzer import (
     AnalyzedResource,
     AnalyzerError,
     PackServer,
@@ -32,7 +32,7 @@ from failctl.analyzer import (
     is_unknown_at_preview,
     level_name,
 )
-from failctl.synth import SynthResource
+from failctl.preview.synth import SynthResource
 
 LEVELS = tuple(LEVEL_NUMBERS)
 MANDATORY = "mandatory"
