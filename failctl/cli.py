@@ -8,14 +8,21 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from failctl.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_OK, BadInputError, EnvironmentProblemError
 from failctl.errors import EXIT_FAILED as EXIT_VIOLATIONS
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line on stderr and exit code 2, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="failctl", description=__doc__)
+    parser = _Parser(prog="failctl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     preview = commands.add_parser("preview", help="run the program offline, as a fresh stack's preview sees it")
@@ -63,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--error-type", help="only this errorType (or condition, e.g. EventAgeExceeded)")
     replay.add_argument("--action", help="only async events with this action")
     replay.add_argument("--key", help="only this record (its object key, as in an alert)")
+    replay.add_argument(
+        "--concurrency", type=_bounded_int(1, 64), default=8, help="records in flight at once (1..64, default 8)"
+    )
+    replay.add_argument("--rate", type=_positive_float, metavar="N", help="start at most N records per second")
     replay.add_argument("--execute", action="store_true", help="re-drive for real (default: print the plan)")
     replay.add_argument(
         "--retry-uncertain",
@@ -94,6 +105,29 @@ def _query_names() -> list[str]:
     from lambda_failures.queries import named_queries
 
     return [q.name for q in named_queries()]
+
+
+def _bounded_int(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not within {low}..{high}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text.removesuffix("/s"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of records per second")
+    return value
 
 
 def _key_value(text: str) -> tuple[str, str]:

@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 import random
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from botocore.exceptions import (
@@ -46,6 +48,8 @@ THROTTLED = ("TooManyRequestsException", "ThrottlingException", "Throttling", "R
 # Errors raised before the request left this machine: it was not sent.
 NOT_SENT = (EndpointConnectionError, ConnectTimeoutError)
 ATTEMPTS = 6
+# Records in flight at once: well under Lambda's default async invoke quotas, enough to hide latency.
+DEFAULT_CONCURRENCY = 8
 # A claim younger than this may belong to a run still at work (an invoke waits at most ~2 x 60 s).
 LEASE_SECONDS = 180
 backoff_sleep: Callable[[float], None] = time.sleep  # tests replace it to run without waiting
@@ -111,7 +115,11 @@ def _located(store: Store, selection: Selection) -> list[RecordLocation]:
     return [*async_keys(store, wanted), *stream_keys(store, wanted)]
 
 
-def select(store: Store, selection: Selection, report: ReplayReport) -> Iterator[PlannedReplay]:
+def select(
+    store: Store, selection: Selection, report: ReplayReport, with_state: bool = True
+) -> Iterator[PlannedReplay]:
+    """The selected records; `with_state` reads each one's claim too (for a plan to show; an
+    execution learns it from the claim itself, one request fewer per record)."""
     for located in _located(store, selection):
         try:
             summary = summarize(located.key, parse_record(store.read(located.key)))
@@ -119,7 +127,7 @@ def select(store: Store, selection: Selection, report: ReplayReport) -> Iterator
             report.unreadable.append((located.key, str(error)))
             continue
         if selection.matches(summary):
-            yield PlannedReplay(summary, store.replays.state(located.key))
+            yield PlannedReplay(summary, store.replays.state(located.key) if with_state else None)
 
 
 class UncertainOutcomeError(Exception):
@@ -202,9 +210,37 @@ def replay_one(store: Store, client: Any, planned: PlannedReplay, retry_uncertai
     # A batch the consumer ran (all or some records accepted) is done; it is not sent again.
     state = ClaimState.FAILED if outcome.status == "failed" else ClaimState.DONE
     store.replays.settle(claim, state, {"detail": outcome.detail})
-    if state is ClaimState.DONE:
-        store.tag_replayed(key, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     return outcome
+
+
+class RateLimit:
+    """At most `per_second` starts per second across threads (a token bucket of one)."""
+
+    def __init__(self, per_second: float | None) -> None:
+        self._interval = 1.0 / per_second if per_second else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        time.sleep(max(0.0, start - now))
+
+
+def _replay_guarded(
+    store: Store, client: Any, planned: PlannedReplay, retry_uncertain: bool, limit: RateLimit
+) -> Outcome:
+    limit.wait()
+    try:
+        return replay_one(store, client, planned, retry_uncertain)
+    except (ClientError, BotoCoreError, OSError, RuntimeError) as error:
+        # The claim itself could not be written or settled: nothing is known to be sent
+        # unless the claim was won, in which case it stays claimed (uncertain).
+        return Outcome(planned.summary.key, "uncertain", f"claim not recorded: {error}")
 
 
 def execute(
@@ -214,14 +250,21 @@ def execute(
     report: ReplayReport,
     progress: bool = True,
     retry_uncertain: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    rate: float | None = None,
 ) -> None:
-    for planned in tqdm(plan, desc="replaying", unit="record", file=sys.stderr, disable=not progress):
-        try:
-            report.outcomes.append(replay_one(store, client, planned, retry_uncertain))
-        except (ClientError, BotoCoreError, OSError, RuntimeError) as error:
-            # The claim itself could not be written or settled: nothing is known to be sent
-            # unless the claim was won, in which case it stays claimed (uncertain).
-            report.outcomes.append(Outcome(planned.summary.key, "uncertain", f"claim not recorded: {error}"))
+    """Replay the plan with `concurrency` records in flight (claims keep it exactly once),
+    starting at most `rate` per second when given; outcomes in plan order."""
+    limit = RateLimit(rate)
+    with (
+        ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool,
+        tqdm(total=len(plan), desc="replaying", unit="record", file=sys.stderr, disable=not progress) as bar,
+    ):
+        futures = [pool.submit(_replay_guarded, store, client, p, retry_uncertain, limit) for p in plan]
+        for future in as_completed(futures):
+            future.result()
+            bar.update(1)
+        report.outcomes.extend(future.result() for future in futures)
 
 
 def lambda_client() -> Any:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace, client=None) -> int:
     selection = replay.Selection(args.function, first, last, args.error_type, args.action, key)
     report = replay.ReplayReport()
     try:
-        plan = list(replay.select(store, selection, report))
+        plan = list(replay.select(store, selection, report, with_state=not args.execute))
     except (BotoCoreError, ClientError) as error:
         raise from_aws(error, f"cannot read {args.source}") from None
     for key, reason in report.unreadable:
@@ -49,6 +49,8 @@ def run(args: argparse.Namespace, client=None) -> int:
         report,
         progress=not args.json,
         retry_uncertain=getattr(args, "retry_uncertain", False),
+        concurrency=getattr(args, "concurrency", replay.DEFAULT_CONCURRENCY),
+        rate=getattr(args, "rate", None),
     )
     _print_outcome(report, args.json)
     return 1 if report.count("failed") or report.count("uncertain") else 0

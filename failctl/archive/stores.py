@@ -81,16 +81,23 @@ class FolderMarkers:
         return self.root / f"{name}.json"
 
     def _write_new(self, name: str, state: ClaimState, detail: dict[str, Any]) -> Claim:
+        """Written whole to a private file, then linked into place: link() fails if the name
+        exists, so creation is exclusive, and no reader ever sees a half-written marker."""
         path = self._path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         token = uuid.uuid4().hex
         body = json.dumps({"state": state.value, "at": claims_now(), "token": token, **detail}).encode()
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        private = path.with_name(f"{path.name}.{token}.new")
+        fd = os.open(private, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         try:
             os.write(fd, body)
             os.fsync(fd)
         finally:
             os.close(fd)
+        try:
+            os.link(private, path)
+        finally:
+            private.unlink()
         return Claim(name, token)
 
     def _read(self, name: str) -> tuple[ClaimState | None, dict[str, Any]]:

@@ -132,7 +132,7 @@ def test_throttling_beyond_retries_is_reported_and_left_for_a_later_run(archive,
     assert code == 0 and {o["status"] for o in later["outcomes"]} == {"replayed"}
 
 
-def test_s3_records_are_marked_with_a_tag_next_to_the_alert_marker(archive, capsys, monkeypatch):
+def test_s3_records_are_claimed_with_markers_and_never_deleted(archive, capsys, monkeypatch):
     refund_key = _plan(capsys, archive, "refund")[0]["key"]
     with mock_aws():
         s3 = boto3.client("s3", region_name="eu-west-1")
@@ -147,7 +147,7 @@ def test_s3_records_are_marked_with_a_tag_next_to_the_alert_marker(archive, caps
         code, result, _ = run(capsys, args("s3://archive", action="refund", execute=True), FakeLambda())
         assert code == 0 and [o["status"] for o in result["outcomes"]] == ["replayed"] * 3
         tags = {t["Key"] for t in s3.get_object_tagging(Bucket="archive", Key=refund_key)["TagSet"]}
-        assert tags == {"failure-alerted", "failure-replayed"}
+        assert tags == {"failure-alerted"}  # the record is untouched: its claim says it was replayed
         listed = s3.list_objects_v2(Bucket="archive")["Contents"]
         assert len([o for o in listed if not o["Key"].startswith("markers/")]) == len(files)  # nothing deleted
         assert len([o for o in listed if o["Key"].startswith("markers/replays/")]) == 3
@@ -235,3 +235,18 @@ def test_one_record_by_its_key_as_an_alert_names_it(archive, capsys):
     code, result, _ = run(capsys, args(archive, key=key, execute=True), client)
     assert code == 0 and [o["key"] for o in result["outcomes"]] == [key] and len(client.calls) == 1
     assert cli.main(["replay", "--source", str(archive), "--key", "../../etc/passwd"]) == 2
+
+
+def test_concurrency_and_rate_keep_each_record_once(archive, capsys):
+    client = FakeLambda()
+    namespace = args(archive, action="refund", execute=True, concurrency=16, rate=200.0)
+    code, result, _ = run(capsys, namespace, client)
+    assert code == 0 and [o["status"] for o in result["outcomes"]] == ["replayed"] * 3 and len(client.calls) == 3
+
+
+@pytest.mark.parametrize("flags", [["--concurrency", "0"], ["--concurrency", "65"], ["--rate", "-1"], ["--rate", "x"]])
+def test_bad_concurrency_or_rate_is_one_line_and_exit_2(archive, capsys, flags):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["replay", "--source", str(archive), *flags])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and len(err.strip().splitlines()) == 1

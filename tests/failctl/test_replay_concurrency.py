@@ -94,7 +94,9 @@ def test_two_concurrent_runs_over_a_folder_redrive_each_record_once(tmp_path, se
     fill_folder(tmp_path, 120)
     runs = [replay_process(str(tmp_path), env) for _ in range(2)]
     results = [finish(run) for run in runs]
-    assert [code for code, _ in results] == [0, 0]
+    assert [code for code, _ in results] == [0, 0], [
+        [o for o in r["outcomes"] if o["status"] not in ("replayed", "skipped")][:3] for _, r in results
+    ]
     assert sorted(lam.received.values()) == [1] * 120
 
 
@@ -117,15 +119,13 @@ def test_a_run_killed_mid_invoke_then_rerun_doubles_nothing_and_loses_nothing(se
     s3_url, lam, env = servers
     fill_bucket(s3_url, 40)
     lam.hang_at = 15
-    victim = replay_process(f"s3://{BUCKET}", env)
+    victim = replay_process(f"s3://{BUCKET}", env, "--concurrency", "4")
     assert lam.hanging.wait(120), "the run never reached the 15th invocation"
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     code, rerun = finish(replay_process(f"s3://{BUCKET}", env))
-    assert code == 0
-    assert sorted(lam.received.values()) == [1] * 40  # each ran once, the killed one included
-    counted = statuses(rerun)
-    assert counted.get("replayed", 0) == 40 - 15 and counted.get("skipped", 0) == 15, counted
+    assert code == 0 and {o["status"] for o in rerun["outcomes"]} <= {"replayed", "skipped"}
+    assert set(lam.received.values()) == {1}  # nothing ran twice
     plan = subprocess.run(
         [sys.executable, "-m", "failctl", "replay", "--source", f"s3://{BUCKET}", "--json", "--bucket-owner", ACCOUNT],
         cwd=ROOT,
@@ -135,5 +135,12 @@ def test_a_run_killed_mid_invoke_then_rerun_doubles_nothing_and_loses_nothing(se
         timeout=120,
         check=True,
     )
-    claims = [entry["claim"] for entry in json.loads(plan.stdout)["plan"]]
-    assert claims.count("done") == 39 and claims.count("uncertain") == 1
+    claims = {entry["key"]: entry["claim"] for entry in json.loads(plan.stdout)["plan"]}
+    # Nothing lost: every record is done, or uncertain (claimed by the killed run, which may or
+    # may not have sent it); no more uncertain than the killed run had in flight.
+    assert set(claims.values()) <= {"done", "uncertain"} and len(claims) == 40
+    uncertain = [key for key, claim in claims.items() if claim == "uncertain"]
+    assert 1 <= len(uncertain) <= 4
+    assert sum(lam.received.values()) == 40 - len(uncertain) + sum(
+        1 for key in uncertain if payload(int(key[-4:])) in lam.received
+    )
