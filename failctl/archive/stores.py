@@ -12,13 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from lambda_failures.archive_format import ASYNC_PREFIX, REPLAY_MARKERS, REPLAYED_TAG, STREAM_PREFIX, day_path, key_day
+from lambda_failures.archive_format import ASYNC_PREFIX, REPLAY_MARKERS, STREAM_PREFIX, day_path, key_day
 from lambda_failures.claims import Claim, ClaimState, MarkerStore, within_lease
 from lambda_failures.claims import now as claims_now
-
-S3_TAG_LIMIT = 10
 
 
 def day_range(first: date | None, last: date | None) -> tuple[date | None, date | None]:
@@ -65,8 +61,6 @@ class Store(Protocol):
 
     @property
     def replays(self) -> Markers: ...  # one claim per record key
-
-    def tag_replayed(self, key: str, when: str) -> None: ...  # a courtesy for people browsing
 
 
 class FolderMarkers:
@@ -180,9 +174,6 @@ class FolderStore:
         """A folder has no conditional writes: exclusive files under .failctl/ hold the claims."""
         return FolderMarkers(self.root / ".failctl" / REPLAY_MARKERS)
 
-    def tag_replayed(self, key: str, when: str) -> None:
-        """Folders have no tags; the claim is the record of the replay."""
-
 
 ACCOUNT_REGIONAL_NAME = re.compile(r"-(\d{12})-[a-z0-9-]+-an$")
 
@@ -240,27 +231,9 @@ class S3Store:
     def read(self, key: str) -> bytes:
         return self.client.get_object(**self._where(key))["Body"].read()
 
-    def _tags(self, key: str) -> dict[str, str]:
-        tag_set = self.client.get_object_tagging(**self._where(key))["TagSet"]
-        return {t["Key"]: t["Value"] for t in tag_set}
-
     @property
     def replays(self) -> MarkerStore:
         return MarkerStore(self.client, self.bucket, self.base + REPLAY_MARKERS, self.owner)
-
-    def tag_replayed(self, key: str, when: str) -> None:
-        """A courtesy tag beside the alert tag; the claim is what counts, so a full tag set
-        (S3 allows 10) or a refused tagging call changes nothing."""
-        try:
-            tags = self._tags(key)
-            if REPLAYED_TAG not in tags and len(tags) >= S3_TAG_LIMIT:
-                return
-            self.client.put_object_tagging(
-                **self._where(key),
-                Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in (tags | {REPLAYED_TAG: when}).items()]},
-            )
-        except (ClientError, BotoCoreError):
-            return
 
 
 def open_store(source: str, expected_owner: str | None = None) -> Store:
