@@ -30,6 +30,25 @@ def median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
     return statistics.median(samples)
 
 
+def min_and_median(fn: Callable[[], object], repeats: int = 5) -> tuple[float, float]:
+    """(fastest, median) wall time over `repeats` runs."""
+    samples = []
+    for _ in range(repeats):
+        with contextlib.redirect_stdout(io.StringIO()):
+            start = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - start)
+    return min(samples), statistics.median(samples)
+
+
+def pair(label: str, ours: tuple[float, float], floor: tuple[float, float], unit: str = "s") -> str:
+    """One figure next to its floor: min and median of each, and the ratio of the medians."""
+    return (
+        f"  {label:<40} min {ours[0]:8.3f} median {ours[1]:8.3f} {unit}   floor min {floor[0]:8.3f} "
+        f"median {floor[1]:8.3f} {unit}   {ours[1] / floor[1]:5.2f}x"
+    )
+
+
 def subprocess_seconds(code: str, repeats: int = 5, cwd: Path = ROOT) -> float:
     return median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd), repeats)
 

@@ -5,7 +5,8 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from common import median_seconds, row
+import duckdb
+from common import median_seconds, min_and_median, pair, row
 from support.archive import FAILING_EVENTS, FUNCTION, FUNCTION_ARN, failure_of, write
 
 from failctl.archive.local_query import run_local
@@ -49,6 +50,22 @@ def main() -> None:
         day_s = median_seconds(lambda: run_local(store, sql, day, day), repeats=3)
         print(row("local query time, full scan", full_s, "s"))
         print(row("local query time, one day", day_s, "s", full_s))
+        print("errors-by-type over every record, next to DuckDB's own read_json of the same files")
+        ours = min_and_median(lambda: run_local(store, query_named("errors-by-type").sql), repeats=5)
+        floor = min_and_median(lambda: bare_duckdb(root), repeats=5)
+        print(pair(f"failctl query ({DAYS * PER_DAY} objects)", ours, floor))
+
+
+def bare_duckdb(root: Path) -> list:
+    """The floor: DuckDB reads the same objects itself and runs the same aggregation."""
+    con = duckdb.connect()
+    return con.execute(
+        "SELECT COALESCE(json_extract_string(responsePayload, '$.errorType'), requestContext.condition, "
+        "'Unknown') AS error_type, count(*) AS error_count FROM read_json(?, format = 'auto', "
+        "columns = {'requestContext': 'STRUCT(condition VARCHAR)', 'responsePayload': 'JSON'}) "
+        "GROUP BY 1 ORDER BY 2 DESC, 1",
+        [str(root / "aws/lambda/async/**/*")],
+    ).fetchall()
 
 
 if __name__ == "__main__":
