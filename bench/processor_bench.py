@@ -16,8 +16,21 @@ def main() -> None:
     print("processor handler (cold import: median of 5 fresh interpreters)")
     bare = subprocess_seconds("pass")
     cold = subprocess_seconds("import lambda_failures.handlers.async_function")
+    powertools = subprocess_seconds("from aws_lambda_powertools import Logger, Metrics; Logger(); Metrics()")
     print(row("bare interpreter start", bare * 1000, "ms"))
-    print(row("interpreter start + import the processor handler", cold * 1000, "ms", bare * 1000))
+    print(row("interpreter start + Powertools Logger and Metrics", powertools * 1000, "ms", bare * 1000))
+    print(row("interpreter start + import the processor handler", cold * 1000, "ms", powertools * 1000))
+    for handler, floor_code in (
+        ("stream_consumer", "from aws_lambda_powertools import Logger, Metrics; Logger(); Metrics()"),
+        (
+            "failure_processor",
+            "from aws_lambda_powertools import Logger, Metrics; import boto3; Logger(); Metrics(); "
+            "[boto3.client(s) for s in ('s3', 'sns', 'lambda')]",
+        ),
+    ):
+        floor = subprocess_seconds(floor_code)
+        ours = subprocess_seconds(f"import lambda_failures.handlers.{handler}")
+        print(row(f"import {handler} (floor: its SDKs alone)", ours * 1000, "ms", floor * 1000))
 
     from lambda_failures.handlers import async_function as processor
 
