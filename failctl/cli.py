@@ -39,14 +39,16 @@ def _parser() -> argparse.ArgumentParser:
         type=_key_value,
         help="value of a secure: stack key the offline preview cannot decrypt (kept secret, never printed)",
     )
-    preview.add_argument("--json", action="store_true", help="print the plan as JSON")
+    preview.add_argument("--json", action="store_true", help="print the plan as JSON (same as --format json)")
+    _format_argument(preview)
     _pack_arguments(preview, required=False)
 
     audit_cmd = commands.add_parser(
         "audit", help="evaluate the policy pack over `pulumi stack export` output (FILE or - for stdin)"
     )
     audit_cmd.add_argument("export", help="stack export file, or - to read standard input")
-    audit_cmd.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    audit_cmd.add_argument("--json", action="store_true", help="print the verdict as JSON (same as --format json)")
+    _format_argument(audit_cmd)
     _pack_arguments(audit_cmd, required=False, default="policy")
 
     query = commands.add_parser("query", help="run a named query (or --sql) locally or in Athena")
@@ -107,6 +109,19 @@ def _query_names() -> list[str]:
     return [q.name for q in named_queries()]
 
 
+def _format_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "sarif", "junit"),
+        default=None,
+        help="text (default), json, sarif (SARIF 2.1.0, for code scanning) or junit (JUnit XML, for CI reports)",
+    )
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    return args.format or ("json" if args.json else "text")
+
+
 def _bounded_int(low: int, high: int):
     def parse(text: str) -> int:
         try:
@@ -160,7 +175,23 @@ def _gate(args: argparse.Namespace, resources: Any) -> Any:
     from failctl.preview import gate
 
     pack = gate.load_pack(args.policy_pack)
-    return gate.evaluate(pack, resources, gate.load_config(args.policy_pack_config, pack))
+    config = gate.load_config(args.policy_pack_config, pack)
+    verdict = gate.evaluate(pack, resources, config)
+    verdict.pack_handle, verdict.config = pack, config
+    return verdict
+
+
+def _print_verdict(verdict: Any, output: str) -> bool:
+    """SARIF or JUnit when asked for; False when the format is one this prints elsewhere."""
+    from failctl.preview import report_formats
+
+    if output == "sarif":
+        print(report_formats.sarif(verdict, verdict.pack_handle, verdict.config))
+    elif output == "junit":
+        print(report_formats.junit(verdict, verdict.pack_handle))
+    else:
+        return False
+    return True
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -168,6 +199,9 @@ def _preview(args: argparse.Namespace) -> int:
     from failctl.preview.synth import AccountUnknownError, StackConfigError, synthesize
     from lambda_failures.components.settings import ConfigError
 
+    output = _output_format(args)
+    if output in ("sarif", "junit") and not args.policy_pack:
+        raise BadInputError(f"--format {output} reports a verdict: add --policy-pack DIR")
     try:
         synthesis = synthesize(args.stack, account_id=args.account, region=args.region, secrets=dict(args.secret))
         verdict = _gate(args, synthesis.resources) if args.policy_pack else None
@@ -179,7 +213,9 @@ def _preview(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     for warning in synthesis.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if args.json:
+    if verdict is not None and _print_verdict(verdict, output):
+        pass
+    elif output == "json":
         document = render.synthesis_json(synthesis)
         if verdict is not None:
             document.update(verdict.as_json())
@@ -206,7 +242,10 @@ def _audit(args: argparse.Namespace) -> int:
     except (audit.ExportError, gate.GateInputError) as error:
         print(f"failctl audit: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.json:
+    output = _output_format(args)
+    if _print_verdict(verdict, output):
+        pass
+    elif output == "json":
         print(json.dumps(verdict.as_json(), indent=2))
     else:
         print("\n".join(gate.report_lines(verdict)))

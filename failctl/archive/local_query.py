@@ -203,7 +203,7 @@ def _load(
         if Path(lines.name).stat().st_size:
             spec = "{" + ", ".join(f"'{c.name}': '{duck_type(c.type)}'" for c in columns) + "}"
             con.execute(
-                f'INSERT INTO "{table}" SELECT * FROM read_json(?, format = \'newline_delimited\', '
+                f"INSERT INTO \"{table}\" SELECT * FROM read_json(?, format = 'newline_delimited', "
                 f"columns = {spec}, maximum_object_size = 1073741824)",
                 [lines.name],
             )

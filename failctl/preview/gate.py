@@ -65,6 +65,9 @@ class GateResult:
     resources: int
     violations: list[Violation] = field(default_factory=list)
     undecided: list[Undecided] = field(default_factory=list)
+    # Set by the CLI for the report formats: the pack that judged, and the config it judged with.
+    pack_handle: Any = None
+    config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def blocked(self) -> bool:

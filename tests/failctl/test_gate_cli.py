@@ -156,3 +156,35 @@ def test_audit_rejects_what_is_not_a_stack_export(capsys, monkeypatch, text, exp
     monkeypatch.setattr("sys.stdin", io.StringIO(text))
     code, _, err = run_cli(capsys, "audit", "-")
     assert code == 2 and expected in err
+
+
+def test_audit_in_sarif_has_a_rule_per_policy_and_a_result_per_violation(capsys):
+    code, out, _ = run_cli(capsys, "audit", str(FIXTURES / "stack-export-broken.json"), "--format", "sarif")
+    document = json.loads(out)
+    assert code == 1 and document["version"] == "2.1.0"
+    (sarif_run,) = document["runs"]
+    rules = sarif_run["tool"]["driver"]["rules"]
+    assert {r["id"] for r in rules} >= {"s3-write-grants-require-resource-account", "stream-mapping-retries-bounded"}
+    errors = [r for r in sarif_run["results"] if r["level"] == "error"]
+    assert errors and all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in errors)
+    assert all(r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith("urn:") for r in errors)
+    _, as_json, _ = run_cli(capsys, "audit", str(FIXTURES / "stack-export-broken.json"), "--json")
+    mandatory = [v for v in json.loads(as_json)["violations"] if v["level"] == "mandatory"]
+    assert len(errors) == len(mandatory)
+
+
+def test_audit_in_junit_fails_one_case_per_mandatory_violation(capsys):
+    from xml.etree import ElementTree
+
+    code, out, _ = run_cli(capsys, "audit", str(FIXTURES / "stack-export-broken.json"), "--format", "junit")
+    suite = ElementTree.fromstring(out.split("?>", 1)[1]).find("testsuite")
+    failures = suite.findall("testcase/failure")
+    assert code == 1 and int(suite.get("failures")) == len(failures) > 0
+    assert int(suite.get("tests")) == len(suite.findall("testcase"))
+    clean_code, clean, _ = run_cli(capsys, "audit", str(FIXTURES / "stack-export-compliant.json"), "--format", "junit")
+    assert clean_code == 0 and "<failure" not in clean
+
+
+def test_sarif_without_a_pack_is_bad_input(capsys):
+    code, _, err = run_cli(capsys, "preview", "--format", "sarif")
+    assert code == 2 and "--policy-pack" in err
