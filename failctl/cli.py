@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     preview = commands.add_parser("preview", help="run the program offline, as a fresh stack's preview sees it")
     preview.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use")
     preview.add_argument(
+        "--cwd", type=Path, metavar="DIR", help="the Pulumi Python program to preview (default: this project)"
+    )
+    preview.add_argument(
         "--account", help="12-digit account the stack deploys to (default: the account of your AWS credentials)"
     )
     preview.add_argument("--region", help="region the stack deploys to (default: the stack's aws:region)")
@@ -203,13 +206,22 @@ def _preview(args: argparse.Namespace) -> int:
     if output in ("sarif", "junit") and not args.policy_pack:
         raise BadInputError(f"--format {output} reports a verdict: add --policy-pack DIR")
     try:
-        synthesis = synthesize(args.stack, account_id=args.account, region=args.region, secrets=dict(args.secret))
+        synthesis = synthesize(
+            args.stack,
+            account_id=args.account,
+            region=args.region,
+            secrets=dict(args.secret),
+            **({"project_dir": args.cwd} if args.cwd else {}),
+        )
         verdict = _gate(args, synthesis.resources) if args.policy_pack else None
     except AccountUnknownError as error:
         print(f"failctl preview: {error}", file=sys.stderr)
         return EXIT_ENVIRONMENT
     except (ConfigError, StackConfigError, gate.GateInputError) as error:
         print(f"failctl preview: {_one_line(error)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # the program itself failed: say where, without a traceback
+        print(f"failctl preview: the program failed: {type(error).__name__}: {_one_line(error)[:500]}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for warning in synthesis.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -9,6 +9,7 @@ numbers as floats, unknowns as the engine's sentinel strings).
 
 from __future__ import annotations
 
+import json
 import re
 import runpy
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ class PreviewMocks(pulumi.runtime.Mocks):
         self.account_id = account_id
         self.region = region
         self.partition = partition
+        self.unanswered: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         # An empty id is unknown in preview; inputs are the planned state, as on a create.
@@ -93,7 +95,56 @@ class PreviewMocks(pulumi.runtime.Mocks):
             return {"region": self.region, "name": self.region, "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": self.partition, "dnsSuffix": "amazonaws.com", "id": self.partition}
-        raise OfflineInvokeError(f"no offline answer for invoke {args.token}; add one to PreviewMocks.call")
+        if args.token == "aws:iam/getPolicyDocument:getPolicyDocument":
+            return policy_document(dict(args.args))
+        # Anything else needs AWS: the program gets nothing back, and the preview says so.
+        self.unanswered.append(args.token)
+        return {}
+
+
+def _one_or_many(values: list[Any]) -> Any:
+    return values[0] if len(values) == 1 else values
+
+
+def _statement(raw: dict[str, Any]) -> dict[str, Any]:
+    """One statement as the provider's getPolicyDocument renders it (IAM's JSON names)."""
+    statement: dict[str, Any] = {}
+    if raw.get("sid"):
+        statement["Sid"] = raw["sid"]
+    statement["Effect"] = raw.get("effect") or "Allow"
+    for source, target in (("actions", "Action"), ("notActions", "NotAction")):
+        if raw.get(source):
+            statement[target] = _one_or_many(sorted(raw[source]))
+    for source, target in (("resources", "Resource"), ("notResources", "NotResource")):
+        if raw.get(source):
+            statement[target] = _one_or_many(sorted(raw[source]))
+    for source, target in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
+        if raw.get(source):
+            principal: dict[str, Any] = {}
+            for entry in raw[source]:
+                principal.setdefault(entry["type"], []).extend(entry.get("identifiers") or [])
+            statement[target] = {k: _one_or_many(sorted(v)) for k, v in principal.items()}
+    if raw.get("conditions"):
+        condition: dict[str, dict[str, Any]] = {}
+        for entry in raw["conditions"]:
+            condition.setdefault(entry["test"], {})[entry["variable"]] = _one_or_many(list(entry.get("values") or []))
+        statement["Condition"] = condition
+    return statement
+
+
+def policy_document(args: dict[str, Any]) -> dict[str, Any]:
+    """aws.iam.get_policy_document computed here, as the provider computes it (no AWS call)."""
+    document: dict[str, Any] = {"Version": args.get("version") or "2012-10-17"}
+    if args.get("policyId"):
+        document["Id"] = args["policyId"]
+    document["Statement"] = [_statement(s) for s in args.get("statements") or []]
+    if args.get("sourcePolicyDocuments") or args.get("overridePolicyDocuments"):
+        raise OfflineInvokeError("getPolicyDocument with source or override documents is not computed offline")
+    return {
+        "id": "offline",
+        "json": json.dumps(document, indent=2),
+        "minifiedJson": json.dumps(document, separators=(",", ":")),
+    }
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -216,12 +267,18 @@ def synthesize(
     set_all_config(dict(inputs.values), inputs.secret_keys)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
 
-    program = str(project_dir / "__main__.py")
+    # As `python DIR` runs it: the program's folder leads the import path while it runs, so
+    # its own modules import as they do under the Pulumi CLI.
+    program = str(project_dir.resolve())
     _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
 
     root = pulumi_settings.get_root_resource()
     outputs = _sync_await(_resolve_outputs(dict(getattr(root, "outputs", {}) or {})))
-    return Synthesis(project, stack, monitor.registrations, outputs, account_id, region, inputs.warnings)
+    warnings = inputs.warnings + [
+        f"invoke {token} needs AWS and got no answer offline: what the program read from it was empty"
+        for token in sorted(set(mocks.unanswered))
+    ]
+    return Synthesis(project, stack, monitor.registrations, outputs, account_id, region, warnings)
 
 
 async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:

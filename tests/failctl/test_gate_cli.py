@@ -188,3 +188,38 @@ def test_audit_in_junit_fails_one_case_per_mandatory_violation(capsys):
 def test_sarif_without_a_pack_is_bad_input(capsys):
     code, _, err = run_cli(capsys, "preview", "--format", "sarif")
     assert code == 2 and "--policy-pack" in err
+
+
+OTHER_PROGRAM = FIXTURES / "other_program"
+
+
+def test_another_teams_program_is_gated_with_exact_violations(capsys):
+    """A program in another folder, with its own module and a get_policy_document invoke
+    computed offline: an unsafe mapping, an unconditioned S3 grant, an unencrypted queue."""
+    code, out, err = run_cli(
+        capsys, "preview", "--cwd", str(OTHER_PROGRAM), "--policy-pack", "policy", "--format", "json"
+    )
+    verdict = json.loads(out)
+    assert code == 1, err
+    mandatory = sorted(
+        (v["policy"], v["urn"].rsplit("::", 1)[-1]) for v in verdict["violations"] if v["level"] == "mandatory"
+    )
+    assert mandatory == [
+        ("s3-write-grants-require-resource-account", "orders-write"),
+        ("sqs-queues-encrypted-with-customer-kms-key", "orders-queue"),
+        ("stream-mapping-retries-bounded", "orders-mapping"),
+    ]
+    assert verdict["undecided"] == []
+    code, out, _ = run_cli(
+        capsys, "preview", "--cwd", str(OTHER_PROGRAM), "--policy-pack", "policy", "--format", "sarif"
+    )
+    assert code == 1 and len([r for r in json.loads(out)["runs"][0]["results"] if r["level"] == "error"]) == 3
+
+
+def test_a_program_that_fails_is_one_line_not_a_traceback(capsys, tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: broken\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: eu-west-1\n")
+    (tmp_path / "__main__.py").write_text("raise ValueError('no such bucket size')\n")
+    code, _, err = run_cli(capsys, "preview", "--cwd", str(tmp_path))
+    assert code == 2 and "the program failed: ValueError: no such bucket size" in err
+    assert len(err.strip().splitlines()) == 1

@@ -132,3 +132,40 @@ def test_undeclared_keys_are_reported_and_secrets_never_printed(capsys, project_
     assert code == 0 and "oncall@example.com" not in out + err
     subscription = next(r for r in json.loads(out)["resources"] if r["type"].endswith("TopicSubscription"))
     assert subscription["props"]["endpoint"] == "<secret>"
+
+
+def test_get_policy_document_is_computed_offline_as_the_provider_renders_it():
+    rendered = synth.policy_document(
+        {
+            "statements": [
+                {
+                    "sid": "Write",
+                    "effect": "Allow",
+                    "actions": ["s3:PutObject"],
+                    "resources": ["arn:aws:s3:::b/*"],
+                    "principals": [{"type": "Service", "identifiers": ["lambda.amazonaws.com"]}],
+                    "conditions": [{"test": "StringEquals", "variable": "s3:ResourceAccount", "values": ["1"]}],
+                }
+            ]
+        }
+    )
+    assert json.loads(rendered["json"]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Write",
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::b/*",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Condition": {"StringEquals": {"s3:ResourceAccount": "1"}},
+            }
+        ],
+    }
+
+
+def test_an_invoke_that_needs_aws_is_reported_not_fatal(capsys, tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: lookups\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\nvpc = aws.ec2.get_vpc(default=True)\n")
+    code, _, err = run_cli(capsys, "preview", "--cwd", str(tmp_path), "--region", "eu-west-1")
+    assert code == 0 and "invoke aws:ec2/getVpc:getVpc needs AWS and got no answer offline" in err
