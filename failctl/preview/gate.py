@@ -33,6 +33,8 @@ from failctl.preview.analyzer import (
     level_name,
 )
 from failctl.preview.synth import SynthResource
+from failure_guards import exemptions as exemption_rules
+from failure_guards.exemptions import Exemption
 
 LEVELS = tuple(LEVEL_NUMBERS)
 MANDATORY = "mandatory"
@@ -65,6 +67,7 @@ class GateResult:
     resources: int
     violations: list[Violation] = field(default_factory=list)
     undecided: list[Undecided] = field(default_factory=list)
+    exemptions: list[Exemption] = field(default_factory=list)
     # Set by the CLI for the report formats: the pack that judged, and the config it judged with.
     pack_handle: Any = None
     config: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +80,7 @@ class GateResult:
         return {
             "violations": [v.__dict__ for v in self.violations],
             "undecided": [u.__dict__ for u in self.undecided],
+            "exemptions": [e.__dict__ | {"expired": e.expired} for e in self.exemptions],
         }
 
 
@@ -153,8 +157,11 @@ def _policy_config(policy: PolicyInfo, entry: Any, default_level: str | None) ->
     if level not in LEVELS:
         raise GateInputError(f"{policy.name}: enforcement level must be one of {', '.join(LEVELS)}; got {level!r}")
     properties = _integers(policy.config_properties)
-    if given and not properties:
-        raise GateInputError(f"{policy.name} takes no configuration; got {sorted(given)}")
+    unknown = sorted(set(given) - set(properties))
+    if unknown:
+        raise GateInputError(
+            f"{policy.name} has no setting {', '.join(unknown)}; it takes: {', '.join(sorted(properties)) or 'nothing'}"
+        )
     config = {k: v["default"] for k, v in properties.items() if isinstance(v, dict) and "default" in v}
     config.update(given)
     if properties:
@@ -206,7 +213,21 @@ def evaluate(
         _sort(pack.server.analyze_stack(analyzed), None, descriptions, result)
     except AnalyzerError as error:
         result.violations.append(Violation(PACK_FAILURE, MANDATORY, None, f"fail closed: {error}"))
+    result.exemptions = _exemptions(custom, config)
     return result
+
+
+def _exemptions(resources: list[AnalyzedResource], config: dict[str, tuple[str, dict[str, Any]]]) -> list[Exemption]:
+    """Every exemption declared for this plan (by tag or config), read as the pack reads them."""
+    found = []
+    for resource in resources:
+        for policy, (level, policy_config) in config.items():
+            if level == "disabled":
+                continue
+            exemption = exemption_rules.find(policy, resource.urn, resource.props, policy_config)
+            if exemption is not None:
+                found.append(exemption)
+    return found
 
 
 def _remediated(pack: Pack, resource: AnalyzedResource, result: GateResult) -> AnalyzedResource:
@@ -259,6 +280,10 @@ def report_lines(result: GateResult) -> list[str]:
         for v in found:
             lines.append(f"  [{v.policy}] {v.urn or '(stack)'}")
             lines.append(f"      {v.message}")
+    lines.append(f"exemptions: {len(result.exemptions)}")
+    for e in result.exemptions:
+        state = "EXPIRED" if e.expired else f"until {e.until}"
+        lines.append(f"  [{e.policy}] {e.urn}: {e.reason} ({state}, by {e.source})")
     lines.append(f"undecided (unknown at preview): {len(result.undecided)}")
     for u in result.undecided:
         lines.append(f"  [{u.policy}] {u.urn or '(stack)'}: {u.reason}")

@@ -16,12 +16,20 @@ __all__ = ["PACK_NAME", "POLICIES"]
 def __getattr__(name: str) -> Any:
     if name != "POLICIES":
         raise AttributeError(name)
-    from . import async_destinations, buckets, encryption, resource_account, streams
+    from pulumi_policy import PolicyConfigSchema
 
-    return [
+    from . import async_destinations, buckets, encryption, exemptions, resource_account, streams
+
+    policies = [
         resource_account.POLICY,
         *encryption.POLICIES,
         *streams.POLICIES,
         *async_destinations.POLICIES,
         *buckets.POLICIES,
     ]
+    for policy in policies:  # every policy takes exemptions in its config
+        schema = policy.config_schema or PolicyConfigSchema(properties={})
+        policy.config_schema = PolicyConfigSchema(
+            properties={**schema.properties, "exemptions": exemptions.CONFIG_SCHEMA}, required=schema.required
+        )
+    return policies

@@ -16,6 +16,8 @@ from typing import Any
 from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UnknownValueError
 
+from . import exemptions
+
 __all__ = [
     "UnknownValueError",
     "as_list",
@@ -32,14 +34,27 @@ __all__ = [
 ]
 
 
-def fail_closed(validate: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
-    """A policy that crashes must never read as a pass, under the CLI or the offline gate: the
-    crash becomes a violation of this policy (at its level) for this resource, with the reason.
-    The analyzer's own signals (an unknown value at preview, not applicable) pass through."""
+def fail_closed(validate: Callable[[Any, Any], None], policy: str) -> Callable[[Any, Any], None]:
+    """Every policy runs through this guard.
+
+    Exemptions first: a resource exempted from this policy (tag or pack config, see
+    exemptions.py) is skipped, unless the exemption has expired, which is a violation. Then
+    fail closed: a policy that crashes must never read as a pass, under the CLI or the
+    offline gate; the crash becomes a violation of this policy (at its level) for this
+    resource, with the reason. The analyzer's own signals (an unknown value at preview, not
+    applicable) pass through."""
 
     @functools.wraps(validate)
     def guarded(args: Any, report_violation: Any) -> None:
         try:
+            if hasattr(args, "resources"):
+                validate(args, _without_exempt(args, policy, report_violation))
+                return
+            exemption = exemptions.find(policy, args.urn, args.props, args.get_config())
+            if exemption is not None:
+                if exemption.expired:
+                    report_violation(exemptions.expired_message(exemption), None)
+                return
             validate(args, report_violation)
         except Exception as error:
             if type(error).__module__.split(".")[0] == "pulumi_policy":
@@ -51,6 +66,22 @@ def fail_closed(validate: Callable[[Any, Any], None]) -> Callable[[Any, Any], No
             )
 
     return guarded
+
+
+def _without_exempt(args: Any, policy: str, report_violation: Any) -> Any:
+    """A stack policy's reports, less those on exempted resources (expired ones stay, explained)."""
+    by_urn = {r.urn: r for r in args.resources}
+    config = args.get_config()
+
+    def report(message: str, urn: str | None = None) -> None:
+        resource = by_urn.get(urn) if urn else None
+        exemption = exemptions.find(policy, urn, resource.props, config) if resource is not None else None
+        if exemption is None:
+            report_violation(message, urn)
+        elif exemption.expired:
+            report_violation(f"{message} ({exemptions.expired_message(exemption)})", urn)
+
+    return report
 
 
 def dig(value: Any, *path: str) -> Any:

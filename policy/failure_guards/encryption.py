@@ -98,7 +98,7 @@ def validate_buckets(args: StackValidationArgs, report_violation: ReportViolatio
 S3_POLICY = StackValidationPolicy(
     name="s3-buckets-encrypted-with-customer-kms-key",
     description="Every S3 bucket default-encrypts with aws:kms (or aws:kms:dsse) on a customer managed key.",
-    validate=fail_closed(validate_buckets),
+    validate=fail_closed(validate_buckets, "s3-buckets-encrypted-with-customer-kms-key"),
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
 )
@@ -180,7 +180,7 @@ def _resource_policy(name: str, description: str, validate) -> ResourceValidatio
     return ResourceValidationPolicy(
         name=name,
         description=description,
-        validate=fail_closed(validate),
+        validate=fail_closed(validate, name),
         enforcement_level=EnforcementLevel.MANDATORY,
         severity=Severity.HIGH,
     )

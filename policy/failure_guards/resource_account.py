@@ -220,7 +220,7 @@ POLICY = ResourceValidationPolicy(
         "Every IAM Allow statement that grants S3 write or list actions must carry "
         "Condition StringEquals s3:ResourceAccount naming the accounts allowed to own the bucket."
     ),
-    validate=fail_closed(validate),
+    validate=fail_closed(validate, NAME),
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=PolicyConfigSchema(
         properties={

@@ -188,7 +188,7 @@ def _policy(name, description, validate, level=EnforcementLevel.MANDATORY, **ext
     return ResourceValidationPolicy(
         name=name,
         description=description,
-        validate=fail_closed(validate),
+        validate=fail_closed(validate, name),
         enforcement_level=level,
         severity=Severity.HIGH if level == EnforcementLevel.MANDATORY else Severity.MEDIUM,
         **extra,
