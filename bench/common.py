@@ -21,13 +21,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 
 def median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
     """Median wall time; the handlers' EMF metrics and logs go to a sink, as CloudWatch would take them."""
-    samples = []
-    for _ in range(repeats):
-        with contextlib.redirect_stdout(io.StringIO()):
-            start = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    return min_and_median(fn, repeats)[1]
 
 
 def min_and_median(fn: Callable[[], object], repeats: int = 5) -> tuple[float, float]:

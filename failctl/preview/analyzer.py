@@ -71,6 +71,16 @@ def _options(resource: AnalyzedResource) -> analyzer_pb2.AnalyzerResourceOptions
     return analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent or "")
 
 
+def _request(resource: AnalyzedResource) -> analyzer_pb2.AnalyzeRequest:
+    return analyzer_pb2.AnalyzeRequest(
+        type=resource.type,
+        properties=_struct(resource.props),
+        urn=resource.urn,
+        name=resource.name,
+        options=_options(resource),
+    )
+
+
 class PackServer:
     """One pack process and its gRPC channel; close it (or use `with`) to stop the process."""
 
@@ -159,14 +169,7 @@ class PackServer:
 
     def remediate(self, resource: AnalyzedResource) -> list[tuple[str, dict[str, Any] | None, str]]:
         """(policy, new props or None, diagnostic) for each remediation the pack applied."""
-        request = analyzer_pb2.AnalyzeRequest(
-            type=resource.type,
-            properties=_struct(resource.props),
-            urn=resource.urn,
-            name=resource.name,
-            options=_options(resource),
-        )
-        answer = self._call("Remediate", request)
+        answer = self._call("Remediate", _request(resource))
         return [
             (
                 r.policyName,
@@ -177,14 +180,7 @@ class PackServer:
         ]
 
     def analyze(self, resource: AnalyzedResource) -> list[analyzer_pb2.AnalyzeDiagnostic]:
-        request = analyzer_pb2.AnalyzeRequest(
-            type=resource.type,
-            properties=_struct(resource.props),
-            urn=resource.urn,
-            name=resource.name,
-            options=_options(resource),
-        )
-        return list(self._call("Analyze", request).diagnostics)
+        return list(self._call("Analyze", _request(resource)).diagnostics)
 
     def analyze_stack(self, resources: list[AnalyzedResource]) -> list[analyzer_pb2.AnalyzeDiagnostic]:
         request = analyzer_pb2.AnalyzeStackRequest(
