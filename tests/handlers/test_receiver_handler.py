@@ -1,5 +1,7 @@
 """The success receiver logs the record it gets and tolerates odd shapes."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.lambda_context import LambdaContext
 
 from lambda_failures.handlers import receiver
@@ -37,3 +39,17 @@ def test_handler_logs_the_record(caplog):
     receiver.handler(RECORD, CONTEXT)
     (logged,) = [r for r in caplog.records if r.getMessage() == "invocation record received"]
     assert logged.record == RECORD
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+        lambda children: st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(["requestContext", "timestamp", "x"]), children, max_size=3),
+        max_leaves=10,
+    )
+)
+def test_any_record_is_summarized_without_raising(record):
+    summary = receiver.handler(record, CONTEXT)
+    assert isinstance(summary, dict)
