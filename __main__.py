@@ -76,6 +76,9 @@ pulumi.export("LambdaFunctionArn", async_function.function_arn)
 pulumi.export("FailedEventsBucketName", archive.bucket_name)
 pulumi.export("FailedEventsBucketArn", archive.bucket_arn)
 pulumi.export("FailureKeyArn", archive.key_arn)
+# What another stack needs to deliver to this archive with the same guarantees (examples/consumer).
+pulumi.export("FailedEventsGrantArn", archive.grant_arn)
+pulumi.export("FailureKeyAlias", archive.key_alias)
 pulumi.export("AlertTopicArn", alerts.topic_arn)
 if async_function.success_destination_arn:
     pulumi.export("SuccessDestinationArn", async_function.success_destination_arn)
@@ -96,7 +99,7 @@ if settings.analytics.enabled:
             aws=ctx,
             name_prefix=settings.name_prefix,
             archive_bucket=archive.bucket_name,
-            function_names=[async_function.function_name],
+            function_names=[async_function.function_name, *settings.analytics.extra_function_names],
             stream_mapping_uuid=consumer.mapping_uuid if consumer else None,
             settings=settings.analytics,
             allow_destroy=settings.archive.allow_destroy,

@@ -42,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
         type=_key_value,
         help="value of a secure: stack key the offline preview cannot decrypt (kept secret, never printed)",
     )
+    preview.add_argument(
+        "--stack-reference",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        type=_key_value,
+        help="outputs of a stack the program references (`pulumi stack output --json` of it)",
+    )
     preview.add_argument("--json", action="store_true", help="print the plan as JSON (same as --format json)")
     _format_argument(preview)
     _pack_arguments(preview, required=False)
@@ -211,6 +219,7 @@ def _preview(args: argparse.Namespace) -> int:
             account_id=args.account,
             region=args.region,
             secrets=dict(args.secret),
+            stack_references=_stack_references(args.stack_reference),
             **({"project_dir": args.cwd} if args.cwd else {}),
         )
         verdict = _gate(args, synthesis.resources) if args.policy_pack else None
@@ -238,6 +247,19 @@ def _preview(args: argparse.Namespace) -> int:
             print()
             print("\n".join(gate.report_lines(verdict)))
     return EXIT_VIOLATIONS if verdict is not None and verdict.blocked else EXIT_OK
+
+
+def _stack_references(pairs: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    references = {}
+    for name, path in pairs:
+        try:
+            outputs = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise BadInputError(f"--stack-reference {name}: cannot read {path}: {error}") from None
+        if not isinstance(outputs, dict):
+            raise BadInputError(f"--stack-reference {name}: {path} must hold a JSON object of outputs")
+        references[name] = outputs
+    return references
 
 
 def _one_line(error: Exception) -> str:

@@ -73,15 +73,31 @@ class Synthesis:
 
 
 class PreviewMocks(pulumi.runtime.Mocks):
-    def __init__(self, account_id: str, region: str, partition: str = "aws") -> None:
+    def __init__(
+        self,
+        account_id: str,
+        region: str,
+        partition: str = "aws",
+        stack_references: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.account_id = account_id
         self.region = region
         self.partition = partition
+        self.stack_references = stack_references or {}
         self.unanswered: list[str] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            return self._stack_reference(str(args.inputs.get("name") or args.name))
         # An empty id is unknown in preview; inputs are the planned state, as on a create.
         return "", dict(args.inputs)
+
+    def _stack_reference(self, name: str) -> tuple[str, dict]:
+        """Another stack's outputs, as given (`--stack-reference NAME=FILE`); none otherwise."""
+        if name not in self.stack_references:
+            self.unanswered.append(f"stack reference {name}")
+        outputs = self.stack_references.get(name, {})
+        return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -238,6 +254,7 @@ def synthesize(
     account_id: str | None = None,
     region: str | None = None,
     secrets: dict[str, str] | None = None,
+    stack_references: dict[str, dict[str, Any]] | None = None,
 ) -> Synthesis:
     """Run `__main__.py` once, fresh, and return what it registered and exported.
 
@@ -260,7 +277,7 @@ def synthesize(
     if not ACCOUNT_ID.fullmatch(account_id):
         raise StackConfigError(f"account {account_id!r} is not a 12-digit AWS account id")
     project = load_project(project_dir).name
-    mocks = PreviewMocks(account_id, region)
+    mocks = PreviewMocks(account_id, region, stack_references=stack_references)
     monitor = RecordingMonitor(mocks)
 
     pulumi_settings.reset_options(project=project, stack=stack, preview=True)
@@ -275,7 +292,9 @@ def synthesize(
     root = pulumi_settings.get_root_resource()
     outputs = _sync_await(_resolve_outputs(dict(getattr(root, "outputs", {}) or {})))
     warnings = inputs.warnings + [
-        f"invoke {token} needs AWS and got no answer offline: what the program read from it was empty"
+        f"{token} has no outputs offline (--stack-reference NAME=FILE gives them)"
+        if token.startswith("stack reference")
+        else f"invoke {token} needs AWS and got no answer offline: what the program read from it was empty"
         for token in sorted(set(mocks.unanswered))
     ]
     return Synthesis(project, stack, monitor.registrations, outputs, account_id, region, warnings)

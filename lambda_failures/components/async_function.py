@@ -30,14 +30,15 @@ class ArchiveTarget:
 
     `bucket_name`/`bucket_arn` are the bucket resource's outputs: a destination, mapping or
     notification built from them depends on the bucket, so `destroy` and `--target` order
-    them right. `grant_arn` is a plain string (the ARN, or its name prefix with `*` when the
-    name is random) so IAM documents stay known at preview.
+    them right. `grant_arn` is the ARN, or its name prefix with `*` when the name is random:
+    plain text in the stack that owns the archive, so its IAM documents stay known at preview;
+    an output in a stack that reads it through a StackReference (examples/consumer).
     """
 
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
-    grant_arn: str
-    key_alias: str
+    grant_arn: pulumi.Input[str]
+    key_alias: pulumi.Input[str]
 
 
 @dataclass

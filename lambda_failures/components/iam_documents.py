@@ -1,7 +1,8 @@
 """IAM and key policy documents as pure functions (inputs -> dict), so tests can call them.
 
-Every document here is built from plain strings, never from resource outputs: a document
-that is known at preview is one the policy pack can judge before anything is deployed.
+Documents are built from plain strings wherever this stack knows them (a document known at
+preview is one the policy pack can judge before anything is deployed); names that come
+from another stack (a StackReference) may be outputs, rendered with Output.json_dumps.
 KMS keys are therefore granted through their alias (`kms:ResourceAliases`) rather than
 their ARN, which AWS assigns only at creation.
 """
@@ -9,6 +10,8 @@ their ARN, which AWS assigns only at creation.
 from __future__ import annotations
 
 from typing import Any
+
+import pulumi
 
 from lambda_failures.archive_format import RECORD_PREFIX
 from lambda_failures.components.naming import AwsContext
@@ -51,20 +54,30 @@ def resource_account(aws: AwsContext) -> dict[str, Any]:
     return {"StringEquals": {"s3:ResourceAccount": aws.account_id}}
 
 
+def _joined(head: pulumi.Input[str], tail: str) -> pulumi.Input[str]:
+    """Text when the head is known text (this stack), an output when it comes from another
+    stack (a StackReference): documents built either way stay plain dicts."""
+    return head + tail if isinstance(head, str) else pulumi.Output.concat(head, tail)
+
+
 def archive_objects(
-    sid: str, actions: str | list[str], bucket_arn: str, aws: AwsContext, key_prefix: str = ARCHIVE_KEY_PREFIX
+    sid: str,
+    actions: str | list[str],
+    bucket_arn: pulumi.Input[str],
+    aws: AwsContext,
+    key_prefix: str = ARCHIVE_KEY_PREFIX,
 ) -> Statement:
     """Object actions under `key_prefix` in the archive, owned by this account only."""
     return {
         "Sid": sid,
         "Effect": "Allow",
         "Action": actions,
-        "Resource": f"{bucket_arn}/{key_prefix}*",
+        "Resource": _joined(bucket_arn, f"/{key_prefix}*"),
         "Condition": resource_account(aws),
     }
 
 
-def list_archive(bucket_arn: str, aws: AwsContext) -> Statement:
+def list_archive(bucket_arn: pulumi.Input[str], aws: AwsContext) -> Statement:
     return {
         "Sid": "ListFailureArchive",
         "Effect": "Allow",
@@ -74,7 +87,7 @@ def list_archive(bucket_arn: str, aws: AwsContext) -> Statement:
     }
 
 
-def deliver_to_archive(bucket_arn: str, key_alias: str, aws: AwsContext) -> list[Statement]:
+def deliver_to_archive(bucket_arn: pulumi.Input[str], key_alias: pulumi.Input[str], aws: AwsContext) -> list[Statement]:
     """What Lambda needs to write failure records: object writes, listing, and the key via S3.
 
     The object grant covers the whole bucket, as in AWS's own example: when a destination is
@@ -90,7 +103,7 @@ def deliver_to_archive(bucket_arn: str, key_alias: str, aws: AwsContext) -> list
 
 def use_key(
     sid: str,
-    alias_name: str,
+    alias_name: pulumi.Input[str],
     actions: list[str],
     aws: AwsContext,
     via_service: str | None = None,

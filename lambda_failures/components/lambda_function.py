@@ -123,7 +123,7 @@ class LambdaFunction(pulumi.ComponentResource):
             f"{name}-role-policy",
             role=self.role.name,
             name=f"{args.function_name}-least-privilege",
-            policy=json.dumps(docs.document(*statements)),
+            policy=pulumi.Output.json_dumps(docs.document(*statements)),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.function = aws.lambda_.Function(

@@ -8,6 +8,7 @@ update with an AWS error.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -104,6 +105,9 @@ class AnalyticsSettings:
     bytes_scanned_cutoff: int = 1_000_000_000
     results_expiration_days: int = 30
     projection_start: str = "2024/01/01"
+    # Functions of other stacks that deliver to this archive (examples/consumer): the async
+    # table's function_name projection lists them beside this stack's own.
+    extra_function_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -273,7 +277,22 @@ def _analytics(reader: _Reader, name_prefix: str) -> AnalyticsSettings:
         bytes_scanned_cutoff=reader.int("athenaBytesScannedCutoff", 1_000_000_000, 10_000_000, 10**15),
         results_expiration_days=reader.int("athenaResultsExpirationDays", 30, 1, 3650),
         projection_start=projection_start,
+        extra_function_names=_function_names(reader),
     )
+
+
+def _function_names(reader: _Reader) -> tuple[str, ...]:
+    raw = reader.str("analyticsFunctionNames")
+    if raw is None:
+        return ()
+    try:
+        names = json.loads(raw)
+    except json.JSONDecodeError:
+        raise reader._fail("analyticsFunctionNames", "a JSON list of function names", raw) from None
+    valid = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+    if not isinstance(names, list) or not all(isinstance(n, str) and valid.match(n) for n in names):
+        raise reader._fail("analyticsFunctionNames", "a list of Lambda function names (1-64 of A-Z a-z 0-9 _ -)", raw)
+    return tuple(dict.fromkeys(names))
 
 
 def load_settings(get: Getter, stack: str) -> Settings:

@@ -45,8 +45,10 @@ def test_handler_logs_the_record(caplog):
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-        lambda children: st.lists(children, max_size=3)
-        | st.dictionaries(st.sampled_from(["requestContext", "timestamp", "x"]), children, max_size=3),
+        lambda children: (
+            st.lists(children, max_size=3)
+            | st.dictionaries(st.sampled_from(["requestContext", "timestamp", "x"]), children, max_size=3)
+        ),
         max_leaves=10,
     )
 )
