@@ -16,9 +16,7 @@ import math
 import os
 import re
 import tempfile
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,7 +25,7 @@ from typing import Any
 import duckdb
 import sqlglot
 
-from failctl.archive.stores import RecordLocation, Store, async_keys, days, stream_keys
+from failctl.archive.stores import RecordLocation, Store, async_keys, days, read_many, stream_keys
 from lambda_failures.archive_format import (
     ASYNC_COLUMNS,
     ASYNC_PARTITIONS,
@@ -155,24 +153,6 @@ def _create(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[Column, .
     con.execute(f'CREATE TABLE "{table}" ({ddl})')
 
 
-# Objects fetched at once from a bucket: enough to hide S3's latency, few enough to be polite.
-READ_CONCURRENCY = 16
-
-
-def _read_all(store: Store, located: Iterator[RecordLocation]) -> Iterator[tuple[RecordLocation, bytes]]:
-    """Objects in key order, fetched a bounded number at a time."""
-    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
-        window: deque[tuple[RecordLocation, Future[bytes]]] = deque()
-        for item in located:
-            window.append((item, pool.submit(store.read, item.key)))
-            if len(window) >= READ_CONCURRENCY * 4:
-                done, future = window.popleft()
-                yield done, future.result()
-        while window:
-            done, future = window.popleft()
-            yield done, future.result()
-
-
 def _load(
     con: duckdb.DuckDBPyConnection,
     store: Store,
@@ -187,7 +167,7 @@ def _load(
     _create(con, table, columns)
     names = [c.name for c in columns]
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as lines:
-        for item, data in _read_all(store, located):
+        for item, data in read_many(store, located):
             report.objects += 1
             report.bytes_read += len(data)
             try:

@@ -39,7 +39,7 @@ from botocore.exceptions import (
 )
 from tqdm import tqdm
 
-from failctl.archive.stores import RecordLocation, Store, async_keys, days, stream_keys
+from failctl.archive.stores import RecordLocation, Store, async_keys, days, read_many, stream_keys
 from lambda_failures.archive_format import FailureSummary, NotAFailureRecordError, parse_record, summarize
 from lambda_failures.claims import Claim, ClaimState
 
@@ -120,9 +120,9 @@ def select(
 ) -> Iterator[PlannedReplay]:
     """The selected records; `with_state` reads each one's claim too (for a plan to show; an
     execution learns it from the claim itself, one request fewer per record)."""
-    for located in _located(store, selection):
+    for located, data in read_many(store, _located(store, selection)):
         try:
-            summary = summarize(located.key, parse_record(store.read(located.key)))
+            summary = summarize(located.key, parse_record(data))
         except NotAFailureRecordError as error:
             report.unreadable.append((located.key, str(error)))
             continue

@@ -6,7 +6,9 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -268,3 +270,21 @@ def stream_keys(store: Store, wanted: list[date] | None) -> Iterator[RecordLocat
             for prefix in prefixes:
                 for key, size in store.keys(prefix):
                     yield RecordLocation(key, size, None, key_day(key[len(shard_prefix) - 1 :]))
+
+
+# Objects fetched at once from a bucket: enough to hide S3's latency, few enough to be polite.
+READ_CONCURRENCY = 16
+
+
+def read_many(store: Store, located: Iterable[RecordLocation]) -> Iterator[tuple[RecordLocation, bytes]]:
+    """Objects in key order, fetched a bounded number at a time."""
+    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+        window: deque[tuple[RecordLocation, Future[bytes]]] = deque()
+        for item in located:
+            window.append((item, pool.submit(store.read, item.key)))
+            if len(window) >= READ_CONCURRENCY * 4:
+                done, future = window.popleft()
+                yield done, future.result()
+        while window:
+            done, future = window.popleft()
+            yield done, future.result()
