@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--from", dest="first", type=_day, help="first day, YYYY-MM-DD (UTC)")
     query.add_argument("--to", dest="last", type=_day, help="last day, YYYY-MM-DD (UTC)")
     query.add_argument("--json", action="store_true", help='print {"rows": [...]}')
+    query.add_argument("--plot", type=Path, metavar="FILE.png", help="failures-per-day: also draw it as a PNG")
     _owner_argument(query)
     query.add_argument("--athena", action="store_true", help="run in the deployed Athena workgroup")
     query.add_argument("--stack", help="with --athena: read workgroup and database from this stack's outputs")

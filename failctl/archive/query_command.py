@@ -53,6 +53,15 @@ def _print(columns: list[str], rows: list[tuple[Any, ...]], as_json: bool) -> No
     print(f"({len(rows)} rows)")
 
 
+def _show(columns: list[str], rows: list[tuple[Any, ...]], args: argparse.Namespace) -> None:
+    """The rows on stdout; with --plot, also the picture (failures-per-day)."""
+    if getattr(args, "plot", None):
+        from failctl.archive.plot import plot_failures_per_day
+
+        plot_failures_per_day(columns, rows, args.plot)
+    _print(columns, rows, args.json)
+
+
 def run(args: argparse.Namespace) -> int:
     sql = _sql(args)
     try:
@@ -76,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped {key}: {reason}", file=sys.stderr)
     for key, reason in result.load.nulled:
         print(f"read as NULL in {key}: {reason}", file=sys.stderr)
-    _print(result.columns, result.rows, args.json)
+    _show(result.columns, result.rows, args)
     return 0
 
 
@@ -97,5 +106,5 @@ def _athena(args: argparse.Namespace, sql: str, first: date | None, last: date |
         raise QueryInputError(str(error)) from None
     except (BotoCoreError, ClientError) as error:
         raise from_aws(error, "Athena query") from None
-    _print(columns, rows, args.json)
+    _show(columns, rows, args)
     return 0

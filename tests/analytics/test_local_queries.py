@@ -244,3 +244,25 @@ def test_query_in_athena_by_stack_without_the_pulumi_cli_is_an_environment_probl
     code = cli.main(["query", "errors-by-type", "--athena", "--stack", "dev"])
     err = capsys.readouterr().err
     assert code == 3 and "needs the Pulumi CLI" in err
+
+
+def test_failures_per_day_can_be_drawn(archive, capsys, tmp_path):
+    picture = tmp_path / "days.png"
+    code = cli.main(
+        [
+            "query",
+            "failures-per-day",
+            "--source",
+            str(archive),
+            "--from",
+            "2026-11-18",
+            "--to",
+            "2026-11-20",
+            "--plot",
+            str(picture),
+        ]
+    )
+    assert code == 0 and picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 5000
+    code = cli.main(["query", "errors-by-type", "--source", str(archive), "--plot", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--plot draws a failures-per-day result" in err and not (tmp_path / "x.png").exists()
