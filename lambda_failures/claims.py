@@ -50,6 +50,19 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def refused(
+    state: ClaimState | None, body: dict[str, Any], retry_uncertain: bool, lease_seconds: float | None
+) -> ClaimState | None:
+    """Why an existing marker may not be taken over (DONE, CLAIMED in progress, UNCERTAIN), or
+    None when it may: it failed, or it is uncertain and the caller asks on purpose."""
+    if state is ClaimState.CLAIMED and within_lease(body, lease_seconds):
+        return ClaimState.CLAIMED
+    retry = (ClaimState.FAILED,) + ((ClaimState.CLAIMED, ClaimState.UNCERTAIN) if retry_uncertain else ())
+    if state in retry:
+        return None
+    return ClaimState.DONE if state is ClaimState.DONE else ClaimState.UNCERTAIN
+
+
 def within_lease(body: dict[str, Any], lease_seconds: float | None) -> bool:
     """Whether a claim was taken less than `lease_seconds` ago (its holder may still be at work)."""
     if lease_seconds is None:
@@ -119,19 +132,15 @@ class MarkerStore:
             if error_code(error) not in LOST_RACE:
                 raise
         state, etag, body = self.read(name)
-        if state is ClaimState.CLAIMED and within_lease(body, lease_seconds):
-            return ClaimState.CLAIMED
-        retry = (ClaimState.FAILED,) + ((ClaimState.CLAIMED, ClaimState.UNCERTAIN) if retry_uncertain else ())
-        if state in retry and etag:
+        refusal = refused(state, body, retry_uncertain, lease_seconds)
+        if refusal is None and etag:
             try:
                 return Claim(name, self._put(name, ClaimState.CLAIMED, detail, IfMatch=etag))
             except ClientError as error:
                 if error_code(error) not in LOST_RACE:
                     raise
                 return ClaimState.UNCERTAIN
-        if state is ClaimState.DONE:
-            return ClaimState.DONE
-        return ClaimState.UNCERTAIN
+        return refusal or ClaimState.UNCERTAIN
 
     def settle(self, claim: Claim, state: ClaimState, detail: dict[str, Any] | None = None) -> None:
         """Record the outcome of a claim this process holds (never someone else's)."""

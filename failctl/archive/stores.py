@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lambda_failures.archive_format import ASYNC_PREFIX, REPLAY_MARKERS, STREAM_PREFIX, day_path, key_day
-from lambda_failures.claims import Claim, ClaimState, MarkerStore, within_lease
+from lambda_failures.claims import Claim, ClaimState, MarkerStore, refused
 from lambda_failures.claims import now as claims_now
 
 
@@ -118,11 +118,9 @@ class FolderMarkers:
         except FileExistsError:
             pass
         state, body = self._read(name)
-        if state is ClaimState.CLAIMED and within_lease(body, lease_seconds):
-            return ClaimState.CLAIMED
-        retry = (ClaimState.FAILED,) + ((ClaimState.CLAIMED, ClaimState.UNCERTAIN) if retry_uncertain else ())
-        if state not in retry:
-            return ClaimState.DONE if state is ClaimState.DONE else ClaimState.UNCERTAIN
+        refusal = refused(state, body, retry_uncertain, lease_seconds)
+        if refusal is not None:
+            return refusal
         aside = self._path(name).with_name(f"{self._path(name).name}.{uuid.uuid4().hex}.superseded")
         try:
             os.rename(self._path(name), aside)  # atomic: only one process moves this marker
