@@ -15,11 +15,7 @@ sends no engine address (nothing in the pack logs through the engine).
 
 from __future__ import annotations
 
-import os
-import select
-import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +24,8 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-START_SECONDS = 60
+from failctl.preview.plugin_process import PluginError, PluginProcess
+
 CALL_SECONDS = 120
 LEVELS = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}
 LEVEL_NAMES = {number: name for name, number in LEVELS.items()}
@@ -86,53 +83,21 @@ class PackServer:
 
     def __init__(self, directory: str | Path, python: str = sys.executable) -> None:
         self.directory = Path(directory).resolve()
-        self._process = subprocess.Popen(
-            [python, "-m", "pulumi.policy", "127.0.0.1:0", str(self.directory)],
-            cwd=self.directory,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")},
-        )
         try:
-            port = self._read_port()
-            self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-            grpc.channel_ready_future(self._channel).result(timeout=START_SECONDS)
-        except (AnalyzerError, grpc.FutureTimeoutError) as error:
-            self.close()
+            self._plugin = PluginProcess(
+                [python, "-m", "pulumi.policy", "127.0.0.1:0", str(self.directory)], cwd=self.directory
+            )
+        except PluginError as error:
             raise AnalyzerError(f"policy pack {self.directory.name} did not start: {error}") from None
-        self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        self._stub = analyzer_pb2_grpc.AnalyzerStub(self._plugin.channel)
 
     @property
     def alive(self) -> bool:
-        return self._process.poll() is None
+        return self._plugin.alive
 
-    def _read_port(self) -> int:
-        deadline = time.monotonic() + START_SECONDS
-        line = b""
-        stdout = self._process.stdout
-        assert stdout is not None
-        while not line.endswith(b"\n"):
-            if time.monotonic() > deadline:
-                raise AnalyzerError("no port announced in time")
-            ready, _, _ = select.select([stdout], [], [], 0.2)
-            if ready:
-                chunk = os.read(stdout.fileno(), 64)
-                if not chunk:
-                    raise AnalyzerError(self._died())
-                line += chunk
-            elif self._process.poll() is not None:
-                raise AnalyzerError(self._died())
-        try:
-            return int(line.strip().splitlines()[0])
-        except ValueError:
-            raise AnalyzerError(f"announced {line[:80]!r} instead of a port") from None
-
-    def _died(self) -> str:
-        self._process.wait(timeout=10)
-        stderr = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
-        last = [line for line in stderr.strip().splitlines() if line.strip()][-1:] or ["no output"]
-        return f"exited with code {self._process.returncode}: {last[0][:300]}"
+    @property
+    def pid(self) -> int:
+        return self._plugin.pid
 
     def _call(self, method: str, request: Any) -> Any:
         try:
@@ -204,19 +169,7 @@ class PackServer:
         return list(self._call("AnalyzeStack", request).diagnostics)
 
     def close(self) -> None:
-        channel = getattr(self, "_channel", None)
-        if channel is not None:
-            channel.close()
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
-        for stream in (self._process.stdout, self._process.stderr):
-            if stream is not None:
-                stream.close()
+        self._plugin.close()
 
     def __enter__(self) -> PackServer:
         return self

@@ -193,6 +193,56 @@ def load_project(project_dir: Path) -> Project:
     return _project_from_document(document, path, PROJECT_FILE)
 
 
+PLUGIN_FILE = "PulumiPlugin.yaml"
+# pulumi-language-python `parseOptions`: the options a Python plugin's runtime may carry.
+PYTHON_TOOLCHAINS = ("pip", "poetry", "uv")
+PYTHON_TYPECHECKERS = ("mypy", "pyright")
+
+
+@dataclass(frozen=True)
+class PluginProject:
+    """A validated `PulumiPlugin.yaml` (workspace `PluginProject`)."""
+
+    runtime: str
+    options: Mapping[str, Any]
+    path: Path
+
+
+def load_plugin_project(plugin_dir: Path) -> PluginProject:
+    """Read `PulumiPlugin.yaml` as loaders.go `LoadPluginProject` does and check what the Python host will do with it.
+
+    The engine: the file's `runtime` as in a project (ProjectRuntimeInfo), `PluginProject.Validate` (a
+    runtime name); other attributes are not its concern here. pulumi-language-python `parseOptions`:
+    `virtualenv` a string, `toolchain` pip|poetry|uv, `typechecker` mypy|pyright. `RunPlugin`:
+    a `__main__.py` in the folder (or a buildable pyproject.toml, which this loader does not accept).
+    """
+    path = plugin_dir / PLUGIN_FILE
+    document = _read_yaml(path, PLUGIN_FILE, required=True)
+    if not isinstance(document, dict):
+        raise ProjectFileError([f"{PLUGIN_FILE}: expected an object, was {_kind(document)}"])
+    problems: list[str] = []
+    runtime = _runtime(document, PLUGIN_FILE, problems)
+    raw = document.get("runtime")
+    options = dict(raw.get("options") or {}) if isinstance(raw, dict) else {}
+    if runtime == "python":
+        problems += _python_option_problems(options)
+        if not (plugin_dir / "__main__.py").is_file():
+            problems.append(f"{PLUGIN_FILE}: the Python host runs the folder's __main__.py, and there is none")
+    if problems or runtime is None:
+        raise ProjectFileError(problems)
+    return PluginProject(runtime, options, path)
+
+
+def _python_option_problems(options: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if "virtualenv" in options and not isinstance(options["virtualenv"], str):
+        problems.append(f"{PLUGIN_FILE}: virtualenv option must be a string")
+    for option, allowed in (("toolchain", PYTHON_TOOLCHAINS), ("typechecker", PYTHON_TYPECHECKERS)):
+        if option in options and options[option] not in allowed:
+            problems.append(f"{PLUGIN_FILE}: unsupported {option} option: {options[option]}")
+    return problems
+
+
 def load_stack_config(
     project: Project,
     project_dir: Path,

@@ -125,29 +125,40 @@ class Settings:
     bucket_namespace: str = "account-regional"
 
 
-Getter = Callable[[str], str | None]
+Getter = Callable[[str], Any]
 
 
-class _Reader:
-    """Typed, range-checked reads over a `key -> str | None` getter (pulumi.Config.get)."""
+def config_label(key: str) -> str:
+    return f"config {PROJECT}:{key}"
 
-    def __init__(self, get: Getter, namespace: str = PROJECT) -> None:
+
+class Reader:
+    """Typed, range-checked reads over a `key -> value | None` getter.
+
+    The stack reads its config through it (pulumi.Config.get); the component package reads
+    another language's inputs through it, so both meet the same rules and the same messages.
+    `label` names a key the way its user wrote it.
+    """
+
+    def __init__(self, get: Getter, label: Callable[[str], str] = config_label) -> None:
         self._get = get
-        self._ns = namespace
+        self._label = label
 
-    def _fail(self, key: str, expected: str, raw: Any) -> ConfigError:
-        return ConfigError(f"config {self._ns}:{key} must be {expected}; got {raw!r}")
+    def fail(self, key: str, expected: str, raw: Any) -> ConfigError:
+        return ConfigError(f"{self._label(key)} must be {expected}; got {raw!r}")
 
     def int(self, key: str, default: int | None, lo: int, hi: int) -> int | None:
         raw = self._get(key)
         if raw is None or raw == "":
             return default
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)  # numbers cross the provider protocol as doubles (protobuf Struct)
         try:
             value = int(str(raw).strip())
         except ValueError:
-            raise self._fail(key, f"an integer from {lo} to {hi}", raw) from None
+            raise self.fail(key, f"an integer from {lo} to {hi}", raw) from None
         if not lo <= value <= hi:
-            raise self._fail(key, f"an integer from {lo} to {hi}", raw)
+            raise self.fail(key, f"an integer from {lo} to {hi}", raw)
         return value
 
     def bool(self, key: str, default: bool) -> bool:
@@ -159,14 +170,14 @@ class _Reader:
             return True
         if text in ("false", "no", "0"):
             return False
-        raise self._fail(key, "true or false", raw)
+        raise self.fail(key, "true or false", raw)
 
     def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
         raw = self._get(key)
         if raw is None or raw == "":
             return default
         if str(raw) not in allowed:
-            raise self._fail(key, "one of " + ", ".join(allowed), raw)
+            raise self.fail(key, "one of " + ", ".join(allowed), raw)
         return str(raw)
 
     def str(self, key: str) -> str | None:
@@ -174,12 +185,12 @@ class _Reader:
         return None if raw is None or str(raw).strip() == "" else str(raw).strip()
 
 
-def _name_prefix(reader: _Reader, stack: str) -> str:
-    prefix = reader.str("namePrefix") or f"{PROJECT}-{stack}"
+def read_name_prefix(reader: Reader, default: str) -> str:
+    prefix = reader.str("namePrefix") or default
     prefix = prefix.lower()
     allowed = set("abcdefghijklmnopqrstuvwxyz0123456789-")
-    if not prefix[0].isalpha() or not set(prefix) <= allowed or len(prefix) > 40:
-        raise reader._fail(
+    if not prefix or not prefix[0].isalpha() or not set(prefix) <= allowed or len(prefix) > 40:
+        raise reader.fail(
             "namePrefix",
             "1 to 40 characters of a-z, 0-9 and '-', starting with a letter",
             prefix,
@@ -187,14 +198,14 @@ def _name_prefix(reader: _Reader, stack: str) -> str:
     return prefix
 
 
-def _log_retention(reader: _Reader) -> int:
+def read_log_retention(reader: Reader) -> int:
     value = reader.int("logRetentionDays", 30, 1, 3653)
     if value not in LOG_RETENTION_DAYS:
-        raise reader._fail("logRetentionDays", "one of " + ", ".join(map(str, LOG_RETENTION_DAYS)), value)
+        raise reader.fail("logRetentionDays", "one of " + ", ".join(map(str, LOG_RETENTION_DAYS)), value)
     return value
 
 
-def _archive(reader: _Reader) -> ArchiveSettings:
+def read_archive(reader: Reader) -> ArchiveSettings:
     return ArchiveSettings(
         expiration_days=reader.int("archiveExpirationDays", 365, 1, 36500),
         noncurrent_expiration_days=reader.int("noncurrentExpirationDays", 30, 1, 3650),
@@ -202,44 +213,44 @@ def _archive(reader: _Reader) -> ArchiveSettings:
     )
 
 
-def _function(reader: _Reader) -> AsyncSettings:
+def read_function(reader: Reader) -> AsyncSettings:
     return AsyncSettings(
         max_retry_attempts=reader.int("maxRetryAttempts", 2, 0, 2),
         max_event_age_seconds=reader.int("maxEventAgeSeconds", 3600, 60, 21600),
         success_destination=reader.choice("successDestination", "none", SUCCESS_DESTINATION_KINDS),
-        reserved_concurrency=_reserved_concurrency(reader),
+        reserved_concurrency=read_reserved_concurrency(reader),
         dead_letter_queue=reader.bool("deadLetterQueue", False),
         memory_mb=reader.int("memoryMb", 256, 128, 10240),
         timeout_seconds=reader.int("timeoutSeconds", 30, 1, 900),
     )
 
 
-def _reserved_concurrency(reader: _Reader) -> int | None:
+def read_reserved_concurrency(reader: Reader) -> int | None:
     value = reader.int("reservedConcurrency", UNRESERVED, UNRESERVED, 10000)
     return None if value == UNRESERVED else value
 
 
-def _filter_patterns(reader: _Reader) -> tuple[str, ...]:
+def read_filter_patterns(reader: Reader) -> tuple[str, ...]:
     raw = reader.str("streamFilterPatterns")
     if raw is None:
         return ()
     try:
         patterns = json.loads(raw)
     except json.JSONDecodeError:
-        raise reader._fail("streamFilterPatterns", "a JSON list of filter patterns", raw) from None
+        raise reader.fail("streamFilterPatterns", "a JSON list of filter patterns", raw) from None
     if not isinstance(patterns, list) or not all(isinstance(p, dict) for p in patterns):
-        raise reader._fail("streamFilterPatterns", "a JSON list of filter pattern objects", raw)
+        raise reader.fail("streamFilterPatterns", "a JSON list of filter pattern objects", raw)
     if len(patterns) > 5:
-        raise reader._fail("streamFilterPatterns", "at most 5 patterns", raw)
+        raise reader.fail("streamFilterPatterns", "at most 5 patterns", raw)
     return tuple(json.dumps(p, separators=(",", ":"), sort_keys=True) for p in patterns)
 
 
-def _stream(reader: _Reader) -> StreamSettings:
+def read_stream(reader: Reader) -> StreamSettings:
     source_arn = reader.str("streamSourceArn")
     if source_arn is not None and not (
         (":dynamodb:" in source_arn and "/stream/" in source_arn) or ":kinesis:" in source_arn
     ):
-        raise reader._fail("streamSourceArn", "a DynamoDB stream ARN or a Kinesis stream ARN", source_arn)
+        raise reader.fail("streamSourceArn", "a DynamoDB stream ARN or a Kinesis stream ARN", source_arn)
     return StreamSettings(
         enabled=reader.bool("streamConsumer", True),
         source_arn=source_arn,
@@ -250,76 +261,89 @@ def _stream(reader: _Reader) -> StreamSettings:
         batch_size=reader.int("streamBatchSize", 100, 1, 10000),
         batching_window_seconds=reader.int("streamBatchingWindowSeconds", 0, 0, 300),
         starting_position=reader.choice("streamStartingPosition", "LATEST", STARTING_POSITIONS),
-        filter_patterns=_filter_patterns(reader),
+        filter_patterns=read_filter_patterns(reader),
         table_deletion_protection=reader.bool("tableDeletionProtection", True),
         iterator_age_alarm_ms=reader.int("iteratorAgeAlarmMs", 60_000, 1000, 604_800_000),
     )
 
 
-def _glue_name(reader: _Reader, key: str, default: str) -> str:
+def read_glue_name(reader: Reader, key: str, default: str) -> str:
     name = reader.str(key) or default
     if not (name[0].isalpha() and all(c.islower() or c.isdigit() or c == "_" for c in name) and len(name) <= 100):
-        raise reader._fail(key, "a Glue name: lowercase letters, digits and '_', starting with a letter", name)
+        raise reader.fail(key, "a Glue name: lowercase letters, digits and '_', starting with a letter", name)
     return name
 
 
-def _analytics(reader: _Reader, name_prefix: str) -> AnalyticsSettings:
+def read_analytics(reader: Reader, name_prefix: str) -> AnalyticsSettings:
     start = reader.str("analyticsStartDate") or "2024-01-01"
     try:
         projection_start = date.fromisoformat(start).strftime("%Y/%m/%d")
     except ValueError:
-        raise reader._fail("analyticsStartDate", "a date YYYY-MM-DD", start) from None
+        raise reader.fail("analyticsStartDate", "a date YYYY-MM-DD", start) from None
     return AnalyticsSettings(
         enabled=reader.bool("analytics", True),
-        database_name=_glue_name(reader, "glueDatabaseName", name_prefix.replace("-", "_")),
-        table_name=_glue_name(reader, "glueTableName", "failed_events"),
-        stream_table_name=_glue_name(reader, "glueStreamTableName", "stream_failures"),
+        database_name=read_glue_name(reader, "glueDatabaseName", name_prefix.replace("-", "_")),
+        table_name=read_glue_name(reader, "glueTableName", "failed_events"),
+        stream_table_name=read_glue_name(reader, "glueStreamTableName", "stream_failures"),
         bytes_scanned_cutoff=reader.int("athenaBytesScannedCutoff", 1_000_000_000, 10_000_000, 10**15),
         results_expiration_days=reader.int("athenaResultsExpirationDays", 30, 1, 3650),
         projection_start=projection_start,
-        extra_function_names=_function_names(reader),
+        extra_function_names=read_function_names(reader),
     )
 
 
-def _function_names(reader: _Reader) -> tuple[str, ...]:
+def read_function_names(reader: Reader) -> tuple[str, ...]:
     raw = reader.str("analyticsFunctionNames")
     if raw is None:
         return ()
     try:
         names = json.loads(raw)
     except json.JSONDecodeError:
-        raise reader._fail("analyticsFunctionNames", "a JSON list of function names", raw) from None
+        raise reader.fail("analyticsFunctionNames", "a JSON list of function names", raw) from None
     valid = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
     if not isinstance(names, list) or not all(isinstance(n, str) and valid.match(n) for n in names):
-        raise reader._fail("analyticsFunctionNames", "a list of Lambda function names (1-64 of A-Z a-z 0-9 _ -)", raw)
+        raise reader.fail("analyticsFunctionNames", "a list of Lambda function names (1-64 of A-Z a-z 0-9 _ -)", raw)
     return tuple(dict.fromkeys(names))
 
 
 def load_settings(get: Getter, stack: str) -> Settings:
     """Read and validate every key; raise ConfigError naming the first bad one."""
-    reader = _Reader(get)
-    email = reader.str("alarmEmail")
-    if email is not None and ("@" not in email or " " in email):
-        raise reader._fail("alarmEmail", "an e-mail address", email)
-    prefix = _name_prefix(reader, stack)
-    function = _function(reader)
+    reader = Reader(get)
+    email = read_alarm_email(reader)
+    prefix = read_name_prefix(reader, f"{PROJECT}-{stack}")
+    function = read_function(reader)
     auto_replay = reader.bool("autoReplay", False)
     if auto_replay and function.reserved_concurrency == 0:
-        raise reader._fail(
+        raise reader.fail(
             "autoReplay",
             "false while reservedConcurrency is 0 (every replay would fail straight back into the archive)",
             "true",
         )
     return Settings(
         name_prefix=prefix,
-        log_retention_days=_log_retention(reader),
-        powertools_layer_version=reader.int("powertoolsLayerVersion", 27, 1, 10000),
+        log_retention_days=read_log_retention(reader),
+        powertools_layer_version=read_powertools_layer_version(reader),
         alarm_email=email,
         failure_processor=reader.bool("failureProcessor", True),
         auto_replay=auto_replay,
-        archive=_archive(reader),
+        archive=read_archive(reader),
         function=function,
-        stream=_stream(reader),
-        analytics=_analytics(reader, prefix),
-        bucket_namespace=reader.choice("bucketNamespace", "account-regional", BUCKET_NAMESPACES),
+        stream=read_stream(reader),
+        analytics=read_analytics(reader, prefix),
+        bucket_namespace=read_bucket_namespace(reader),
     )
+
+
+def read_alarm_email(reader: Reader) -> str | None:
+    email = reader.str("alarmEmail")
+    if email is not None and ("@" not in email or " " in email):
+        raise reader.fail("alarmEmail", "an e-mail address", email)
+    return email
+
+
+def read_powertools_layer_version(reader: Reader) -> int:
+    return reader.int("powertoolsLayerVersion", 27, 1, 10000)
+
+
+def read_bucket_namespace(reader: Reader) -> str:
+    return reader.choice("bucketNamespace", "account-regional", BUCKET_NAMESPACES)

@@ -158,7 +158,7 @@ def test_a_pack_that_cannot_start_is_bad_input_not_a_pass(tmp_path):
 
 def test_no_pack_process_outlives_its_server(tmp_path):
     with PackServer(POLICY_DIR) as server:
-        pid = server._process.pid
+        pid = server.pid
         server.info()
         assert Path(f"/proc/{pid}").exists()
     assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
@@ -192,4 +192,4 @@ def test_analyze_sends_engine_shaped_properties(pack):
         )
     )
     assert [d.policyName for d in diagnostics] == ["stream-mapping-retries-bounded"]
-    assert os.getpid() != pack.server._process.pid
+    assert os.getpid() != pack.server.pid

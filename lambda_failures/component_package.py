@@ -1,0 +1,335 @@
+"""The components as a Pulumi component package, for TypeScript, Go, .NET, Java and YAML programs.
+
+`pulumi package add` runs provider/ (the Python SDK's component provider host), which reads
+the schema from the annotations below and builds these components when another language's
+program declares them. They wrap the components this stack is built from, so the guarantees
+are the same: bounded retries and age, the S3 on-failure destination granted under
+s3:ResourceAccount, customer managed keys, alarms on every silent loss.
+
+Inputs are flat and named like the stack's config keys, and go through the same Reader
+(components/settings.py): a value is held to one rule whether it came from Pulumi.<stack>.yaml
+or from another language, and a bad one is refused naming the input.
+
+No `from __future__ import annotations` here: the host reads these annotations as types.
+"""
+
+import re
+from typing import Any, NotRequired, TypedDict
+
+import pulumi
+import pulumi_aws as aws
+
+from lambda_failures.components.alarms import AlarmTarget
+from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
+from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
+from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
+from lambda_failures.components.naming import AwsContext
+from lambda_failures.components.settings import (
+    PROJECT,
+    Reader,
+    read_alarm_email,
+    read_archive,
+    read_bucket_namespace,
+    read_function,
+    read_log_retention,
+    read_name_prefix,
+    read_powertools_layer_version,
+    read_stream,
+)
+from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs
+
+PACKAGE_NAME = PROJECT
+# The stream settings' config keys carry a `stream` prefix that the consumer's own inputs do not.
+STREAM_KEY_PREFIX = "stream"
+
+
+class SharedArchiveArgs(TypedDict):
+    name_prefix: str
+    """Prefix of every resource name: 1 to 40 characters of a-z, 0-9 and '-', starting with a letter."""
+    archive_expiration_days: NotRequired[int]
+    """Days a failure record is kept (1-36500, default 365)."""
+    noncurrent_expiration_days: NotRequired[int]
+    """Days an overwritten or deleted record version is kept (1-3650, default 30)."""
+    allow_destroy: NotRequired[bool]
+    """Let `pulumi destroy` delete the archive bucket (default false: it is protected)."""
+    bucket_namespace: NotRequired[str]
+    """account-regional (default: a name no other account can claim) or global (a random suffix)."""
+    alarm_email: NotRequired[str]
+    """An address subscribed to the alert topic (kept secret)."""
+    tags: NotRequired[dict[str, str]]
+    """Tags for every resource."""
+
+
+class SharedArchive(pulumi.ComponentResource):
+    """The encrypted S3 archive that failed events are delivered to, and the alert topic its alarms use.
+
+    Pass its outputs to ArchivedAsyncFunction and ArchivedStreamConsumer, in this program or in
+    another one through a stack reference.
+    """
+
+    bucket_name: pulumi.Output[str]
+    """The archive bucket."""
+    bucket_arn: pulumi.Output[str]
+    """The archive bucket's ARN: the functions' on-failure destination."""
+    grant_arn: pulumi.Output[str]
+    """What IAM grants name for the bucket (its ARN, or its name prefix with * when the name is random)."""
+    key_alias: pulumi.Output[str]
+    """Alias of the customer managed key that encrypts the archive."""
+    key_arn: pulumi.Output[str]
+    """ARN of that key."""
+    alert_topic_arn: pulumi.Output[str]
+    """The encrypted SNS topic that alarms and failure alerts go to."""
+
+    def __init__(self, name: str, args: SharedArchiveArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PACKAGE_NAME}:index:SharedArchive", name, None, opts)
+        reader = input_reader("SharedArchive", args)
+        prefix = read_name_prefix(reader, "")
+        ctx = aws_context(self)
+        tags = dict(args.get("tags") or {})
+        self.archive = FailureArchive(
+            f"{name}-archive",
+            FailureArchiveArgs(
+                aws=ctx,
+                name_prefix=prefix,
+                settings=read_archive(reader),
+                namespace=read_bucket_namespace(reader),
+                tags=tags,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alerts = AlertTopic(
+            f"{name}-alerts",
+            AlertTopicArgs(aws=ctx, name_prefix=prefix, email=read_alarm_email(reader), tags=tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.bucket_name = self.archive.bucket_name
+        self.bucket_arn = self.archive.bucket_arn
+        self.grant_arn = pulumi.Output.from_input(self.archive.grant_arn)
+        self.key_alias = pulumi.Output.from_input(self.archive.key_alias)
+        self.key_arn = self.archive.key_arn
+        self.alert_topic_arn = self.alerts.topic_arn_output
+        self.register_outputs(
+            {
+                "bucketName": self.bucket_name,
+                "bucketArn": self.bucket_arn,
+                "grantArn": self.grant_arn,
+                "keyAlias": self.key_alias,
+                "keyArn": self.key_arn,
+                "alertTopicArn": self.alert_topic_arn,
+            }
+        )
+
+
+# The two functions' args repeat their shared inputs rather than inherit them: the host reads an
+# input's description only from the source of the class that declares it.
+class ArchivedAsyncFunctionArgs(TypedDict):
+    name_prefix: str
+    """Prefix of the function's resource names (unique per function in an account and region)."""
+    archive_bucket_name: pulumi.Input[str]
+    """SharedArchive.bucketName: where failures are delivered."""
+    archive_bucket_arn: pulumi.Input[str]
+    """SharedArchive.bucketArn."""
+    archive_grant_arn: pulumi.Input[str]
+    """SharedArchive.grantArn."""
+    archive_key_alias: pulumi.Input[str]
+    """SharedArchive.keyAlias."""
+    alert_topic_arn: pulumi.Input[str]
+    """SharedArchive.alertTopicArn: where this function's alarms go."""
+    log_retention_days: NotRequired[int]
+    """CloudWatch Logs retention, one of the periods CloudWatch accepts (default 30)."""
+    powertools_layer_version: NotRequired[int]
+    """Version of the Powertools for AWS Lambda (Python) layer (default 27)."""
+    tags: NotRequired[dict[str, str]]
+    """Tags for every resource."""
+    max_retry_attempts: NotRequired[int]
+    """Retries of a failed asynchronous event (0-2, default 2)."""
+    max_event_age_seconds: NotRequired[int]
+    """Age after which an event is sent to the archive unprocessed (60-21600, default 3600)."""
+    success_destination: NotRequired[str]
+    """none (default), sqs, sns, eventbridge or lambda: an encrypted destination for successes."""
+    reserved_concurrency: NotRequired[int]
+    """-1 unreserved (default); 0 sends every event straight to the archive."""
+    dead_letter_queue: NotRequired[bool]
+    """Also keep failed events in an encrypted SQS dead-letter queue (default false)."""
+    memory_mb: NotRequired[int]
+    """128-10240 (default 256)."""
+    timeout_seconds: NotRequired[int]
+    """1-900 (default 30)."""
+
+
+class ArchivedAsyncFunction(pulumi.ComponentResource):
+    """This project's async function, its failed events delivered to a SharedArchive.
+
+    Bounded retries and event age, the S3 on-failure destination, optional success destination,
+    dead-letter queue and reserved concurrency, and alarms on events lost outside the code.
+    """
+
+    function_name: pulumi.Output[str]
+    """The function's name."""
+    function_arn: pulumi.Output[str]
+    """The function's ARN."""
+    success_destination_arn: pulumi.Output[str | None]
+    """The success destination, when one was asked for."""
+    dead_letter_queue_arn: pulumi.Output[str | None]
+    """The dead-letter queue, when one was asked for."""
+
+    def __init__(self, name: str, args: ArchivedAsyncFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PACKAGE_NAME}:index:ArchivedAsyncFunction", name, None, opts)
+        reader = input_reader("ArchivedAsyncFunction", args)
+        self.function = AsyncFunction(
+            f"{name}-function",
+            AsyncFunctionArgs(settings=read_function(reader), **function_inputs(self, reader, args)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.function_name = pulumi.Output.from_input(self.function.function_name)
+        self.function_arn = pulumi.Output.from_input(self.function.function_arn)
+        self.success_destination_arn = pulumi.Output.from_input(self.function.success_destination_arn)
+        self.dead_letter_queue_arn = pulumi.Output.from_input(self.function.dead_letter_queue_arn)
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "functionArn": self.function_arn,
+                "successDestinationArn": self.success_destination_arn,
+                "deadLetterQueueArn": self.dead_letter_queue_arn,
+            }
+        )
+
+
+class ArchivedStreamConsumerArgs(TypedDict):
+    name_prefix: str
+    """Prefix of the function's resource names (unique per function in an account and region)."""
+    archive_bucket_name: pulumi.Input[str]
+    """SharedArchive.bucketName: where failures are delivered."""
+    archive_bucket_arn: pulumi.Input[str]
+    """SharedArchive.bucketArn."""
+    archive_grant_arn: pulumi.Input[str]
+    """SharedArchive.grantArn."""
+    archive_key_alias: pulumi.Input[str]
+    """SharedArchive.keyAlias."""
+    alert_topic_arn: pulumi.Input[str]
+    """SharedArchive.alertTopicArn: where this function's alarms go."""
+    log_retention_days: NotRequired[int]
+    """CloudWatch Logs retention, one of the periods CloudWatch accepts (default 30)."""
+    powertools_layer_version: NotRequired[int]
+    """Version of the Powertools for AWS Lambda (Python) layer (default 27)."""
+    tags: NotRequired[dict[str, str]]
+    """Tags for every resource."""
+    source_arn: NotRequired[str]
+    """The DynamoDB or Kinesis stream to consume; without it, an encrypted orders table is created."""
+    max_retry_attempts: NotRequired[int]
+    """Retries of a failing batch (bounded by the policy pack, default 3)."""
+    max_record_age_seconds: NotRequired[int]
+    """Age after which a record goes to the archive unprocessed (default 3600)."""
+    batch_size: NotRequired[int]
+    """1-10000 (default 100)."""
+    batching_window_seconds: NotRequired[int]
+    """0-300 (default 0)."""
+    starting_position: NotRequired[str]
+    """LATEST (default) or TRIM_HORIZON."""
+    filter_patterns: NotRequired[str]
+    """A JSON list of at most 5 event filter patterns."""
+    table_deletion_protection: NotRequired[bool]
+    """Deletion protection of the created table (default true)."""
+    iterator_age_alarm_ms: NotRequired[int]
+    """Iterator age that raises the falling-behind alarm (default 60000)."""
+
+
+class ArchivedStreamConsumer(pulumi.ComponentResource):
+    """This project's stream consumer, its failed batches delivered to a SharedArchive.
+
+    Bounded retries and record age, bisection, partial batch responses, the S3 on-failure
+    destination, and alarms on iterator age, errors and undelivered failures.
+    """
+
+    function_name: pulumi.Output[str]
+    """The consumer function's name."""
+    stream_arn: pulumi.Output[str]
+    """The stream consumed."""
+    event_source_mapping_uuid: pulumi.Output[str]
+    """The event source mapping's UUID."""
+    table_name: pulumi.Output[str | None]
+    """The table created when no sourceArn was given."""
+
+    def __init__(self, name: str, args: ArchivedStreamConsumerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PACKAGE_NAME}:index:ArchivedStreamConsumer", name, None, opts)
+        reader = input_reader("ArchivedStreamConsumer", args, strip=STREAM_KEY_PREFIX)
+        self.consumer = StreamConsumer(
+            f"{name}-consumer",
+            StreamConsumerArgs(settings=read_stream(reader), **function_inputs(self, reader, args)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.function_name = pulumi.Output.from_input(self.consumer.function_name)
+        self.stream_arn = self.consumer.stream_arn
+        self.event_source_mapping_uuid = self.consumer.mapping_uuid
+        self.table_name = pulumi.Output.from_input(self.consumer.table_name)
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "streamArn": self.stream_arn,
+                "eventSourceMappingUuid": self.event_source_mapping_uuid,
+                "tableName": self.table_name,
+            }
+        )
+
+
+COMPONENTS: list[type[pulumi.ComponentResource]] = [SharedArchive, ArchivedAsyncFunction, ArchivedStreamConsumer]
+
+
+def input_name(config_key: str, strip: str = "") -> str:
+    """The component input a config key is given as: `streamBatchSize` is the consumer's `batchSize`."""
+    if strip and config_key.startswith(strip) and config_key[len(strip) : len(strip) + 1].isupper():
+        config_key = config_key[len(strip)].lower() + config_key[len(strip) + 1 :]
+    return config_key
+
+
+def snake_case(camel: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", camel).lower()
+
+
+def input_reader(component: str, args: Any, strip: str = "") -> Reader:
+    """Reads a component's inputs by their config keys, naming the input in any refusal."""
+    if not isinstance(args, dict):
+        raise TypeError(f"{component} takes its inputs as a mapping; got {type(args).__name__}")
+
+    def get(key: str) -> Any:
+        return args.get(snake_case(input_name(key, strip)))
+
+    return Reader(get, label=lambda key: f"{component} input {input_name(key, strip)}")
+
+
+def aws_context(parent: pulumi.Resource) -> AwsContext:
+    """Account, region and partition of the provider the component's resources use."""
+    invoke = pulumi.InvokeOptions(parent=parent)
+    return AwsContext(
+        account_id=aws.get_caller_identity(opts=invoke).account_id,
+        region=aws.get_region(opts=invoke).region,
+        partition=aws.get_partition(opts=invoke).partition,
+    )
+
+
+def function_inputs(parent: pulumi.Resource, reader: Reader, args: Any) -> dict[str, Any]:
+    """What every archived function takes: where it runs, its names, the archive, its alarms."""
+    tags = dict(args.get("tags") or {})
+    return {
+        "aws": aws_context(parent),
+        "name_prefix": read_name_prefix(reader, ""),
+        "archive": ArchiveTarget(
+            bucket_name=required(reader, args, "archive_bucket_name"),
+            bucket_arn=required(reader, args, "archive_bucket_arn"),
+            grant_arn=required(reader, args, "archive_grant_arn"),
+            key_alias=required(reader, args, "archive_key_alias"),
+        ),
+        "alarms": AlarmTarget(required(reader, args, "alert_topic_arn"), tags),
+        "log_retention_days": read_log_retention(reader),
+        "powertools_layer_version": read_powertools_layer_version(reader),
+        "tags": tags,
+    }
+
+
+def required(reader: Reader, args: Any, key: str) -> Any:
+    """An input the schema marks required: the host refuses it missing, a direct caller is told too."""
+    value = args.get(key)
+    if value is None or value == "":
+        camel = re.sub(r"_([a-z])", lambda match: match.group(1).upper(), key)
+        raise reader.fail(camel, "set", value)
+    return value

@@ -1,0 +1,209 @@
+"""provider/: the component package other languages get with `pulumi package add`.
+
+Started as the CLI starts it (its own process, `python <folder> <engine address>`, the port on
+stdout), asked for its schema over gRPC, and made to build each component through Construct
+against a loopback engine that answers as a fresh stack's preview: what it registers is then
+judged by the policy pack, as `pulumi preview --policy-pack policy` would judge it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import grpc
+import pytest
+from google.rpc import status_pb2
+from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc
+from support.fake_engine import UNKNOWN, FakeEngine, state
+from support.pulumi_harness import ACCOUNT, REGION
+
+from failctl.preview import gate
+from failctl.preview.plugin_process import PluginProcess
+from failctl.preview.project_config import ProjectFileError, load_plugin_project, load_project
+from lambda_failures.component_package import STREAM_KEY_PREFIX, input_name
+
+ROOT = Path(__file__).resolve().parents[2]
+PROVIDER = ROOT / "provider"
+PACKAGE = "lambda-failures"
+TOKENS = {
+    name: f"{PACKAGE}:index:{name}" for name in ("SharedArchive", "ArchivedAsyncFunction", "ArchivedStreamConsumer")
+}
+WIRING = {"namePrefix", "tags", "alertTopicArn"} | {
+    f"archive{part}" for part in ("BucketName", "BucketArn", "GrantArn", "KeyAlias")
+}
+
+
+@pytest.fixture(scope="module")
+def engine():
+    fake = FakeEngine(ACCOUNT, REGION)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def provider(engine):
+    with PluginProcess([sys.executable, str(PROVIDER), engine.address], cwd=ROOT) as plugin:
+        yield provider_pb2_grpc.ResourceProviderStub(plugin.channel)
+
+
+@pytest.fixture(scope="module")
+def schema(provider):
+    return json.loads(provider.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60).schema)
+
+
+def test_the_plugin_folder_is_what_the_cli_and_the_python_host_load():
+    plugin = load_plugin_project(PROVIDER)
+    assert plugin.runtime == "python"
+    assert plugin.options["toolchain"] == "pip" and plugin.options["virtualenv"] == "venv"
+    # pip runs `install -r requirements.txt` in this folder: the line names this repository.
+    lines = [line for line in (PROVIDER / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
+    assert lines == ["..[program]"]
+    assert (PROVIDER / ".." / "pyproject.toml").resolve() == ROOT / "pyproject.toml"
+    assert "provider/venv/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("name: x\n", "missing a 'runtime'"),
+        ("runtime: {name: python, options: {toolchain: conda}}\n", "unsupported toolchain option: conda"),
+        ("runtime: {name: python, options: {virtualenv: [a]}}\n", "virtualenv option must be a string"),
+        ("runtime: {name: python, extra: 1}\n", "'extra' not allowed"),
+    ],
+)
+def test_plugin_files_the_cli_would_refuse_are_refused(tmp_path, text, problem):
+    (tmp_path / "PulumiPlugin.yaml").write_text(text)
+    (tmp_path / "__main__.py").write_text("")
+    with pytest.raises(ProjectFileError) as raised:
+        load_plugin_project(tmp_path)
+    assert problem in str(raised.value)
+
+
+def test_the_schema_names_the_package_at_its_version_with_three_components(schema):
+    assert schema["name"] == PACKAGE and schema["version"] == version(PACKAGE)
+    assert set(schema["resources"]) == set(TOKENS.values())
+    assert all(resource["isComponent"] for resource in schema["resources"].values())
+
+
+def test_every_input_is_a_config_key_of_the_stack_held_to_the_same_rule(schema):
+    """One rule per value: an input that is not wiring is the stack's config key of the same name."""
+    keys = load_project(ROOT).declared_names()
+    for name, token in TOKENS.items():
+        resource = schema["resources"][token]
+        strip = STREAM_KEY_PREFIX if name == "ArchivedStreamConsumer" else ""
+        config_names = {input_name(key, strip) for key in keys}
+        for prop, spec in resource["inputProperties"].items():
+            assert prop in WIRING or prop in config_names, f"{name}.{prop} is no config key"
+            assert spec.get("description"), f"{name}.{prop} has no description"
+
+
+def test_the_archive_wiring_is_inputs_and_everything_else_plain(schema):
+    """Outputs of another resource can be passed where the archive is named; settings decide
+    resource names and policies at preview, so they are plain values."""
+    for token in (TOKENS["ArchivedAsyncFunction"], TOKENS["ArchivedStreamConsumer"]):
+        inputs = schema["resources"][token]["inputProperties"]
+        wiring = {p for p in inputs if p.startswith("archive") or p == "alertTopicArn"}
+        assert len(wiring) == 5 and not any(inputs[p].get("plain") for p in wiring)
+        assert all(inputs[p].get("plain") for p in set(inputs) - wiring)
+        assert set(schema["resources"][token]["requiredInputs"]) == wiring | {"namePrefix"}
+    archive = schema["resources"][TOKENS["SharedArchive"]]
+    assert set(archive["required"]) == {"bucketName", "bucketArn", "grantArn", "keyAlias", "keyArn", "alertTopicArn"}
+
+
+def construct(provider, engine, name: str, component: str, inputs: dict, **extra) -> dict:
+    request = engine.construct_request(TOKENS[component], name, inputs)
+    for key, value in extra.items():
+        setattr(request, key, value)
+    return state(provider.Construct(request, timeout=120))
+
+
+@pytest.fixture(scope="module")
+def built(provider, engine):
+    """A TypeScript program's preview: an archive, then a function and a consumer wired to it."""
+    archive = construct(provider, engine, "shared", "SharedArchive", {"namePrefix": "orders"})
+    wiring = {
+        "archiveBucketName": archive["bucketName"],
+        "archiveBucketArn": archive["bucketArn"],
+        "archiveGrantArn": archive["grantArn"],
+        "archiveKeyAlias": archive["keyAlias"],
+        "alertTopicArn": archive["alertTopicArn"],
+    }
+    function = construct(
+        provider,
+        engine,
+        "orders",
+        "ArchivedAsyncFunction",
+        {"namePrefix": "orders-fn", "maxRetryAttempts": 1, **wiring},
+    )
+    consumer = construct(
+        provider,
+        engine,
+        "stream",
+        "ArchivedStreamConsumer",
+        {"namePrefix": "orders-st", "maxRetryAttempts": 2, **wiring},
+    )
+    return archive, function, consumer
+
+
+def test_construct_registers_each_component_under_its_own_type(built, engine):
+    types = {r.type for r in engine.monitor.registrations}
+    assert set(TOKENS.values()) <= types
+    archive, function, consumer = built
+    assert archive["bucketName"].startswith(f"orders-failures-{ACCOUNT}-{REGION}")
+    assert archive["keyAlias"] == "alias/orders-failure-archive"
+    assert function["functionName"] == "orders-fn-processor"
+    assert consumer["functionName"] == "orders-st-stream-consumer"
+    assert consumer["eventSourceMappingUuid"] == UNKNOWN  # known only once created
+
+
+def test_what_the_components_register_passes_the_pack(built, engine):
+    verdict = gate.evaluate(gate.load_pack(ROOT / "policy"), engine.monitor.registrations)
+    assert not verdict.blocked, verdict.violations
+    assert verdict.violations == [] and verdict.undecided == []
+
+
+def test_the_functions_settings_reach_their_resources(built, engine):
+    config = [
+        r
+        for r in engine.monitor.registrations
+        if r.type == "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+    ]
+    assert [c.props["maximumRetryAttempts"] for c in config] == [1]
+    mapping = [r for r in engine.monitor.registrations if r.type == "aws:lambda/eventSourceMapping:EventSourceMapping"]
+    assert [m.props["maximumRetryAttempts"] for m in mapping] == [2]
+
+
+@pytest.mark.parametrize(
+    "component, inputs, message",
+    [
+        ("SharedArchive", {"namePrefix": "Orders!"}, "SharedArchive input namePrefix must be 1 to 40 characters"),
+        (
+            "ArchivedStreamConsumer",
+            {"namePrefix": "x", "maxRetryAttempts": 99},
+            "ArchivedStreamConsumer input maxRetryAttempts must be an integer from 0 to",
+        ),
+        ("SharedArchive", {}, "namePrefix: Missing required input 'namePrefix' on 'SharedArchive'"),
+    ],
+)
+def test_bad_inputs_are_refused_naming_the_input(provider, engine, component, inputs, message):
+    if component == "ArchivedStreamConsumer":
+        inputs |= {key: "x" for key in WIRING - {"namePrefix", "tags"}}
+    with pytest.raises(grpc.RpcError) as raised:
+        construct(provider, engine, "bad", component, inputs)
+    assert message in refusal(raised.value)
+
+
+def refusal(error: grpc.RpcError) -> str:
+    """What the engine shows: the details, or the rich status's property errors (InputPropertiesError)."""
+    words = [error.details() or ""]
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            status = status_pb2.Status.FromString(value)
+            for detail in status.details:
+                errors = errors_pb2.InputPropertiesError()
+                if detail.Unpack(errors):
+                    words += [f"{e.property_path}: {e.reason}" for e in errors.errors]
+    return "\n".join(words)
