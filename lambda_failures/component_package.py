@@ -18,6 +18,11 @@ from typing import Any, NotRequired, TypedDict
 
 import pulumi
 import pulumi_aws as aws
+from pulumi.errors import InputPropertyError
+from pulumi.provider import ConstructResult
+from pulumi.provider import main as provider_main
+from pulumi.provider.experimental.component import ComponentProvider
+from pulumi.provider.server import ComponentInitError
 
 from lambda_failures.components.alarms import AlarmTarget
 from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
@@ -26,6 +31,7 @@ from lambda_failures.components.failure_archive import FailureArchive, FailureAr
 from lambda_failures.components.naming import AwsContext
 from lambda_failures.components.settings import (
     PROJECT,
+    ConfigError,
     Reader,
     read_alarm_email,
     read_archive,
@@ -41,6 +47,11 @@ from lambda_failures.components.stream_consumer import StreamConsumer, StreamCon
 PACKAGE_NAME = PROJECT
 # The stream settings' config keys carry a `stream` prefix that the consumer's own inputs do not.
 STREAM_KEY_PREFIX = "stream"
+# The five inputs that attach a function to a SharedArchive (its outputs, of the same names).
+WIRING = ("archive_bucket_name", "archive_bucket_arn", "archive_grant_arn", "archive_key_alias", "alert_topic_arn")
+S3_BUCKET_ARN = re.compile(r"arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
+KEY_ALIAS = re.compile(r"alias/(?!aws/)[A-Za-z0-9/_-]{1,250}")
+SNS_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
 
 
 class SharedArchiveArgs(TypedDict):
@@ -54,8 +65,8 @@ class SharedArchiveArgs(TypedDict):
     """Let `pulumi destroy` delete the archive bucket (default false: it is protected)."""
     bucket_namespace: NotRequired[str]
     """account-regional (default: a name no other account can claim) or global (a random suffix)."""
-    alarm_email: NotRequired[str]
-    """An address subscribed to the alert topic (kept secret)."""
+    alarm_email: NotRequired[pulumi.Input[str]]
+    """An address subscribed to the alert topic (kept secret in state; may be given as a secret)."""
     tags: NotRequired[dict[str, str]]
     """Tags for every resource."""
 
@@ -85,7 +96,7 @@ class SharedArchive(pulumi.ComponentResource):
         reader = input_reader("SharedArchive", args)
         prefix = read_name_prefix(reader, "")
         ctx = aws_context(self)
-        tags = dict(args.get("tags") or {})
+        tags = read_tags(reader, args.get("tags"))
         self.archive = FailureArchive(
             f"{name}-archive",
             FailureArchiveArgs(
@@ -99,7 +110,7 @@ class SharedArchive(pulumi.ComponentResource):
         )
         self.alerts = AlertTopic(
             f"{name}-alerts",
-            AlertTopicArgs(aws=ctx, name_prefix=prefix, email=read_alarm_email(reader), tags=tags),
+            AlertTopicArgs(aws=ctx, name_prefix=prefix, email=alarm_email(reader, args.get("alarm_email")), tags=tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.bucket_name = self.archive.bucket_name
@@ -275,6 +286,27 @@ class ArchivedStreamConsumer(pulumi.ComponentResource):
 COMPONENTS: list[type[pulumi.ComponentResource]] = [SharedArchive, ArchivedAsyncFunction, ArchivedStreamConsumer]
 
 
+class ComponentPackageProvider(ComponentProvider):
+    """The SDK's component provider, reporting a refused input as the engine reports a bad input
+    property (INVALID_ARGUMENT, the input's name and the reason) rather than as a traceback:
+    the host wraps whatever a component raises in ComponentInitError, refusals included."""
+
+    def construct(
+        self, name: str, resource_type: str, inputs: dict[str, Any], options: pulumi.ResourceOptions | None = None
+    ) -> ConstructResult:
+        try:
+            return super().construct(name, resource_type, inputs, options)
+        except ComponentInitError as error:
+            if isinstance(error.inner, ConfigError):
+                raise InputPropertyError(error.inner.key, error.inner.reason) from None
+            raise
+
+
+def serve(args: list[str], version: str) -> None:
+    """Run the provider on the engine's address (args), as provider/__main__.py does for the CLI."""
+    provider_main(ComponentPackageProvider(COMPONENTS, PACKAGE_NAME, None, version), args)
+
+
 def input_name(config_key: str, strip: str = "") -> str:
     """The component input a config key is given as: `streamBatchSize` is the consumer's `batchSize`."""
     if strip and config_key.startswith(strip) and config_key[len(strip) : len(strip) + 1].isupper():
@@ -294,7 +326,7 @@ def input_reader(component: str, args: Any, strip: str = "") -> Reader:
     def get(key: str) -> Any:
         return args.get(snake_case(input_name(key, strip)))
 
-    return Reader(get, label=lambda key: f"{component} input {input_name(key, strip)}")
+    return Reader(get, where=f"{component} input ", name=lambda key: input_name(key, strip))
 
 
 def aws_context(parent: pulumi.Resource) -> AwsContext:
@@ -309,27 +341,80 @@ def aws_context(parent: pulumi.Resource) -> AwsContext:
 
 def function_inputs(parent: pulumi.Resource, reader: Reader, args: Any) -> dict[str, Any]:
     """What every archived function takes: where it runs, its names, the archive, its alarms."""
-    tags = dict(args.get("tags") or {})
+    tags = read_tags(reader, args.get("tags"))
+    wiring = {key: required(reader, args, key) for key in WIRING}
+    check_wiring(reader, wiring)
     return {
         "aws": aws_context(parent),
         "name_prefix": read_name_prefix(reader, ""),
         "archive": ArchiveTarget(
-            bucket_name=required(reader, args, "archive_bucket_name"),
-            bucket_arn=required(reader, args, "archive_bucket_arn"),
-            grant_arn=required(reader, args, "archive_grant_arn"),
-            key_alias=required(reader, args, "archive_key_alias"),
+            bucket_name=wiring["archive_bucket_name"],
+            bucket_arn=wiring["archive_bucket_arn"],
+            grant_arn=wiring["archive_grant_arn"],
+            key_alias=wiring["archive_key_alias"],
         ),
-        "alarms": AlarmTarget(required(reader, args, "alert_topic_arn"), tags),
+        "alarms": AlarmTarget(wiring["alert_topic_arn"], tags),
         "log_retention_days": read_log_retention(reader),
         "powertools_layer_version": read_powertools_layer_version(reader),
         "tags": tags,
     }
 
 
+def camel_case(snake: str) -> str:
+    return re.sub(r"_([a-z])", lambda match: match.group(1).upper(), snake)
+
+
 def required(reader: Reader, args: Any, key: str) -> Any:
     """An input the schema marks required: the host refuses it missing, a direct caller is told too."""
     value = args.get(key)
     if value is None or value == "":
-        camel = re.sub(r"_([a-z])", lambda match: match.group(1).upper(), key)
-        raise reader.fail(camel, "set", value)
+        raise reader.fail(camel_case(key), "set", value)
+    if not isinstance(value, str | pulumi.Output):
+        raise reader.fail(camel_case(key), "a string", value)
     return value
+
+
+def check_wiring(reader: Reader, wiring: dict[str, Any]) -> None:
+    """The known wiring must name one archive: a bucket ARN, its name, a grant covering it, a
+    key alias and a topic ARN. A mix-up would pass every policy and fail only when Lambda first
+    delivers a failure (denied), losing it. Outputs are the engine's to resolve and pass as given."""
+    known = {key: value for key, value in wiring.items() if isinstance(value, str)}
+    bucket_arn = known.get("archive_bucket_arn")
+    bucket = S3_BUCKET_ARN.fullmatch(bucket_arn) if bucket_arn else None
+    if bucket_arn and not bucket:
+        raise reader.fail("archiveBucketArn", "an S3 bucket ARN (SharedArchive.bucketArn)", bucket_arn)
+    name = known.get("archive_bucket_name")
+    if bucket and name and name != bucket.group(1):
+        raise reader.fail("archiveBucketName", f"the bucket archiveBucketArn names ({bucket.group(1)})", name)
+    grant = known.get("archive_grant_arn")
+    if bucket_arn and grant and not grant_covers(grant, bucket_arn):
+        raise reader.fail("archiveGrantArn", "archiveBucketArn, or its name prefix followed by *", grant)
+    alias = known.get("archive_key_alias")
+    if alias and not KEY_ALIAS.fullmatch(alias):
+        raise reader.fail("archiveKeyAlias", "a customer managed key's alias (alias/<name>)", alias)
+    topic = known.get("alert_topic_arn")
+    if topic and not SNS_TOPIC_ARN.fullmatch(topic):
+        raise reader.fail("alertTopicArn", "an SNS topic ARN (SharedArchive.alertTopicArn)", topic)
+
+
+def grant_covers(grant: str, bucket_arn: str) -> bool:
+    """The grant is the bucket's ARN, or a name prefix with `*` that is more than the bare service."""
+    if not grant.endswith("*"):
+        return grant == bucket_arn
+    prefix = grant[:-1]
+    return bucket_arn.startswith(prefix) and len(prefix) > len(bucket_arn) - len(bucket_arn.split(":::", 1)[1])
+
+
+def read_tags(reader: Reader, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise reader.fail("tags", "a map of plain strings", value)
+    return dict(value)
+
+
+def alarm_email(reader: Reader, value: Any) -> pulumi.Input[str] | None:
+    """Plain, checked now; an output (a secret, say), checked once known and kept as given."""
+    if isinstance(value, pulumi.Output):
+        return value.apply(lambda address: read_alarm_email(reader.over(lambda key: address)))
+    return read_alarm_email(reader)

@@ -1,12 +1,11 @@
 """The component provider the Pulumi CLI starts for `pulumi package add` and for every program
-that declares one of these components: the Python SDK's host infers the schema from
-lambda_failures.component_package and builds the components on the engine's Construct calls."""
+that declares one of these components: the Python SDK's component provider, which infers the
+schema from lambda_failures.component_package and builds the components on Construct calls."""
 
+import sys
 from importlib.metadata import version
 
-from pulumi.provider.experimental import component_provider_host
-
-from lambda_failures.component_package import COMPONENTS, PACKAGE_NAME
+from lambda_failures.component_package import serve
 
 if __name__ == "__main__":
-    component_provider_host(COMPONENTS, name=PACKAGE_NAME, version=version("lambda-failures"))
+    serve(sys.argv[1:], version("lambda-failures"))

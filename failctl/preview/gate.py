@@ -191,6 +191,7 @@ def _resource(r: SynthResource) -> AnalyzedResource:
 def evaluate(
     pack: Pack, resources: Iterable[SynthResource], config: dict[str, tuple[str, dict[str, Any]]] | None = None
 ) -> GateResult:
+    resources = list(resources)
     custom = [_resource(r) for r in resources if r.custom]
     config = config or load_config(None, pack)
     result = GateResult(pack.name, len(pack.policies), len(custom))
@@ -209,8 +210,11 @@ def evaluate(
             result.violations.append(Violation(PACK_FAILURE, MANDATORY, resource.urn, f"fail closed: {error}"))
             continue
         _sort(diagnostics, resource.urn, descriptions, result)
+    # The engine hands AnalyzeStack every resource of the stack, components too (step_generator.go
+    # `AnalyzeResources` ranges over all new states): a dependency on a component resolves.
+    components = [_resource(r) for r in resources if not r.custom]
     try:
-        _sort(pack.server.analyze_stack(analyzed), None, descriptions, result)
+        _sort(pack.server.analyze_stack(analyzed + components), None, descriptions, result)
     except AnalyzerError as error:
         result.violations.append(Violation(PACK_FAILURE, MANDATORY, None, f"fail closed: {error}"))
     result.exemptions = _exemptions(custom, config)

@@ -31,6 +31,12 @@ BUCKET_NAMESPACES = ("account-regional", "global")
 # Regions where S3 does not offer the account-regional namespace: buckets there fall back to
 # the global namespace with a random suffix (S3 User Guide, "Namespaces for general purpose buckets").
 NO_ACCOUNT_REGIONAL_NAMESPACE = frozenset({"me-south-1", "me-central-1"})
+# The stream sources a mapping reads (Lambda CreateEventSourceMapping `EventSourceArn`): a DynamoDB
+# table's stream or a Kinesis data stream, in any partition.
+STREAM_ARN = re.compile(
+    r"arn:aws[a-z-]*:(?:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}/stream/[^/\s]+"
+    r"|kinesis:[a-z0-9-]+:\d{12}:stream/[A-Za-z0-9_.-]{1,128})"
+)
 # Lambda's own "unreserved" value for reserved concurrency (PutFunctionConcurrency is not called).
 UNRESERVED = -1
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -61,7 +67,16 @@ LOG_RETENTION_DAYS = (
 
 
 class ConfigError(pulumi.RunError):
-    """A configuration value is missing or out of range; the message says which and why."""
+    """A configuration value is missing or out of range; the message says which and why.
+
+    `key` is the name its user gave it (a config key, or a component input) and `reason` the
+    rest, so a component provider can report it as the engine reports a bad input property.
+    """
+
+    def __init__(self, message: str, key: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -128,8 +143,8 @@ class Settings:
 Getter = Callable[[str], Any]
 
 
-def config_label(key: str) -> str:
-    return f"config {PROJECT}:{key}"
+def config_name(key: str) -> str:
+    return key
 
 
 class Reader:
@@ -137,32 +152,49 @@ class Reader:
 
     The stack reads its config through it (pulumi.Config.get); the component package reads
     another language's inputs through it, so both meet the same rules and the same messages.
-    `label` names a key the way its user wrote it.
+    `where` and `name` say a key the way its user wrote it.
     """
 
-    def __init__(self, get: Getter, label: Callable[[str], str] = config_label) -> None:
+    def __init__(
+        self, get: Getter, where: str = f"config {PROJECT}:", name: Callable[[str], str] = config_name
+    ) -> None:
         self._get = get
-        self._label = label
+        self._where = where
+        self._name = name
+
+    def over(self, get: Getter) -> Reader:
+        """The same rules and names over other values (an output's, once it is known)."""
+        return Reader(get, self._where, self._name)
 
     def fail(self, key: str, expected: str, raw: Any) -> ConfigError:
-        return ConfigError(f"{self._label(key)} must be {expected}; got {raw!r}")
+        name = self._name(key)
+        shown = "an output" if isinstance(raw, pulumi.Output) else repr(raw)
+        reason = f"must be {expected}; got {shown}"
+        return ConfigError(f"{self._where}{name} {reason}", name, reason)
+
+    def _raw(self, key: str) -> Any:
+        """The value, which must be plain: names, bounds and policies are decided before any update."""
+        raw = self._get(key)
+        if isinstance(raw, pulumi.Output):
+            raise self.fail(key, "a plain value known when the program runs (not an output or a secret)", raw)
+        return raw
 
     def int(self, key: str, default: int | None, lo: int, hi: int) -> int | None:
-        raw = self._get(key)
+        raw = self._raw(key)
         if raw is None or raw == "":
             return default
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)  # numbers cross the provider protocol as doubles (protobuf Struct)
         try:
             value = int(str(raw).strip())
-        except ValueError:
+        except (ValueError, TypeError):
             raise self.fail(key, f"an integer from {lo} to {hi}", raw) from None
         if not lo <= value <= hi:
             raise self.fail(key, f"an integer from {lo} to {hi}", raw)
         return value
 
     def bool(self, key: str, default: bool) -> bool:
-        raw = self._get(key)
+        raw = self._raw(key)
         if raw is None or raw == "":
             return default
         text = str(raw).strip().lower()
@@ -173,7 +205,7 @@ class Reader:
         raise self.fail(key, "true or false", raw)
 
     def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
-        raw = self._get(key)
+        raw = self._raw(key)
         if raw is None or raw == "":
             return default
         if str(raw) not in allowed:
@@ -181,7 +213,7 @@ class Reader:
         return str(raw)
 
     def str(self, key: str) -> str | None:
-        raw = self._get(key)
+        raw = self._raw(key)
         return None if raw is None or str(raw).strip() == "" else str(raw).strip()
 
 
@@ -247,9 +279,7 @@ def read_filter_patterns(reader: Reader) -> tuple[str, ...]:
 
 def read_stream(reader: Reader) -> StreamSettings:
     source_arn = reader.str("streamSourceArn")
-    if source_arn is not None and not (
-        (":dynamodb:" in source_arn and "/stream/" in source_arn) or ":kinesis:" in source_arn
-    ):
+    if source_arn is not None and not STREAM_ARN.fullmatch(source_arn):
         raise reader.fail("streamSourceArn", "a DynamoDB stream ARN or a Kinesis stream ARN", source_arn)
     return StreamSettings(
         enabled=reader.bool("streamConsumer", True),

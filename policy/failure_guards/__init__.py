@@ -18,7 +18,7 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(name)
     from pulumi_policy import PolicyConfigSchema
 
-    from . import async_destinations, buckets, encryption, exemptions, resource_account, streams
+    from . import async_destinations, buckets, encryption, exemptions, names, resource_account, streams
 
     policies = [
         resource_account.POLICY,
@@ -26,6 +26,7 @@ def __getattr__(name: str) -> Any:
         *streams.POLICIES,
         *async_destinations.POLICIES,
         *buckets.POLICIES,
+        *names.POLICIES,
     ]
     for policy in policies:  # every policy takes exemptions in its config
         schema = policy.config_schema or PolicyConfigSchema(properties={})

@@ -55,11 +55,11 @@ def _is_fifo_resource(resource: Any) -> bool:
     return is_true(prop(resource, flag)) or (isinstance(name, str) and name.endswith(".fifo"))
 
 
-def _fifo_destinations(config: Any) -> Iterator[tuple[str, str]]:
+def _fifo_destinations(config: Any, stack: Any) -> Iterator[tuple[str, str]]:
     """(side, what) for each destination that is a FIFO queue or topic; an ARN unknown at
     preview is judged by the resources it is computed from."""
     for side in ("onFailure", "onSuccess"):
-        arn, sources = known_or_sources(config, "destinationConfig", side, "destination")
+        arn, sources = known_or_sources(config, "destinationConfig", side, "destination", stack=stack)
         if is_fifo_arn(arn):
             yield side, arn
         for source in sources:
@@ -71,7 +71,7 @@ def validate_no_fifo(args: StackValidationArgs, report_violation: ReportViolatio
     for config in args.resources:
         if config.resource_type != INVOKE_CONFIG_TYPE:
             continue
-        for side, what in _fifo_destinations(config):
+        for side, what in _fifo_destinations(config, args.resources):
             report_violation(
                 f"destinationConfig.{side}.destination {what} is a FIFO queue or topic, which Lambda "
                 "cannot deliver to (DestinationDeliveryFailures); use a standard queue or topic.",

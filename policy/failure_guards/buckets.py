@@ -113,7 +113,7 @@ def _archive_buckets(args: StackValidationArgs) -> tuple[set[str], set[str]]:
         path = DESTINATION_PATHS.get(resource.resource_type)
         if path is None:
             continue
-        arn, sources = known_or_sources(resource, *path)
+        arn, sources = known_or_sources(resource, *path, stack=args.resources)
         if isinstance(arn, str) and arn.startswith("arn:") and ":s3:::" in arn:
             names.add(arn.split(":::", 1)[1].split("/", 1)[0])
         urns.update(source.urn for source in sources if source.resource_type in BUCKET_TYPES)

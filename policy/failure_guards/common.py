@@ -128,17 +128,35 @@ def configured(props: Any, *path: str) -> bool:
     return isinstance(value, str) and bool(value)
 
 
-def known_or_sources(resource: PolicyResource, *path: str) -> tuple[Any, list[PolicyResource]]:
+def known_or_sources(
+    resource: PolicyResource, *path: str, stack: Sequence[PolicyResource] = ()
+) -> tuple[Any, list[PolicyResource]]:
     """The value at `path`, or, when it is unknown at preview, the resources the engine says it
-    is computed from (property dependencies of its top-level property). With no such
-    resources the unknown propagates: the policy cannot decide."""
+    is computed from (property dependencies of its top-level property), with everything beneath
+    them in `stack`: a value taken from a component's output depends on the component, and
+    what it is made of is inside. With no such resources the unknown propagates: the policy
+    cannot decide."""
     try:
         return dig(resource.props, *path), []
     except UnknownValueError:
         sources = list((resource.property_dependencies or {}).get(path[0]) or [])
         if not sources:
             raise
-        return None, sources
+        return None, sources + beneath(sources, stack)
+
+
+def beneath(roots: Sequence[PolicyResource], stack: Sequence[PolicyResource]) -> list[PolicyResource]:
+    """The resources of `stack` whose parent chain passes through one of `roots`."""
+    urns = {root.urn for root in roots}
+    found = []
+    for candidate in stack:
+        parent = candidate.parent
+        while parent is not None:
+            if parent.urn in urns:
+                found.append(candidate)
+                break
+            parent = parent.parent
+    return found
 
 
 def is_true(value: Any) -> bool:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.rpc import status_pb2
-from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc, status_pb2
 from support.fake_engine import UNKNOWN, FakeEngine, state
 from support.pulumi_harness import ACCOUNT, REGION
 
@@ -113,11 +112,10 @@ def test_the_archive_wiring_is_inputs_and_everything_else_plain(schema):
     assert set(archive["required"]) == {"bucketName", "bucketArn", "grantArn", "keyAlias", "keyArn", "alertTopicArn"}
 
 
-def construct(provider, engine, name: str, component: str, inputs: dict, **extra) -> dict:
-    request = engine.construct_request(TOKENS[component], name, inputs)
-    for key, value in extra.items():
-        setattr(request, key, value)
-    return state(provider.Construct(request, timeout=120))
+def construct(provider, engine, name: str, component: str, inputs: dict, dependencies=None) -> dict:
+    """The component's outputs, with its URN under `urn`."""
+    response = provider.Construct(engine.construct_request(TOKENS[component], name, inputs, dependencies), timeout=120)
+    return state(response) | {"urn": response.urn}
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +146,66 @@ def built(provider, engine):
     return archive, function, consumer
 
 
+def wiring_of(archive: dict) -> dict:
+    return {
+        "archiveBucketName": archive["bucketName"],
+        "archiveBucketArn": archive["bucketArn"],
+        "archiveGrantArn": archive["grantArn"],
+        "archiveKeyAlias": archive["keyAlias"],
+        "alertTopicArn": archive["alertTopicArn"],
+    }
+
+
+@pytest.mark.parametrize("allow_destroy", [False, True])
+def test_random_bucket_names_unknown_at_preview_are_judged_through_the_component(allow_destroy):
+    """Global namespace: the bucket's name and ARN are unknown until created. A program passing
+    the archive's outputs sends the archive component as their dependency; the pack follows it
+    to the bucket inside: an archive that can be destroyed is refused, a protected one passes,
+    and only the documented TLS verdict stays undecided."""
+    engine = FakeEngine(ACCOUNT, REGION, stack="global")
+    try:
+        with PluginProcess([sys.executable, str(PROVIDER), engine.address], cwd=ROOT) as plugin:
+            stub = provider_pb2_grpc.ResourceProviderStub(plugin.channel)
+            archive = construct(
+                stub,
+                engine,
+                "shared",
+                "SharedArchive",
+                {"namePrefix": "g", "bucketNamespace": "global", "allowDestroy": allow_destroy},
+            )
+            wiring = wiring_of(archive)
+            assert wiring["archiveBucketArn"] == UNKNOWN
+            construct(
+                stub,
+                engine,
+                "fn",
+                "ArchivedAsyncFunction",
+                {"namePrefix": "g-fn", **wiring},
+                dependencies={key: [archive["urn"]] for key in wiring},
+            )
+        verdict = gate.evaluate(gate.load_pack(ROOT / "policy"), engine.monitor.registrations)
+    finally:
+        engine.close()
+    refused = [(v.policy, v.urn.rsplit("::", 1)[-1]) for v in verdict.violations]
+    assert refused == ([("failure-archive-protected", "shared-archive-bucket")] if allow_destroy else [])
+    assert {u.policy for u in verdict.undecided} == {"s3-bucket-denies-insecure-transport"}
+
+
+def test_two_functions_given_one_name_prefix_are_refused_by_the_pack(provider):
+    engine = FakeEngine(ACCOUNT, REGION, stack="twice")
+    try:
+        with PluginProcess([sys.executable, str(PROVIDER), engine.address], cwd=ROOT) as plugin:
+            stub = provider_pb2_grpc.ResourceProviderStub(plugin.channel)
+            for name in ("first", "second"):
+                construct(stub, engine, name, "ArchivedAsyncFunction", {"namePrefix": "dup", **KNOWN_WIRING})
+        verdict = gate.evaluate(gate.load_pack(ROOT / "policy"), engine.monitor.registrations)
+    finally:
+        engine.close()
+    clashes = {v.urn.rsplit("::", 1)[-1] for v in verdict.violations if v.policy == "physical-names-unique"}
+    assert {"second-function-processor-function", "second-function-processor-role"} <= clashes
+    assert verdict.blocked
+
+
 def test_construct_registers_each_component_under_its_own_type(built, engine):
     types = {r.type for r in engine.monitor.registrations}
     assert set(TOKENS.values()) <= types
@@ -176,24 +234,80 @@ def test_the_functions_settings_reach_their_resources(built, engine):
     assert [m.props["maximumRetryAttempts"] for m in mapping] == [2]
 
 
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def secret(value):
+    """A secret as it crosses the provider protocol (the engine's secret signature)."""
+    return {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": value}
+
+
+KNOWN_WIRING = {
+    "archiveBucketName": "orders-failures",
+    "archiveBucketArn": "arn:aws:s3:::orders-failures",
+    "archiveGrantArn": "arn:aws:s3:::orders-failures",
+    "archiveKeyAlias": "alias/orders-failure-archive",
+    "alertTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:orders-alerts",
+}
+
+
 @pytest.mark.parametrize(
-    "component, inputs, message",
+    "component, inputs, refused",
     [
-        ("SharedArchive", {"namePrefix": "Orders!"}, "SharedArchive input namePrefix must be 1 to 40 characters"),
+        ("SharedArchive", {"namePrefix": "Orders!"}, "namePrefix: must be 1 to 40 characters"),
+        ("SharedArchive", {"namePrefix": secret("orders")}, "namePrefix: must be a plain value known when"),
+        ("SharedArchive", {"namePrefix": "orders", "tags": ["team"]}, "tags: must be a map of plain strings"),
+        ("SharedArchive", {"namePrefix": "orders", "tags": {"team": 5}}, "tags: must be a map of plain strings"),
+        ("SharedArchive", {"namePrefix": "orders", "bucketNamespace": "GLOBAL"}, "bucketNamespace: must be one of"),
+        ("SharedArchive", {"namePrefix": "orders", "alarmEmail": "nobody"}, "alarmEmail: must be an e-mail address"),
+        ("SharedArchive", {}, "namePrefix: Missing required input 'namePrefix' on 'SharedArchive'"),
         (
             "ArchivedStreamConsumer",
-            {"namePrefix": "x", "maxRetryAttempts": 99},
-            "ArchivedStreamConsumer input maxRetryAttempts must be an integer from 0 to",
+            {"maxRetryAttempts": 99},
+            "maxRetryAttempts: must be an integer from 0 to 10; got 99",
         ),
-        ("SharedArchive", {}, "namePrefix: Missing required input 'namePrefix' on 'SharedArchive'"),
+        ("ArchivedStreamConsumer", {"batchSize": 1.5}, "batchSize: must be an integer from 1 to 10000; got 1.5"),
+        (
+            "ArchivedStreamConsumer",
+            {"sourceArn": "arn:aws:sqs:eu-west-1:123456789012:q:kinesis:x"},
+            "sourceArn: must be",
+        ),
+        ("ArchivedAsyncFunction", {"successDestination": "SQS"}, "successDestination: must be one of none, sqs"),
+        (
+            "ArchivedAsyncFunction",
+            {"archiveBucketArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:orders"},
+            "archiveBucketArn: must be an S3 bucket ARN",
+        ),
+        (
+            "ArchivedAsyncFunction",
+            {"archiveGrantArn": "arn:aws:s3:::*"},
+            "archiveGrantArn: must be archiveBucketArn, or",
+        ),
+        (
+            "ArchivedAsyncFunction",
+            {"archiveGrantArn": "arn:aws:s3:::other"},
+            "archiveGrantArn: must be archiveBucketArn",
+        ),
+        ("ArchivedAsyncFunction", {"archiveBucketName": "other"}, "archiveBucketName: must be the bucket"),
+        ("ArchivedAsyncFunction", {"archiveKeyAlias": "orders"}, "archiveKeyAlias: must be a customer managed key's"),
+        ("ArchivedAsyncFunction", {"alertTopicArn": "arn:aws:s3:::orders"}, "alertTopicArn: must be an SNS topic ARN"),
     ],
 )
-def test_bad_inputs_are_refused_naming_the_input(provider, engine, component, inputs, message):
-    if component == "ArchivedStreamConsumer":
-        inputs |= {key: "x" for key in WIRING - {"namePrefix", "tags"}}
+def test_bad_inputs_are_refused_as_bad_input_properties_naming_the_input(provider, engine, component, inputs, refused):
+    """As the engine shows a bad property (INVALID_ARGUMENT, the input and the reason), never a traceback."""
+    if component != "SharedArchive":
+        inputs = {"namePrefix": "bad", **KNOWN_WIRING, **inputs}
     with pytest.raises(grpc.RpcError) as raised:
         construct(provider, engine, "bad", component, inputs)
-    assert message in refusal(raised.value)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    shown = refusal(raised.value)
+    assert refused in shown and "Traceback" not in shown and ".py" not in shown
+
+
+def test_a_secret_alarm_address_stays_secret(provider, engine):
+    construct(provider, engine, "secret-mail", "SharedArchive", {"namePrefix": "mail", "alarmEmail": secret("a@b.c")})
+    subscription = [r for r in engine.monitor.registrations if r.name == "secret-mail-alerts-email"]
+    assert len(subscription) == 1 and SECRET_SIG in subscription[0].props["endpoint"]
 
 
 def refusal(error: grpc.RpcError) -> str:

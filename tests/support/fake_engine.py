@@ -80,8 +80,11 @@ class FakeEngine:
         self.address = f"127.0.0.1:{self._server.add_insecure_port('127.0.0.1:0')}"
         self._server.start()
 
-    def construct_request(self, type_: str, name: str, inputs: dict[str, Any]) -> provider_pb2.ConstructRequest:
-        """A fresh stack's preview: `UNKNOWN` in inputs is a value no one knows yet."""
+    def construct_request(
+        self, type_: str, name: str, inputs: dict[str, Any], dependencies: dict[str, list[str]] | None = None
+    ) -> provider_pb2.ConstructRequest:
+        """A fresh stack's preview: `UNKNOWN` in inputs is a value no one knows yet; `dependencies`
+        are the URNs each input is computed from, as the caller's SDK sends them."""
         return provider_pb2.ConstructRequest(
             project=self.project,
             stack=self.stack,
@@ -92,6 +95,10 @@ class FakeEngine:
             type=type_,
             name=name,
             inputs=json_format.ParseDict(inputs, struct_pb2.Struct()),
+            inputDependencies={
+                key: provider_pb2.ConstructRequest.PropertyDependencies(urns=urns)
+                for key, urns in (dependencies or {}).items()
+            },
         )
 
     def close(self) -> None:
