@@ -30,6 +30,7 @@ def main() -> None:
     ):
         floor = subprocess_seconds(floor_code)
         ours = subprocess_seconds(f"import lambda_failures.handlers.{handler}")
+        print(row(f"  floor for {handler}: its SDKs alone", floor * 1000, "ms"))
         print(row(f"import {handler} (floor: its SDKs alone)", ours * 1000, "ms", floor * 1000))
 
     from lambda_failures.handlers import async_function as processor

@@ -2,7 +2,8 @@
 claim it, invoke, record the outcome), made by a bare pool of the same size, in the same run.
 
 S3 is moto's server in its own process; Lambda is the counting loopback stand-in. Both floors
-and ours pay the same server costs, so the ratio is what failctl adds.
+and ours pay the same server costs, so the ratio is what failctl adds. BENCH_REPLAY_RECORDS
+sets the records per run (default 1,000).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lambda_failures.archive_format import async_failure_key
 BUCKET = f"bench-failures-{ACCOUNT}-{REGION}-an"
 ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:bench"
 CONCURRENCY = replay.DEFAULT_CONCURRENCY
+RECORDS = int(os.environ.get("BENCH_REPLAY_RECORDS", "1000"))
 
 
 def _clients(s3_url: str, lambda_url: str) -> tuple:
@@ -73,7 +75,7 @@ def main() -> None:
         s3, lam = _clients(s3_url, counting.url)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         print(f"failctl replay --execute, {CONCURRENCY} at a time (moto's server, loopback Lambda)")
-        for count in (1000,):
+        for count in (RECORDS,):
             ours, floor = [], []
             for run in range(3):
                 keys = _fill(s3, f"f{run}", count)

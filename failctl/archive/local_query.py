@@ -19,7 +19,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -73,64 +72,96 @@ def _split_fields(body: str) -> list[str]:
     return fields
 
 
-def _integer(value: Any, hive_type: str, nulled: Callable[[str], None], name: str) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
+# Why a value was read as NULL, collected per object and reported with its key.
+Nulled = list[str]
+# A column's conversion from a parsed JSON value to what the SerDe hands that column.
+Convert = Callable[[Any, Nulled], Any]
+
+
+def _integer(hive_type: str, name: str) -> Convert:
     low, high = INTEGER_RANGES[hive_type]
-    if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
-        nulled(f"{name}: {value!r} is not an integer")
-        return None
-    if not low <= value <= high:
-        nulled(f"{name}: {value} is out of range for {hive_type}")
-        return None
-    return int(value)
+
+    def convert(value: Any, nulled: Nulled) -> int | None:
+        if type(value) is int and low <= value <= high:  # the common case, decided in one test
+            return value
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
+            nulled.append(f"{name}: {value!r} is not an integer")
+            return None
+        if not low <= value <= high:
+            nulled.append(f"{name}: {value} is out of range for {hive_type}")
+            return None
+        return int(value)
+
+    return convert
 
 
-def _cell(value: Any, hive_type: str, nulled: Callable[[str], None] = lambda _: None, name: str = "") -> Any:
-    """A JSON value as the SerDe hands it to a column of this type (mismatches become NULL).
+def _string(value: Any, nulled: Nulled) -> str | None:
+    """Nested values of a string column are kept as JSON text, with their own keys untouched."""
+    return value if value is None or type(value) is str else _json_text(value)
 
-    Column and struct field names match in any case; nested values of a string column are
-    kept as JSON text, with their own keys untouched; a number out of an integer column's
+
+PAYLOAD_COLUMNS = {"requestpayload", "responsepayload"}
+
+
+def _payload(value: Any, nulled: Nulled) -> str | None:
+    """Payloads may be any JSON value; a string payload is kept JSON-encoded too, so that
+    json_extract_scalar over it yields NULL instead of failing on text that is not JSON."""
+    return None if value is None else _json_text(value)
+
+
+def _as_is(value: Any, nulled: Nulled) -> Any:
+    return value
+
+
+def converter(hive_type: str, name: str = "") -> Convert:
+    """How the SerDe hands a JSON value to a column of this type (mismatches become NULL),
+    compiled once per column so that each object costs only the calls its values need.
+
+    Column and struct field names match in any case; a number out of an integer column's
     range becomes NULL and is reported through `nulled`."""
-    if value is None:
-        return None
     match = STRUCT.match(hive_type)
     if match:
-        if not isinstance(value, dict):
-            return None
-        lowered = {str(k).lower(): v for k, v in value.items()}
         fields = [f.split(":", 1) for f in _split_fields(match.group(1))]
-        return {field: _cell(lowered.get(field), kind, nulled, f"{name}.{field}") for field, kind in fields}
+        parts = [(field, converter(kind, f"{name}.{field}")) for field, kind in fields]
+
+        def convert(value: Any, nulled: Nulled) -> dict[str, Any] | None:
+            if not isinstance(value, dict):
+                return None
+            lowered = {str(k).lower(): v for k, v in value.items()}
+            return {field: part(lowered.get(field), nulled) for field, part in parts}
+
+        return convert
     if hive_type == "string":
-        return value if isinstance(value, str) else _json_text(value)
+        return _string
     if hive_type in INTEGER_RANGES:
-        return _integer(value, hive_type, nulled, name)
-    return value
+        return _integer(hive_type, name)
+    return _as_is
+
+
+# allow_nan=False: JSON has no NaN or infinities (1e400 parses to one); such a value is NULL.
+_JSON_TEXT = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+_LINE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _json_text(value: Any) -> str | None:
     """JSON text of a value; NaN and infinities (which JSON has not) and overly deep values are NULL."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        return _JSON_TEXT(value)
     except (ValueError, RecursionError):
         return None
 
 
-# Payloads may be any JSON value; a string payload is kept JSON-encoded too, so that
-# json_extract_scalar over it yields NULL instead of failing on text that is not JSON.
-JSON_TEXT_COLUMNS = {"requestpayload", "responsepayload"}
+def row_converter(columns: tuple[Column, ...]) -> Callable[[dict[str, Any], Nulled], dict[str, Any]]:
+    """A record's row as a {column: value} object, converters chosen once for the table."""
+    parts = [(c.name, _payload if c.name in PAYLOAD_COLUMNS else converter(c.type, c.name)) for c in columns]
 
+    def convert(record: dict[str, Any], nulled: Nulled) -> dict[str, Any]:
+        top = {str(k).lower(): v for k, v in record.items()}
+        return {name: part(top.get(name), nulled) for name, part in parts}
 
-def row(
-    record: dict[str, Any], columns: tuple[Column, ...], nulled: Callable[[str], None] = lambda _: None
-) -> list[Any]:
-    top = {str(k).lower(): v for k, v in record.items()}
-    return [
-        _json_text(top[c.name])
-        if c.name in JSON_TEXT_COLUMNS and top.get(c.name) is not None
-        else _cell(top.get(c.name), c.type, nulled, c.name)
-        for c in columns
-    ]
+    return convert
 
 
 @dataclass
@@ -153,42 +184,62 @@ def _create(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[Column, .
     con.execute(f'CREATE TABLE "{table}" ({ddl})')
 
 
+# Rows handed to the file in one write: one write per row costs more than building the row.
+LINES_PER_WRITE = 2048
+
+
 def _load(
     con: duckdb.DuckDBPyConnection,
     store: Store,
     table: str,
     columns: tuple[Column, ...],
     located: Iterator[RecordLocation],
-    extra: Callable[[RecordLocation], list[Any]],
+    extra: Callable[[RecordLocation], dict[str, Any]],
+    partitions: int,
     report: LoadReport,
 ) -> None:
     """Rows as the SerDe reads them, written as JSON lines and loaded by DuckDB in one bulk
-    read (row-by-row inserts cost most of a query's time)."""
+    read (row-by-row inserts cost most of a query's time). The rows go through a file, not
+    memory, so a large archive costs disk, not RAM, until DuckDB holds the table."""
     _create(con, table, columns)
-    names = [c.name for c in columns]
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as lines:
+    convert = row_converter(columns[: len(columns) - partitions])  # the key carries the partitions
+    skipped, nulled_rows = report.skipped, report.nulled
+    written = 0
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle:
+        lines = handle.file
+        batch: list[str] = []
         for item, data in read_many(store, located):
             report.objects += 1
             report.bytes_read += len(data)
             try:
                 record = parse_record(data)
             except NotAFailureRecordError as error:
-                report.skipped.append((item.key, str(error)))
+                skipped.append((item.key, str(error)))
                 continue
-            keyed = extra(item)  # values the key carries (partitions), after the record's own columns
-            own = columns[: len(columns) - len(keyed)]
-            cells = row(record, own, lambda why, key=item.key: report.nulled.append((key, why))) + keyed
-            lines.write(json.dumps(dict(zip(names, cells, strict=True)), separators=(",", ":")) + "\n")
+            reasons: Nulled = []
+            cells = convert(record, reasons)
+            if reasons:
+                nulled_rows.extend((item.key, why) for why in reasons)
+            if partitions:
+                cells.update(extra(item))
+            batch.append(_LINE(cells))
+            if len(batch) >= LINES_PER_WRITE:
+                lines.write("\n".join(batch) + "\n")
+                written += len(batch)
+                batch.clear()
+        if batch:
+            lines.write("\n".join(batch) + "\n")
+            written += len(batch)
     try:
-        if Path(lines.name).stat().st_size:
+        if written:
             spec = "{" + ", ".join(f"'{c.name}': '{duck_type(c.type)}'" for c in columns) + "}"
             con.execute(
                 f"INSERT INTO \"{table}\" SELECT * FROM read_json(?, format = 'newline_delimited', "
                 f"columns = {spec}, maximum_object_size = 1073741824)",
-                [lines.name],
+                [handle.name],
             )
     finally:
-        os.unlink(lines.name)
+        os.unlink(handle.name)
 
 
 def to_duckdb(sql: str) -> str:
@@ -244,10 +295,11 @@ def run_local(
         async_table,
         ASYNC_COLUMNS + ASYNC_PARTITIONS,
         async_keys(store, wanted),
-        lambda item: [item.function_name, item.day],
+        lambda item: {"function_name": item.function_name, "day": item.day},
+        len(ASYNC_PARTITIONS),
         report,
     )
-    _load(con, store, stream_table, STREAM_COLUMNS, stream_keys(store, wanted), lambda item: [], report)
+    _load(con, store, stream_table, STREAM_COLUMNS, stream_keys(store, wanted), lambda item: {}, 0, report)
     # The data is in: from here on the query cannot read or write files or reach the network.
     con.execute("SET enable_external_access = false")
     cursor = con.execute(to_duckdb(sql), day_parameters(sql, first, last))

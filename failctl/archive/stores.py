@@ -159,15 +159,29 @@ class FolderStore:
         return sorted(f"{prefix}{p.name}/" for p in folder.iterdir() if p.is_dir())
 
     def keys(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """Files under prefix in key order (as sorted path parts), symlinked folders not
+        followed; one scandir per folder, as a Path per file cost more than reading it."""
         folder = self.root / prefix
         if not folder.is_dir():
             return
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                yield path.relative_to(self.root).as_posix(), path.stat().st_size
+        yield from self._walk(str(folder), prefix.rstrip("/") + "/" if prefix else "")
+
+    def _walk(self, folder: str, key_prefix: str) -> Iterator[tuple[str, int]]:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+        for entry in entries:
+            if entry.is_dir() and not entry.is_symlink():
+                yield from self._walk(entry.path, f"{key_prefix}{entry.name}/")
+            elif entry.is_file():
+                yield f"{key_prefix}{entry.name}", entry.stat().st_size
 
     def read(self, key: str) -> bytes:
-        return (self.root / key).read_bytes()
+        with open(os.path.join(self.root, key), "rb") as file:
+            return file.read()
+
+    # A local read is quicker than handing it to a thread and back; only a bucket's latency
+    # is worth hiding behind concurrent reads.
+    read_concurrency = 1
 
     @property
     def replays(self) -> FolderMarkers:
@@ -275,12 +289,18 @@ READ_CONCURRENCY = 16
 
 
 def read_many(store: Store, located: Iterable[RecordLocation]) -> Iterator[tuple[RecordLocation, bytes]]:
-    """Objects in key order, fetched a bounded number at a time."""
-    with ThreadPoolExecutor(max_workers=READ_CONCURRENCY) as pool:
+    """Objects in key order, fetched a bounded number at a time (one at a time from a store
+    that says concurrency does not pay, such as a folder)."""
+    concurrency = getattr(store, "read_concurrency", READ_CONCURRENCY)
+    if concurrency <= 1:
+        for item in located:
+            yield item, store.read(item.key)
+        return
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
         window: deque[tuple[RecordLocation, Future[bytes]]] = deque()
         for item in located:
             window.append((item, pool.submit(store.read, item.key)))
-            if len(window) >= READ_CONCURRENCY * 4:
+            if len(window) >= concurrency * 4:
                 done, future = window.popleft()
                 yield done, future.result()
         while window:

@@ -1,6 +1,8 @@
 """Every named query answered locally over an archive written the way Lambda writes it."""
 
 import json
+import threading
+import time
 from datetime import UTC, date, datetime
 
 import boto3
@@ -10,7 +12,7 @@ from support.archive import FUNCTION, build_archive
 
 from failctl import cli
 from failctl.archive.local_query import run_local
-from failctl.archive.stores import FolderStore, S3Store
+from failctl.archive.stores import READ_CONCURRENCY, FolderStore, S3Store
 from lambda_failures.queries import named_queries, query_named
 
 DAY_ONE, DAY_TWO, DAY_THREE = date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)
@@ -266,3 +268,45 @@ def test_failures_per_day_can_be_drawn(archive, capsys, tmp_path):
     code = cli.main(["query", "errors-by-type", "--source", str(archive), "--plot", str(tmp_path / "x.png")])
     err = capsys.readouterr().err
     assert code == 2 and "--plot draws a failures-per-day result" in err and not (tmp_path / "x.png").exists()
+
+
+class _SlowBucket:
+    """A folder behind a bucket's latency, counting the reads in flight at once (a store
+    that does not say otherwise is read concurrently, as a bucket is)."""
+
+    def __init__(self, root):
+        self.folder = FolderStore(root)
+        self.children, self.keys = self.folder.children, self.folder.keys
+        self.lock = threading.Lock()
+        self.in_flight = self.most = 0
+
+    def read(self, key):
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        time.sleep(0.005)
+        with self.lock:
+            self.in_flight -= 1
+        return self.folder.read(key)
+
+
+def test_a_bucket_is_read_concurrently_within_the_bound(archive):
+    bucket = _SlowBucket(archive)
+    result = run_local(bucket, query_named("errors-by-type").sql)
+    local = run_local(FolderStore(archive), query_named("errors-by-type").sql)
+    assert result.rows == local.rows and result.load.skipped == local.load.skipped
+    assert 1 < bucket.most <= READ_CONCURRENCY
+
+
+def test_folder_keys_come_in_key_order_without_following_linked_folders(archive, tmp_path):
+    (tmp_path / "aws").symlink_to(archive / "aws")
+    (tmp_path / "a-b").mkdir()
+    (tmp_path / "a-b" / "x").write_text("12")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "y").write_text("1")
+    (tmp_path / "a0").write_text("")
+    assert list(FolderStore(tmp_path).keys("")) == [("a/y", 1), ("a-b/x", 2), ("a0", 0)]
+    expected = [
+        (p.relative_to(archive).as_posix(), p.stat().st_size) for p in sorted(archive.rglob("*")) if p.is_file()
+    ]
+    assert list(FolderStore(archive).keys("aws/")) == expected
