@@ -9,6 +9,9 @@ numbers as floats, unknowns as the engine's sentinel strings).
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import gc
 import json
 import re
 import runpy
@@ -287,7 +290,11 @@ def synthesize(
     # As `python DIR` runs it: the program's folder leads the import path while it runs, so
     # its own modules import as they do under the Pulumi CLI.
     program = str(project_dir.resolve())
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+    except BaseException:
+        _abandon_loop()
+        raise
 
     root = pulumi_settings.get_root_resource()
     outputs = _sync_await(_resolve_outputs(dict(getattr(root, "outputs", {}) or {})))
@@ -298,6 +305,29 @@ def synthesize(
         for token in sorted(set(mocks.unanswered))
     ]
     return Synthesis(project, stack, monitor.registrations, outputs, account_id, region, warnings)
+
+
+def _abandon_loop(wait_seconds: float = 5) -> None:
+    """After a failed program: cancel what the runtime left pending, close its event loops and
+    start a fresh one. Left to the interpreter's exit, a loop may be collected after its own
+    self-pipe and print a traceback (`Invalid file descriptor: -1`) after our one-line error."""
+    loop = asyncio.get_event_loop()
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.wait(pending, timeout=wait_seconds))
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    _close_idle_loops(keep=asyncio.get_event_loop())
+    atexit.register(_close_idle_loops)
+
+
+def _close_idle_loops(keep: asyncio.AbstractEventLoop | None = None) -> None:
+    """Close every event loop not running but `keep` (the runtime makes some of its own, in threads too)."""
+    for candidate in gc.get_objects():
+        if isinstance(candidate, asyncio.BaseEventLoop) and candidate is not keep:
+            if not candidate.is_running() and not candidate.is_closed():
+                candidate.close()
 
 
 async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
