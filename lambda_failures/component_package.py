@@ -31,8 +31,11 @@ from lambda_failures.components.failure_archive import FailureArchive, FailureAr
 from lambda_failures.components.naming import AwsContext
 from lambda_failures.components.settings import (
     PROJECT,
+    BucketNamespace,
     ConfigError,
     Reader,
+    StartingPosition,
+    SuccessDestination,
     read_alarm_email,
     read_archive,
     read_bucket_namespace,
@@ -63,7 +66,7 @@ class SharedArchiveArgs(TypedDict):
     """Days an overwritten or deleted record version is kept (1-3650, default 30)."""
     allow_destroy: NotRequired[bool]
     """Let `pulumi destroy` delete the archive bucket (default false: it is protected)."""
-    bucket_namespace: NotRequired[str]
+    bucket_namespace: NotRequired[BucketNamespace]
     """account-regional (default: a name no other account can claim) or global (a random suffix)."""
     alarm_email: NotRequired[pulumi.Input[str]]
     """An address subscribed to the alert topic (kept secret in state; may be given as a secret)."""
@@ -156,7 +159,7 @@ class ArchivedAsyncFunctionArgs(TypedDict):
     """Retries of a failed asynchronous event (0-2, default 2)."""
     max_event_age_seconds: NotRequired[int]
     """Age after which an event is sent to the archive unprocessed (60-21600, default 3600)."""
-    success_destination: NotRequired[str]
+    success_destination: NotRequired[SuccessDestination]
     """none (default), sqs, sns, eventbridge or lambda: an encrypted destination for successes."""
     reserved_concurrency: NotRequired[int]
     """-1 unreserved (default); 0 sends every event straight to the archive."""
@@ -235,7 +238,7 @@ class ArchivedStreamConsumerArgs(TypedDict):
     """1-10000 (default 100)."""
     batching_window_seconds: NotRequired[int]
     """0-300 (default 0)."""
-    starting_position: NotRequired[str]
+    starting_position: NotRequired[StartingPosition]
     """LATEST (default) or TRIM_HORIZON."""
     filter_patterns: NotRequired[str]
     """A JSON list of at most 5 event filter patterns."""

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
 import pulumi
@@ -24,10 +25,44 @@ from failure_guards.bounds import (
 
 PROJECT = "lambda-failures"
 
-SUCCESS_DESTINATION_KINDS = ("none", "sqs", "sns", "eventbridge", "lambda")
-STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
-# S3 namespaces a bucket can be created in (CreateBucket's BucketNamespace).
-BUCKET_NAMESPACES = ("account-regional", "global")
+
+# The choices a setting takes, as enums so the component package's schema lists them too.
+class SuccessDestination(StrEnum):
+    """Where an async function's successful results go (each encrypted), or nowhere."""
+
+    NONE = "none"
+    """Successes are not recorded."""
+    SQS = "sqs"
+    """An encrypted SQS queue."""
+    SNS = "sns"
+    """An encrypted SNS topic."""
+    EVENTBRIDGE = "eventbridge"
+    """An EventBridge bus."""
+    LAMBDA = "lambda"
+    """A receiver function."""
+
+
+class StartingPosition(StrEnum):
+    """Where a new stream mapping starts reading."""
+
+    LATEST = "LATEST"
+    """Records written after the mapping is created."""
+    TRIM_HORIZON = "TRIM_HORIZON"
+    """The oldest record the stream still holds."""
+
+
+class BucketNamespace(StrEnum):
+    """S3 namespaces a bucket can be created in (CreateBucket's BucketNamespace)."""
+
+    ACCOUNT_REGIONAL = "account-regional"
+    """Names reserved for this account in its region: nobody else can claim them."""
+    GLOBAL = "global"
+    """The shared namespace: names get a random suffix."""
+
+
+SUCCESS_DESTINATION_KINDS = tuple(SuccessDestination)
+STARTING_POSITIONS = tuple(StartingPosition)
+BUCKET_NAMESPACES = tuple(BucketNamespace)
 # Regions where S3 does not offer the account-regional namespace: buckets there fall back to
 # the global namespace with a random suffix (S3 User Guide, "Namespaces for general purpose buckets").
 NO_ACCOUNT_REGIONAL_NAMESPACE = frozenset({"me-south-1", "me-central-1"})

@@ -9,6 +9,7 @@ judged by the policy pack, as `pulumi preview --policy-pack policy` would judge 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -23,6 +24,7 @@ from failctl.preview import gate
 from failctl.preview.plugin_process import PluginProcess
 from failctl.preview.project_config import ProjectFileError, load_plugin_project, load_project
 from lambda_failures.component_package import STREAM_KEY_PREFIX, input_name
+from lambda_failures.components.settings import BUCKET_NAMESPACES, STARTING_POSITIONS, SUCCESS_DESTINATION_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDER = ROOT / "provider"
@@ -85,6 +87,37 @@ def test_the_schema_names_the_package_at_its_version_with_three_components(schem
     assert schema["name"] == PACKAGE and schema["version"] == version(PACKAGE)
     assert set(schema["resources"]) == set(TOKENS.values())
     assert all(resource["isComponent"] for resource in schema["resources"].values())
+
+
+# pulumi/pulumi pkg/codegen/schema/pulumi.json: the package name and type tokens.
+PACKAGE_NAME_PATTERN = re.compile(r"[a-zA-Z][-a-zA-Z0-9_]*")
+TOKEN_PATTERN = re.compile(r"[a-zA-Z][-a-zA-Z0-9_]*:([^0-9][a-zA-Z0-9._/-]*)?:[^0-9][a-zA-Z0-9._/]*")
+
+
+def _nulls(value, path="") -> list[str]:
+    if value is None:
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _nulls(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _nulls(v, f"{path}[{i}]")]
+    return []
+
+
+def test_the_schema_keeps_the_metaschemas_rules(schema):
+    """What the CLI's schema loader checks before generating an SDK: the name and token
+    patterns, and typed values everywhere (a null description is not a string)."""
+    assert PACKAGE_NAME_PATTERN.fullmatch(schema["name"])
+    assert all(TOKEN_PATTERN.fullmatch(token) for token in [*schema["resources"], *schema.get("types", {})])
+    assert _nulls(schema) == []
+
+
+def test_the_settings_choices_are_enums_in_the_schema(schema):
+    enums = {token.rsplit(":", 1)[1]: spec for token, spec in schema["types"].items()}
+    assert [v["value"] for v in enums["SuccessDestination"]["enum"]] == list(SUCCESS_DESTINATION_KINDS)
+    assert [v["value"] for v in enums["StartingPosition"]["enum"]] == list(STARTING_POSITIONS)
+    assert [v["value"] for v in enums["BucketNamespace"]["enum"]] == list(BUCKET_NAMESPACES)
+    assert all(v["description"] for spec in enums.values() for v in spec["enum"])
 
 
 def test_every_input_is_a_config_key_of_the_stack_held_to_the_same_rule(schema):
@@ -258,7 +291,11 @@ KNOWN_WIRING = {
         ("SharedArchive", {"namePrefix": secret("orders")}, "namePrefix: must be a plain value known when"),
         ("SharedArchive", {"namePrefix": "orders", "tags": ["team"]}, "tags: must be a map of plain strings"),
         ("SharedArchive", {"namePrefix": "orders", "tags": {"team": 5}}, "tags: must be a map of plain strings"),
-        ("SharedArchive", {"namePrefix": "orders", "bucketNamespace": "GLOBAL"}, "bucketNamespace: must be one of"),
+        (
+            "SharedArchive",
+            {"namePrefix": "orders", "bucketNamespace": "GLOBAL"},
+            "bucketNamespace: Invalid value GLOBAL",
+        ),
         ("SharedArchive", {"namePrefix": "orders", "alarmEmail": "nobody"}, "alarmEmail: must be an e-mail address"),
         ("SharedArchive", {}, "namePrefix: Missing required input 'namePrefix' on 'SharedArchive'"),
         (
@@ -272,7 +309,7 @@ KNOWN_WIRING = {
             {"sourceArn": "arn:aws:sqs:eu-west-1:123456789012:q:kinesis:x"},
             "sourceArn: must be",
         ),
-        ("ArchivedAsyncFunction", {"successDestination": "SQS"}, "successDestination: must be one of none, sqs"),
+        ("ArchivedAsyncFunction", {"successDestination": "SQS"}, "successDestination: Invalid value SQS"),
         (
             "ArchivedAsyncFunction",
             {"archiveBucketArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:orders"},
