@@ -19,6 +19,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_aws as aws
 from pulumi.errors import InputPropertyError
+from pulumi.output import Unknown
 from pulumi.provider import ConstructResult
 from pulumi.provider import main as provider_main
 from pulumi.provider.experimental.component import ComponentProvider
@@ -31,10 +32,12 @@ from lambda_failures.components.failure_archive import FailureArchive, FailureAr
 from lambda_failures.components.naming import AwsContext
 from lambda_failures.components.settings import (
     PROJECT,
+    STREAM_ARN,
     BucketNamespace,
     ConfigError,
     Reader,
     StartingPosition,
+    StreamSourceKind,
     SuccessDestination,
     read_alarm_email,
     read_archive,
@@ -44,8 +47,9 @@ from lambda_failures.components.settings import (
     read_name_prefix,
     read_powertools_layer_version,
     read_stream,
+    stream_source_kind,
 )
-from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs
+from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs, StreamSource
 
 PACKAGE_NAME = PROJECT
 # The stream settings' config keys carry a `stream` prefix that the consumer's own inputs do not.
@@ -96,6 +100,7 @@ class SharedArchive(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SharedArchiveArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PACKAGE_NAME}:index:SharedArchive", name, None, opts)
+        args = inputs_of("SharedArchive", args)
         reader = input_reader("SharedArchive", args)
         prefix = read_name_prefix(reader, "")
         ctx = aws_context(self)
@@ -189,6 +194,7 @@ class ArchivedAsyncFunction(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ArchivedAsyncFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PACKAGE_NAME}:index:ArchivedAsyncFunction", name, None, opts)
+        args = inputs_of("ArchivedAsyncFunction", args)
         reader = input_reader("ArchivedAsyncFunction", args)
         self.function = AsyncFunction(
             f"{name}-function",
@@ -228,8 +234,10 @@ class ArchivedStreamConsumerArgs(TypedDict):
     """Version of the Powertools for AWS Lambda (Python) layer (default 27)."""
     tags: NotRequired[dict[str, str]]
     """Tags for every resource."""
-    source_arn: NotRequired[str]
-    """The DynamoDB or Kinesis stream to consume; without it, an encrypted orders table is created."""
+    source_arn: NotRequired[pulumi.Input[str]]
+    """The DynamoDB or Kinesis stream to consume (a table's streamArn); without it, a table is created."""
+    source_kind: NotRequired[StreamSourceKind]
+    """dynamodb or kinesis: required when sourceArn is an output, since the role's permissions depend on it."""
     max_retry_attempts: NotRequired[int]
     """Retries of a failing batch (bounded by the policy pack, default 3)."""
     max_record_age_seconds: NotRequired[int]
@@ -266,10 +274,19 @@ class ArchivedStreamConsumer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ArchivedStreamConsumerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PACKAGE_NAME}:index:ArchivedStreamConsumer", name, None, opts)
-        reader = input_reader("ArchivedStreamConsumer", args, strip=STREAM_KEY_PREFIX)
+        args = inputs_of("ArchivedStreamConsumer", args)
+        source_arn = args.get("source_arn")
+        # An output ARN is checked once known; the settings read the rest as plain values.
+        plain = {**args, "source_arn": None} if isinstance(source_arn, pulumi.Output) else args
+        reader = input_reader("ArchivedStreamConsumer", plain, strip=STREAM_KEY_PREFIX)
+        settings = read_stream(reader)
         self.consumer = StreamConsumer(
             f"{name}-consumer",
-            StreamConsumerArgs(settings=read_stream(reader), **function_inputs(self, reader, args)),
+            StreamConsumerArgs(
+                settings=settings,
+                source=stream_source(reader, source_arn, settings.source_arn, args.get("source_kind")),
+                **function_inputs(self, reader, args),
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.function_name = pulumi.Output.from_input(self.consumer.function_name)
@@ -321,10 +338,16 @@ def snake_case(camel: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", camel).lower()
 
 
-def input_reader(component: str, args: Any, strip: str = "") -> Reader:
-    """Reads a component's inputs by their config keys, naming the input in any refusal."""
+def inputs_of(component: str, args: Any) -> dict[str, Any]:
+    """The inputs, each unknown one as an unknown output: the host hands an unknown that
+    depends on nothing as a bare marker, and it is an output like any other."""
     if not isinstance(args, dict):
         raise TypeError(f"{component} takes its inputs as a mapping; got {type(args).__name__}")
+    return {key: pulumi.Output.from_input(v) if isinstance(v, Unknown) else v for key, v in args.items()}
+
+
+def input_reader(component: str, args: dict[str, Any], strip: str = "") -> Reader:
+    """Reads a component's inputs by their config keys, naming the input in any refusal."""
 
     def get(key: str) -> Any:
         return args.get(snake_case(input_name(key, strip)))
@@ -414,6 +437,27 @@ def read_tags(reader: Reader, value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise reader.fail("tags", "a map of plain strings", value)
     return dict(value)
+
+
+def stream_source(reader: Reader, given: Any, known: str | None, kind: Any) -> StreamSource | None:
+    """The stream as an output with its kind said; a known ARN is the settings' (its kind must agree)."""
+    if kind is not None and kind not in StreamSourceKind.__members__.values():
+        raise reader.fail("sourceKind", "dynamodb or kinesis", kind)
+    if known is not None:
+        if kind is not None and kind != stream_source_kind(known):
+            raise reader.fail("sourceKind", f"{stream_source_kind(known)}, the kind sourceArn names", kind)
+        return None
+    if not isinstance(given, pulumi.Output):
+        return None
+    if kind is None:
+        raise reader.fail("sourceKind", "set (dynamodb or kinesis) when sourceArn is an output", kind)
+
+    def checked(arn: str) -> str:
+        if not STREAM_ARN.fullmatch(arn or "") or stream_source_kind(arn) != kind:
+            raise reader.fail("sourceArn", f"a {kind} stream ARN", arn)
+        return arn
+
+    return StreamSource(given.apply(checked), StreamSourceKind(kind))
 
 
 def alarm_email(reader: Reader, value: Any) -> pulumi.Input[str] | None:

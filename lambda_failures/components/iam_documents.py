@@ -123,7 +123,7 @@ def use_key(
     }
 
 
-def allow(sid: str, actions: str | list[str], resource: str | list[str]) -> Statement:
+def allow(sid: str, actions: str | list[str], resource: pulumi.Input[str] | list[str]) -> Statement:
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
 
 

@@ -51,6 +51,20 @@ class StartingPosition(StrEnum):
     """The oldest record the stream still holds."""
 
 
+class StreamSourceKind(StrEnum):
+    """The kind of stream a consumer reads, which decides the permissions its role gets."""
+
+    DYNAMODB = "dynamodb"
+    """A DynamoDB table's stream."""
+    KINESIS = "kinesis"
+    """A Kinesis data stream."""
+
+
+def stream_source_kind(arn: str) -> StreamSourceKind:
+    """The kind of a stream ARN that STREAM_ARN accepted."""
+    return StreamSourceKind.KINESIS if arn.split(":")[2] == "kinesis" else StreamSourceKind.DYNAMODB
+
+
 class BucketNamespace(StrEnum):
     """S3 namespaces a bucket can be created in (CreateBucket's BucketNamespace)."""
 

@@ -13,7 +13,7 @@ from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
 from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from lambda_failures.components.naming import AwsContext, resource_name, table_arn
-from lambda_failures.components.settings import PROJECT, StreamSettings
+from lambda_failures.components.settings import PROJECT, StreamSettings, StreamSourceKind, stream_source_kind
 
 DYNAMODB_STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 # Standard (polling) consumers; kinesis:SubscribeToShard applies only to enhanced fan-out
@@ -27,6 +27,15 @@ KINESIS_STREAM_READ = [
 ]
 
 
+@dataclass(frozen=True)
+class StreamSource:
+    """A stream to consume whose ARN may be another resource's output (known only once it is
+    created): its kind is then said, since the role's permissions depend on it."""
+
+    arn: pulumi.Input[str]
+    kind: StreamSourceKind
+
+
 @dataclass
 class StreamConsumerArgs:
     aws: AwsContext
@@ -37,6 +46,8 @@ class StreamConsumerArgs:
     log_retention_days: int = 30
     powertools_layer_version: int = 27
     tags: dict[str, str] = field(default_factory=dict)
+    # Instead of settings.source_arn, for an ARN given as an output (the component package).
+    source: StreamSource | None = None
 
 
 class StreamConsumer(pulumi.ComponentResource):
@@ -59,11 +70,17 @@ class StreamConsumer(pulumi.ComponentResource):
         self.table_name = None
 
         statements = docs.deliver_to_archive(args.archive.grant_arn, args.archive.key_alias, args.aws)
-        if s.source_arn is None:
+        source = args.source or (
+            StreamSource(s.source_arn, stream_source_kind(s.source_arn)) if s.source_arn is not None else None
+        )
+        source_statements = []
+        if source is None:
             statements += self._table()
         else:
-            self.stream_arn = pulumi.Output.from_input(s.source_arn)
-            statements += self._existing_stream(s.source_arn)
+            self.stream_arn = pulumi.Output.from_input(source.arn)
+            source_statements = self._existing_stream(source)
+            if isinstance(source.arn, str):
+                statements, source_statements = statements + source_statements, []
 
         self.lambda_ = LambdaFunction(
             f"{name}-consumer",
@@ -78,6 +95,7 @@ class StreamConsumer(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        grants = [self.lambda_.role_policy, *self._source_policy(source_statements)]
         self.mapping = aws.lambda_.EventSourceMapping(
             f"{name}-mapping",
             event_source_arn=self.stream_arn,
@@ -92,7 +110,7 @@ class StreamConsumer(pulumi.ComponentResource):
             destination_config={"on_failure": {"destination_arn": args.archive.bucket_arn}},
             filter_criteria=({"filters": [{"pattern": p} for p in s.filter_patterns]} if s.filter_patterns else None),
             # Lambda validates stream and destination access when the mapping is created.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lambda_.role_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
         self.mapping_uuid = self.mapping.uuid
         self._alarms()
@@ -139,8 +157,23 @@ class StreamConsumer(pulumi.ComponentResource):
             docs.use_key("DecryptTableStream", key_alias, ["kms:Decrypt"], a.aws, "dynamodb"),
         ]
 
-    def _existing_stream(self, arn: str) -> list[docs.Statement]:
-        if ":kinesis:" in arn:
+    def _source_policy(self, statements: list[docs.Statement]) -> list[aws.iam.RolePolicy]:
+        """A stream known only once created is read under its own role policy, so the policy
+        that delivers to the archive stays known at preview (and judged by the pack)."""
+        if not statements:
+            return []
+        policy = aws.iam.RolePolicy(
+            f"{self._name}-source-policy",
+            role=self.lambda_.role.name,
+            name=f"{self.function_name}-read-source",
+            policy=pulumi.Output.json_dumps(docs.document(*statements)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [policy]
+
+    def _existing_stream(self, source: StreamSource) -> list[docs.Statement]:
+        arn = source.arn
+        if source.kind == StreamSourceKind.KINESIS:
             return [
                 docs.allow("ReadKinesisStream", KINESIS_STREAM_READ, arn),
                 docs.allow("ListKinesisStreams", "kinesis:ListStreams", "*"),

@@ -35,6 +35,8 @@ TOKENS = {
 WIRING = {"namePrefix", "tags", "alertTopicArn"} | {
     f"archive{part}" for part in ("BucketName", "BucketArn", "GrantArn", "KeyAlias")
 }
+# The stream as an output needs its kind said: an input with no config key of its own.
+SOURCE_KIND = "sourceKind"
 
 
 @pytest.fixture(scope="module")
@@ -128,18 +130,19 @@ def test_every_input_is_a_config_key_of_the_stack_held_to_the_same_rule(schema):
         strip = STREAM_KEY_PREFIX if name == "ArchivedStreamConsumer" else ""
         config_names = {input_name(key, strip) for key in keys}
         for prop, spec in resource["inputProperties"].items():
-            assert prop in WIRING or prop in config_names, f"{name}.{prop} is no config key"
+            assert prop in WIRING | {SOURCE_KIND} or prop in config_names, f"{name}.{prop} is no config key"
             assert spec.get("description"), f"{name}.{prop} has no description"
 
 
 def test_the_archive_wiring_is_inputs_and_everything_else_plain(schema):
-    """Outputs of another resource can be passed where the archive is named; settings decide
-    resource names and policies at preview, so they are plain values."""
+    """Outputs of another resource can be passed where the archive (or the consumer's stream) is
+    named; settings decide resource names and policies at preview, so they are plain values."""
     for token in (TOKENS["ArchivedAsyncFunction"], TOKENS["ArchivedStreamConsumer"]):
         inputs = schema["resources"][token]["inputProperties"]
         wiring = {p for p in inputs if p.startswith("archive") or p == "alertTopicArn"}
-        assert len(wiring) == 5 and not any(inputs[p].get("plain") for p in wiring)
-        assert all(inputs[p].get("plain") for p in set(inputs) - wiring)
+        outputs_taken = wiring | ({"sourceArn"} if token == TOKENS["ArchivedStreamConsumer"] else set())
+        assert len(wiring) == 5 and not any(inputs[p].get("plain") for p in outputs_taken)
+        assert all(inputs[p].get("plain") for p in set(inputs) - outputs_taken)
         assert set(schema["resources"][token]["requiredInputs"]) == wiring | {"namePrefix"}
     archive = schema["resources"][TOKENS["SharedArchive"]]
     assert set(archive["required"]) == {"bucketName", "bucketArn", "grantArn", "keyAlias", "keyArn", "alertTopicArn"}
@@ -237,6 +240,89 @@ def test_two_functions_given_one_name_prefix_are_refused_by_the_pack(provider):
     clashes = {v.urn.rsplit("::", 1)[-1] for v in verdict.violations if v.policy == "physical-names-unique"}
     assert {"second-function-processor-function", "second-function-processor-role"} <= clashes
     assert verdict.blocked
+
+
+STREAM = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders/stream/2026-01-01T00:00:00.000"
+
+
+def stream_consumer_engine(inputs: dict, dependencies=None):
+    """A consumer built alone on a fresh loopback engine: (its registrations, the pack's verdict)."""
+    engine = FakeEngine(ACCOUNT, REGION, stack="source")
+    try:
+        with PluginProcess([sys.executable, str(PROVIDER), engine.address], cwd=ROOT) as plugin:
+            stub = provider_pb2_grpc.ResourceProviderStub(plugin.channel)
+            construct(
+                stub,
+                engine,
+                "st",
+                "ArchivedStreamConsumer",
+                {"namePrefix": "st", **KNOWN_WIRING, **inputs},
+                dependencies,
+            )
+        return engine.monitor.registrations, gate.evaluate(
+            gate.load_pack(ROOT / "policy"), engine.monitor.registrations
+        )
+    finally:
+        engine.close()
+
+
+def test_a_stream_known_only_once_created_is_read_under_its_own_role_policy():
+    """A table made in the same program: its streamArn is unknown at preview. The read grant
+    goes to a policy of its own, so the one that delivers to the archive stays known and judged;
+    only the read policy itself cannot be read until the stream exists, and the pack says so."""
+    registrations, verdict = stream_consumer_engine({"sourceArn": UNKNOWN, "sourceKind": "dynamodb"})
+    assert verdict.violations == []
+    undecided = {(u.policy, u.urn.rsplit("::", 1)[-1]) for u in verdict.undecided}
+    assert undecided == {("s3-write-grants-require-resource-account", "st-consumer-source-policy")}
+    policies = {r.name: r.props["policy"] for r in registrations if r.type == "aws:iam/rolePolicy:RolePolicy"}
+    assert policies["st-consumer-source-policy"] == UNKNOWN
+    delivering = json.loads(policies["st-consumer-consumer-role-policy"])
+    assert "ReadTableStream" not in {s["Sid"] for s in delivering["Statement"]}
+    assert not [r for r in registrations if r.type == "aws:dynamodb/table:Table"]
+    mapping = [r for r in registrations if r.type == "aws:lambda/eventSourceMapping:EventSourceMapping"]
+    assert len(mapping) == 1 and mapping[0].props["eventSourceArn"] == UNKNOWN
+
+
+def test_a_known_stream_is_read_under_the_functions_own_policy():
+    registrations, verdict = stream_consumer_engine({"sourceArn": STREAM, "sourceKind": "dynamodb"})
+    assert verdict.violations == [] and verdict.undecided == []
+    policies = [r for r in registrations if r.type == "aws:iam/rolePolicy:RolePolicy"]
+    assert len(policies) == 1
+    read = [s for s in json.loads(policies[0].props["policy"])["Statement"] if s["Sid"] == "ReadTableStream"]
+    assert read[0]["Resource"] == STREAM
+
+
+@pytest.mark.parametrize(
+    "inputs, refused",
+    [
+        ({"sourceArn": UNKNOWN}, "sourceKind: must be set (dynamodb or kinesis) when sourceArn is an output"),
+        ({"sourceArn": STREAM, "sourceKind": "kinesis"}, "sourceKind: must be dynamodb, the kind sourceArn names"),
+    ],
+)
+def test_a_stream_source_without_its_kind_or_with_the_wrong_one_is_refused(provider, engine, inputs, refused):
+    with pytest.raises(grpc.RpcError) as raised:
+        construct(
+            provider, engine, "bad-source", "ArchivedStreamConsumer", {"namePrefix": "bs", **KNOWN_WIRING, **inputs}
+        )
+    assert refused in refusal(raised.value)
+
+
+def test_a_stream_output_of_the_wrong_kind_is_refused_once_known(provider, engine):
+    """On the update the table's ARN is known (and still an output, for its dependency): a
+    Kinesis ARN said to be DynamoDB fails the component, naming the input, with no traceback."""
+    kinesis = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/clicks"
+    request = engine.construct_request(
+        TOKENS["ArchivedStreamConsumer"],
+        "wrong-kind",
+        {"namePrefix": "wk", **KNOWN_WIRING, "sourceArn": kinesis, "sourceKind": "dynamodb"},
+        {"sourceArn": ["urn:pulumi:dev::consumer::aws:kinesis/stream:Stream::clicks"]},
+    )
+    request.dryRun = False
+    with pytest.raises(grpc.RpcError) as raised:
+        provider.Construct(request, timeout=120)
+    shown = refusal(raised.value)
+    assert "ArchivedStreamConsumer input sourceArn must be a dynamodb stream ARN" in shown
+    assert "Traceback" not in shown and ".py" not in shown
 
 
 def test_construct_registers_each_component_under_its_own_type(built, engine):
