@@ -73,7 +73,7 @@ class SharedArchiveArgs(TypedDict):
     bucket_namespace: NotRequired[BucketNamespace]
     """account-regional (default: a name no other account can claim) or global (a random suffix)."""
     alarm_email: NotRequired[pulumi.Input[str]]
-    """An address subscribed to the alert topic (kept secret in state; may be given as a secret)."""
+    """An address subscribed to the alert topic (kept secret in state; a secret is checked by SNS)."""
     tags: NotRequired[dict[str, str]]
     """Tags for every resource."""
 
@@ -103,22 +103,20 @@ class SharedArchive(pulumi.ComponentResource):
         args = inputs_of("SharedArchive", args)
         reader = input_reader("SharedArchive", args)
         prefix = read_name_prefix(reader, "")
-        ctx = aws_context(self)
+        # Every input is read before anything is registered: a refusal after a child was
+        # registered leaves the host unable to answer the program's next Construct.
         tags = read_tags(reader, args.get("tags"))
+        settings, namespace = read_archive(reader), read_bucket_namespace(reader)
+        email = alarm_email(reader, args.get("alarm_email"))
+        ctx = aws_context(self)
         self.archive = FailureArchive(
             f"{name}-archive",
-            FailureArchiveArgs(
-                aws=ctx,
-                name_prefix=prefix,
-                settings=read_archive(reader),
-                namespace=read_bucket_namespace(reader),
-                tags=tags,
-            ),
+            FailureArchiveArgs(aws=ctx, name_prefix=prefix, settings=settings, namespace=namespace, tags=tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.alerts = AlertTopic(
             f"{name}-alerts",
-            AlertTopicArgs(aws=ctx, name_prefix=prefix, email=alarm_email(reader, args.get("alarm_email")), tags=tags),
+            AlertTopicArgs(aws=ctx, name_prefix=prefix, email=email, tags=tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.bucket_name = self.archive.bucket_name
@@ -448,6 +446,8 @@ def stream_source(reader: Reader, given: Any, known: str | None, kind: Any) -> S
             raise reader.fail("sourceKind", f"{stream_source_kind(known)}, the kind sourceArn names", kind)
         return None
     if not isinstance(given, pulumi.Output):
+        if kind is not None:
+            raise reader.fail("sourceKind", "given only with sourceArn", kind)
         return None
     if kind is None:
         raise reader.fail("sourceKind", "set (dynamodb or kinesis) when sourceArn is an output", kind)
@@ -461,7 +461,9 @@ def stream_source(reader: Reader, given: Any, known: str | None, kind: Any) -> S
 
 
 def alarm_email(reader: Reader, value: Any) -> pulumi.Input[str] | None:
-    """Plain, checked now; an output (a secret, say), checked once known and kept as given."""
+    """Plain, checked now; an output (a secret, say) is passed as given and SNS judges it on
+    subscribing: a refusal raised inside its apply at preview left the host unable to answer
+    the next Construct."""
     if isinstance(value, pulumi.Output):
-        return value.apply(lambda address: read_alarm_email(reader.over(lambda key: address)))
+        return value
     return read_alarm_email(reader)

@@ -223,7 +223,7 @@ def load_plugin_project(plugin_dir: Path) -> PluginProject:
     problems: list[str] = []
     runtime = _runtime(document, PLUGIN_FILE, problems)
     raw = document.get("runtime")
-    options = dict(raw.get("options") or {}) if isinstance(raw, dict) else {}
+    options = raw.get("options") if isinstance(raw, dict) and isinstance(raw.get("options"), dict) else {}
     if runtime == "python":
         problems += _python_option_problems(options)
         if not (plugin_dir / "__main__.py").is_file():

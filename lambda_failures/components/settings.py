@@ -263,6 +263,8 @@ class Reader:
 
     def str(self, key: str) -> str | None:
         raw = self._raw(key)
+        if raw is not None and not isinstance(raw, str):
+            raise self.fail(key, "text", raw)
         return None if raw is None or str(raw).strip() == "" else str(raw).strip()
 
 

@@ -75,6 +75,7 @@ def test_the_plugin_folder_is_what_the_cli_and_the_python_host_load():
         ("runtime: {name: python, options: {toolchain: conda}}\n", "unsupported toolchain option: conda"),
         ("runtime: {name: python, options: {virtualenv: [a]}}\n", "virtualenv option must be a string"),
         ("runtime: {name: python, extra: 1}\n", "'extra' not allowed"),
+        ("runtime: {name: python, options: [a]}\n", "'options' must be a mapping"),
     ],
 )
 def test_plugin_files_the_cli_would_refuse_are_refused(tmp_path, text, problem):
@@ -297,6 +298,7 @@ def test_a_known_stream_is_read_under_the_functions_own_policy():
     [
         ({"sourceArn": UNKNOWN}, "sourceKind: must be set (dynamodb or kinesis) when sourceArn is an output"),
         ({"sourceArn": STREAM, "sourceKind": "kinesis"}, "sourceKind: must be dynamodb, the kind sourceArn names"),
+        ({"sourceKind": "kinesis"}, "sourceKind: must be given only with sourceArn"),
     ],
 )
 def test_a_stream_source_without_its_kind_or_with_the_wrong_one_is_refused(provider, engine, inputs, refused):
@@ -383,6 +385,7 @@ KNOWN_WIRING = {
             "bucketNamespace: Invalid value GLOBAL",
         ),
         ("SharedArchive", {"namePrefix": "orders", "alarmEmail": "nobody"}, "alarmEmail: must be an e-mail address"),
+        ("SharedArchive", {"namePrefix": "orders", "alarmEmail": ["a@b.c"]}, "alarmEmail: must be text"),
         ("SharedArchive", {}, "namePrefix: Missing required input 'namePrefix' on 'SharedArchive'"),
         (
             "ArchivedStreamConsumer",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pulumi_policy import PolicyProviderResource
 from support.policy_harness import UNKNOWN, stack_resource, stack_violations
 
 FUNCTION = "aws:lambda/function:Function"
@@ -50,3 +51,29 @@ def test_the_stack_registers_every_name_once():
         gate.load_pack("policy"), run_program(successDestination="sqs", deadLetterQueue=True).resources
     )
     assert [v for v in verdict.violations if v.policy == "physical-names-unique"] == []
+
+
+def _in_region(resource, region: str):
+    resource.provider = PolicyProviderResource("pulumi:providers:aws", {"region": region}, f"urn:{region}", region)
+    return resource
+
+
+def test_one_name_in_two_regions_is_two_resources_but_not_for_roles():
+    functions = [
+        _in_region(stack_resource(FUNCTION, "us", {"name": "orders-processor"}), "us-east-1"),
+        _in_region(stack_resource(FUNCTION, "eu", {"name": "orders-processor"}), "eu-west-1"),
+    ]
+    assert stack_violations("physical-names-unique", functions) == []
+    roles = [
+        _in_region(stack_resource("aws:iam/role:Role", "us", {"name": "Orders-Role"}), "us-east-1"),
+        _in_region(stack_resource("aws:iam/role:Role", "eu", {"name": "orders-role"}), "eu-west-1"),
+    ]
+    assert len(stack_violations("physical-names-unique", roles)) == 1
+
+
+def test_bucket_types_share_one_namespace():
+    buckets = [
+        stack_resource("aws:s3/bucket:Bucket", "a", {"bucket": "shared-name"}),
+        stack_resource("aws:s3/bucketV2:BucketV2", "b", {"bucket": "shared-name"}),
+    ]
+    assert len(stack_violations("physical-names-unique", buckets)) == 1
