@@ -1,7 +1,6 @@
 """Failed-event capture for AWS Lambda: archive, async function, stream consumer, follow-up, analytics."""
 
 import pulumi
-import pulumi_aws as aws
 
 from lambda_failures.components.alarms import AlarmTarget
 from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
@@ -9,17 +8,13 @@ from lambda_failures.components.async_function import ArchiveTarget, AsyncFuncti
 from lambda_failures.components.failure_analytics import FailureAnalytics, FailureAnalyticsArgs
 from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
 from lambda_failures.components.failure_processor import FailureProcessor, FailureProcessorArgs
-from lambda_failures.components.naming import AwsContext
+from lambda_failures.components.naming import aws_context
 from lambda_failures.components.settings import PROJECT, load_settings
 from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs
 
 config = pulumi.Config(PROJECT)
 settings = load_settings(config.get, pulumi.get_stack())
-ctx = AwsContext(
-    account_id=aws.get_caller_identity().account_id,
-    region=aws.get_region().region,
-    partition=aws.get_partition().partition,
-)
+ctx = aws_context()
 tags = {"project": PROJECT, "stack": pulumi.get_stack()}
 function_defaults = {
     "aws": ctx,

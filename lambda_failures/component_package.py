@@ -17,7 +17,6 @@ import re
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
-import pulumi_aws as aws
 from pulumi.errors import InputPropertyError
 from pulumi.output import Unknown
 from pulumi.provider import ConstructResult
@@ -30,6 +29,7 @@ from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
 from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
 from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
 from lambda_failures.components.naming import AwsContext
+from lambda_failures.components.naming import aws_context as naming_aws_context
 from lambda_failures.components.settings import (
     PROJECT,
     STREAM_ARN,
@@ -354,13 +354,8 @@ def input_reader(component: str, args: dict[str, Any], strip: str = "") -> Reade
 
 
 def aws_context(parent: pulumi.Resource) -> AwsContext:
-    """Account, region and partition of the provider the component's resources use."""
-    invoke = pulumi.InvokeOptions(parent=parent)
-    return AwsContext(
-        account_id=aws.get_caller_identity(opts=invoke).account_id,
-        region=aws.get_region(opts=invoke).region,
-        partition=aws.get_partition(opts=invoke).partition,
-    )
+    """Where the component's resources go: through the provider it was given."""
+    return naming_aws_context(pulumi.InvokeOptions(parent=parent))
 
 
 def function_inputs(parent: pulumi.Resource, reader: Reader, args: Any) -> dict[str, Any]:

@@ -8,22 +8,17 @@ functions in its `analyticsFunctionNames` so its Athena table sees their failure
 """
 
 import pulumi
-import pulumi_aws as aws
 
 from lambda_failures.components.alarms import AlarmTarget
 from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
-from lambda_failures.components.naming import AwsContext
+from lambda_failures.components.naming import aws_context
 from lambda_failures.components.settings import AsyncSettings, StreamSettings
 from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs
 
 config = pulumi.Config()
 prefix = config.get("namePrefix") or f"orders-{pulumi.get_stack()}"
 archive_stack = pulumi.StackReference(config.require("archiveStack"))
-ctx = AwsContext(
-    account_id=aws.get_caller_identity().account_id,
-    region=aws.get_region().region,
-    partition=aws.get_partition().partition,
-)
+ctx = aws_context()
 archive = ArchiveTarget(
     bucket_name=archive_stack.require_output("FailedEventsBucketName"),
     bucket_arn=archive_stack.require_output("FailedEventsBucketArn"),

@@ -13,6 +13,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+import pulumi
+import pulumi_aws as aws
+
 
 @dataclass(frozen=True)
 class AwsContext:
@@ -30,6 +33,16 @@ class AwsContext:
     def service_host(self, service: str) -> str:
         """The endpoint host that kms:ViaService names for a service in this region."""
         return f"{service}.{self.region}.amazonaws.com"
+
+
+def aws_context(invoke: pulumi.InvokeOptions | None = None) -> AwsContext:
+    """Account, region and partition of the AWS provider the invokes go through (a component's
+    parent passes its own): the program, the consumer stack and the component package alike."""
+    return AwsContext(
+        account_id=aws.get_caller_identity(opts=invoke).account_id,
+        region=aws.get_region(opts=invoke).region,
+        partition=aws.get_partition(opts=invoke).partition,
+    )
 
 
 BUCKET_NAME_LIMIT = 63
