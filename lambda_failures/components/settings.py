@@ -388,6 +388,10 @@ class Reader:
         """The same rules and names over other values (an output's, once it is known)."""
         return Reader(get, self._where, self._name)
 
+    def nested(self, prefix: str, get: Getter) -> Reader:
+        """The same rules over an object input's members, named `<prefix>.<key>`."""
+        return Reader(get, self._where, lambda key: f"{prefix}.{key}")
+
     def fail(self, key: str, expected: str, raw: Any) -> ConfigError:
         name = self._name(key)
         reason = f"must be {expected}; got {shown(raw)}"
