@@ -79,7 +79,7 @@ class SharedArchiveArgs(TypedDict):
     allow_destroy: NotRequired[bool]
     """Let `pulumi destroy` delete the archive bucket (default false: it is protected)."""
     bucket_namespace: NotRequired[BucketNamespace]
-    """account-regional (default: a name no other account can claim) or global (a random suffix)."""
+    """account-regional (a name no other account can claim) or global (a random suffix); default account-regional."""
     alarm_email: NotRequired[pulumi.Input[str]]
     """An address subscribed to the alert topic (kept secret in state; a secret is checked by SNS)."""
     tags: NotRequired[dict[str, str]]
@@ -180,7 +180,7 @@ class FunctionArgs(TypedDict):
     tracing: NotRequired[Tracing]
     """X-Ray tracing: Active (default) or PassThrough."""
     reserved_concurrency: NotRequired[int]
-    """-1 unreserved (default); 0 sends every event straight to the archive; up to 10000."""
+    """-1 unreserved (the default); 0 sends every event straight to the archive; up to 10000."""
     role_statements: NotRequired[list[Any]]
     """Extra IAM statements for the function's role; the policy pack judges them like every grant."""
     managed_policy_arns: NotRequired[list[str]]
@@ -219,7 +219,7 @@ class ArchivedAsyncFunctionArgs(TypedDict):
     max_event_age_seconds: NotRequired[int]
     """Age after which an event is sent to the archive unprocessed (60-21600, default 3600)."""
     success_destination: NotRequired[SuccessDestination]
-    """none (default), sqs, sns, eventbridge or lambda: an encrypted destination for successes."""
+    """none, sqs, sns, eventbridge or lambda: an encrypted destination for successes (default none)."""
     dead_letter_queue: NotRequired[bool]
     """Also keep failed events in an encrypted SQS dead-letter queue (default false)."""
 
@@ -289,21 +289,21 @@ class ArchivedStreamConsumerArgs(TypedDict):
     source_kind: NotRequired[StreamSourceKind]
     """dynamodb or kinesis: required when sourceArn is an output, since the role's permissions depend on it."""
     max_retry_attempts: NotRequired[int]
-    """Retries of a failing batch (bounded by the policy pack, default 3)."""
+    """Retries of a failing batch (0-10, the policy pack's bound; default 3)."""
     max_record_age_seconds: NotRequired[int]
-    """Age after which a record goes to the archive unprocessed (default 3600)."""
+    """Age after which a record goes to the archive unprocessed (60-86400, default 3600)."""
     batch_size: NotRequired[int]
     """1-10000 (default 100)."""
     batching_window_seconds: NotRequired[int]
     """0-300 (default 0)."""
     starting_position: NotRequired[StartingPosition]
-    """LATEST (default) or TRIM_HORIZON."""
+    """LATEST or TRIM_HORIZON (default LATEST)."""
     filter_patterns: NotRequired[str]
     """A JSON list of at most 5 event filter patterns."""
     table_deletion_protection: NotRequired[bool]
     """Deletion protection of the created table (default true)."""
     iterator_age_alarm_ms: NotRequired[int]
-    """Iterator age that raises the falling-behind alarm (default 60000)."""
+    """Iterator age in ms that raises the falling-behind alarm (1000-604800000, default 60000)."""
 
 
 class ArchivedStreamConsumer(pulumi.ComponentResource):

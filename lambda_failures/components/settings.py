@@ -310,7 +310,8 @@ KEYS: dict[str, Key] = {
         _bool(
             "autoReplay",
             False,
-            "Let the failure processor re-drive async events that failed for age or throttling (EventAgeExceeded).",
+            "Let the failure processor re-drive async events that failed for age or throttling (EventAgeExceeded), "
+            "once per request; refused with reservedConcurrency 0.",
         ),
         _choice(
             "bucketNamespace",
