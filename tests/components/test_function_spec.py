@@ -19,7 +19,7 @@ import pytest
 from support.pulumi_harness import ACCOUNT, REGION
 
 from failctl.preview import gate
-from failctl.preview.synth import synthesize
+from failctl.preview.synth import UNKNOWN, synthesize
 from lambda_failures.components.function_spec import FunctionSpec, VpcConfig
 from lambda_failures.components.runtimes import (
     RUNTIME_DEPRECATION,
@@ -246,3 +246,45 @@ def test_archive_target_from_a_stack_reference_names_the_archive_stacks_outputs(
     assert target.alarms({"team": "a"}).topic_arn == "<AlertTopicArn>"
     with pytest.raises(AttributeError):
         lambda_failures.NotAName  # noqa: B018
+
+
+README_PROGRAM = """
+import pulumi
+from lambda_failures import AsyncFunction, AsyncFunctionArgs, ArchiveTarget, VpcConfig, aws_context
+
+archive = ArchiveTarget.from_stack_reference(pulumi.StackReference("org/lambda-failures/prod"))
+AsyncFunction("orders", AsyncFunctionArgs(
+    aws=aws_context(), name_prefix="orders-prod", archive=archive, alarms=archive.alarms({"team": "orders"}),
+    code=pulumi.FileArchive("./src"), handler="app.handler", runtime="python3.13",
+    memory_mb=512, timeout_seconds=60, environment={"API_KEY": pulumi.Config().require_secret("apiKey")},
+    vpc=VpcConfig(subnet_ids=["subnet-0123456789abcdef0"], security_group_ids=["sg-0123456789abcdef0"]),
+    powertools=True,
+))
+"""
+
+
+def test_the_readme_program_previews_through_the_gate_with_its_secret_kept(tmp_path, capsys):
+    """The README's example, in a folder of its own, against an archive stack's outputs: clean,
+    fully decided, and the secret never printed."""
+    from support.pulumi_harness import run_program
+
+    from failctl import cli
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    raise ValueError(event)\n")
+    (tmp_path / "Pulumi.yaml").write_text("name: orders\nruntime: python\nconfig:\n  apiKey:\n    type: string\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  orders:apiKey:\n    secure: v1:Zm9vYmFyYmF6cXV4\n")
+    (tmp_path / "__main__.py").write_text(README_PROGRAM)
+    outputs = tmp_path / "archive.json"
+    # As a deployed stack reports them: preview-only unknowns left out.
+    outputs.write_text(json.dumps({k: v for k, v in run_program().outputs.items() if v != UNKNOWN}))
+    args = ["preview", "--cwd", str(tmp_path), "--stack", "dev", "--account", ACCOUNT, "--region", REGION]
+    args += ["--policy-pack", str(ROOT / "policy"), "--stack-reference", f"org/lambda-failures/prod={outputs}"]
+    code = cli.main([*args, "--secret", "apiKey=tok-7f3a9", "--json"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "tok-7f3a9" not in printed
+    report = json.loads(printed)
+    assert report["violations"] == [] and report["undecided"] == []
+    (function_,) = [r for r in report["resources"] if r["type"] == FUNCTION]
+    assert function_["props"]["environment"]["variables"]["API_KEY"] == "<secret>"
+    assert function_["props"]["handler"] == "app.handler"
