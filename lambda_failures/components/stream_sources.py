@@ -35,15 +35,15 @@ KINESIS_STREAM_READ = [
 # Enhanced fan-out: the mapping names a stream consumer, which Lambda subscribes to.
 KINESIS_CONSUMER_READ = ["kinesis:SubscribeToShard", "kinesis:DescribeStreamConsumer"]
 # Lambda Developer Guide, "Configuring Lambda permissions for Amazon MSK event source mappings".
-MSK_CLUSTER_READ = ["kafka:DescribeClusterV2", "kafka:GetBootstrapBrokers"]
+# GetBootstrapBrokers has no resource-level permissions.
+MSK_CLUSTER_READ = "kafka:DescribeClusterV2"
+MSK_BROKERS = "kafka:GetBootstrapBrokers"
 MSK_IAM_CLUSTER = ["kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration"]
 MSK_IAM_TOPIC = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
 MSK_IAM_GROUP = ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"]
 # Lambda's pollers reach a cluster in a VPC through network interfaces in its subnets. The
-# describe actions have no resource-level permissions; `*` is the only valid resource.
-VPC_ACCESS = [
-    "ec2:CreateNetworkInterface",
-    "ec2:DeleteNetworkInterface",
+# describe actions have no resource-level permissions; `*` is the only valid resource there.
+VPC_DESCRIBE = [
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSubnets",
@@ -235,19 +235,38 @@ def read_statements(source: AnySource, ctx: AwsContext) -> list[docs.Statement]:
         statements.append(docs.allow("ReadKafkaCredentials", "secretsmanager:GetSecretValue", source.secret_arn))
     if isinstance(source, MskSource):
         statements.append(docs.allow("DescribeKafkaCluster", MSK_CLUSTER_READ, source.cluster_arn))
-        statements.append(docs.allow("ManagePollerInterfaces", VPC_ACCESS, "*"))
+        statements.append(docs.allow("FindKafkaBrokers", MSK_BROKERS, "*"))
+        statements += _poller_interfaces(ctx)
         if source.secret_arn is None:
             statements += _msk_iam(source)
     elif source.subnets:
-        statements.append(docs.allow("ManagePollerInterfaces", VPC_ACCESS, "*"))
+        statements += _poller_interfaces(ctx, source.subnets, source.security_groups)
     return statements
+
+
+def _poller_interfaces(
+    ctx: AwsContext, subnets: tuple[str, ...] = (), security_groups: tuple[str, ...] = ()
+) -> list[docs.Statement]:
+    """Network interfaces for the pollers, in the given subnets and groups (an MSK cluster's are
+    not named to us: any in this account and region)."""
+    interfaces = ctx.arn("ec2", "network-interface/*")
+    placed = [ctx.arn("ec2", f"subnet/{s}") for s in subnets or ("*",)]
+    placed += [ctx.arn("ec2", f"security-group/{g}") for g in security_groups or ("*",)]
+    return [
+        docs.allow("CreatePollerInterfaces", "ec2:CreateNetworkInterface", [interfaces, *placed]),
+        docs.allow("DeletePollerInterfaces", "ec2:DeleteNetworkInterface", interfaces),
+        docs.allow("DescribePollerNetwork", VPC_DESCRIBE, "*"),
+    ]
 
 
 def _arn_read(source: StreamSource) -> list[docs.Statement]:
     arn = source.arn
     if source.kind == StreamSourceKind.DYNAMODB:
+        # The table's streams: a stream label holds colons, and a table re-enabling its stream
+        # gets a new label that the mapping (re-created) would need.
+        streams = f"{arn.split('/stream/')[0]}/stream/*" if isinstance(arn, str) else arn
         return [
-            docs.allow("ReadTableStream", DYNAMODB_STREAM_READ, arn),
+            docs.allow("ReadTableStream", DYNAMODB_STREAM_READ, streams),
             # ListStreams has no resource-level permissions.
             docs.allow("ListTableStreams", "dynamodb:ListStreams", "*"),
         ]

@@ -46,6 +46,7 @@ shared = dict(aws=ctx, archive=archive, alarms=alarms)
 
 
 def synth(tmp_path: Path, body: str) -> Synthesis:
+    """A program of the given body after the fixture program's prelude (its archive and alarms)."""
     (tmp_path / "Pulumi.yaml").write_text("name: retrofit\nruntime: python\n")
     (tmp_path / "__main__.py").write_text(PRELUDE + textwrap.dedent(body))
     return synthesize("dev", project_dir=tmp_path, account_id=ACCOUNT, region=REGION)
@@ -55,29 +56,12 @@ def of(synthesis: Synthesis, type_: str) -> list:
     return [r for r in synthesis.resources if r.type == type_]
 
 
-ASYNC = """
-FailureCapture("billing", FailureCaptureArgs(function="billing-api", role="billing-api-role",
-    invoke=AsyncCapture(max_retry_attempts=1, max_event_age_seconds=900,
-                        success_destination_arn="arn:aws:sqs:eu-west-1:123456789012:billing-done"), **shared))
-"""
-STREAMS = f"""
-FailureCapture("table", FailureCaptureArgs(function="orders-sync", role="arn:aws:iam::{ACCOUNT}:role/svc/orders-sync",
-    invoke=None, stream=StreamCapture(StreamSource("{TABLE_STREAM}", StreamSourceKind.DYNAMODB)), **shared))
-FailureCapture("clicks", FailureCaptureArgs(function="clicks", role="clicks-role", qualifier="live",
-    stream=StreamCapture(StreamSource("{KINESIS}/consumer/lambda:1700000000", StreamSourceKind.KINESIS),
-                         StreamSettings(max_retry_attempts=2)), **shared))
-FailureCapture("msk", FailureCaptureArgs(function="ledger", role="ledger-role", invoke=None,
-    stream=StreamCapture(MskSource("{CLUSTER}", "payments", consumer_group_id="ledger")), **shared))
-FailureCapture("kafka", FailureCaptureArgs(function="audit", role="audit-role", invoke=None,
-    stream=StreamCapture(KafkaSource(("b-1.kafka.example.com:9096", "b-2.kafka.example.com:9096"), "audit",
-        secret_arn="{SECRET}", subnets=("subnet-0123456789abcdef0",), security_groups=("sg-0123456789abcdef0",),
-        pollers=Pollers(1, 3))), **shared))
-"""
+RETROFIT = Path(__file__).resolve().parents[1] / "fixtures" / "retrofit_program"
 
 
 @pytest.fixture(scope="module")
-def retrofit(tmp_path_factory) -> Synthesis:
-    return synth(tmp_path_factory.mktemp("retrofit"), ASYNC + STREAMS)
+def retrofit() -> Synthesis:
+    return synthesize("dev", project_dir=RETROFIT, account_id=ACCOUNT)
 
 
 def test_a_retrofit_previews_clean_and_fully_decided(retrofit):
@@ -107,7 +91,7 @@ def test_the_existing_role_gets_delivery_under_resource_account(retrofit):
         assert write["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
     sids = {role: {s["Sid"]: s for s in doc["Statement"]} for role, doc in policies.items()}
     assert sids["billing-api-role"]["SendSuccessRecords"]["Action"] == "sqs:SendMessage"
-    assert sids["orders-sync"]["ReadTableStream"]["Resource"] == TABLE_STREAM
+    assert sids["orders-sync"]["ReadTableStream"]["Resource"] == TABLE_STREAM.split("/stream/")[0] + "/stream/*"
     assert sids["clicks-role"]["ReadKinesisStream"]["Resource"] == KINESIS
     assert sids["clicks-role"]["SubscribeToStreamConsumer"]["Resource"] == f"{KINESIS}/consumer/lambda:1700000000"
     head = CLUSTER.split(":cluster/")[0]
@@ -115,7 +99,11 @@ def test_the_existing_role_gets_delivery_under_resource_account(retrofit):
     assert sids["ledger-role"]["JoinKafkaConsumerGroup"]["Resource"].endswith("/ledger")
     assert "ReadKafkaCredentials" not in sids["ledger-role"]
     assert sids["audit-role"]["ReadKafkaCredentials"]["Resource"] == SECRET
-    assert "ManagePollerInterfaces" in sids["audit-role"]
+    assert sids["audit-role"]["CreatePollerInterfaces"]["Resource"] == [
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/subnet-0123456789abcdef0",
+        f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0123456789abcdef0",
+    ]
 
 
 def test_every_stream_kind_gets_the_same_bounded_mapping(retrofit):
