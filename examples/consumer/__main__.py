@@ -9,11 +9,18 @@ functions in its `analyticsFunctionNames` so its Athena table sees their failure
 
 import pulumi
 
-from lambda_failures.components.alarms import AlarmTarget
-from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
-from lambda_failures.components.naming import aws_context
-from lambda_failures.components.settings import AsyncSettings, StreamSettings
-from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs
+from lambda_failures import (
+    AlarmTarget,
+    ArchiveTarget,
+    AsyncFunction,
+    AsyncFunctionArgs,
+    AsyncSettings,
+    StreamConsumer,
+    StreamConsumerArgs,
+    StreamSettings,
+    aws_context,
+    project_function,
+)
 
 config = pulumi.Config()
 prefix = config.get("namePrefix") or f"orders-{pulumi.get_stack()}"
@@ -28,8 +35,22 @@ archive = ArchiveTarget(
 alarms = AlarmTarget(archive_stack.require_output("AlertTopicArn"), {"project": "lambda-failures-consumer"})
 shared = {"aws": ctx, "name_prefix": prefix, "archive": archive, "alarms": alarms}
 
-orders = AsyncFunction("orders", AsyncFunctionArgs(settings=AsyncSettings(max_retry_attempts=1), **shared))
-stream = StreamConsumer("orders-stream", StreamConsumerArgs(settings=StreamSettings(max_retry_attempts=2), **shared))
+orders = AsyncFunction(
+    "orders",
+    AsyncFunctionArgs(
+        **project_function("lambda_failures.handlers.async_function"),
+        settings=AsyncSettings(max_retry_attempts=1),
+        **shared,
+    ),
+)
+stream = StreamConsumer(
+    "orders-stream",
+    StreamConsumerArgs(
+        **project_function("lambda_failures.handlers.stream_consumer"),
+        settings=StreamSettings(max_retry_attempts=2),
+        **shared,
+    ),
+)
 
 pulumi.export("OrdersFunctionName", orders.function_name)
 pulumi.export("OrdersStreamConsumerFunctionName", stream.function_name)

@@ -18,11 +18,6 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from failure_guards.bounds import (
-    STREAM_MAX_RECORD_AGE_SECONDS,
-    STREAM_MAX_RETRY_ATTEMPTS,
-    STREAM_MIN_RECORD_AGE_SECONDS,
-)
 from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms, stream_alarms
 from lambda_failures.components.async_function import ArchiveTarget
@@ -33,7 +28,7 @@ from lambda_failures.components.invoke_config import (
     invoke_config,
 )
 from lambda_failures.components.naming import AwsContext, resource_name
-from lambda_failures.components.settings import PROJECT, STARTING_POSITIONS, StreamSettings
+from lambda_failures.components.settings import PROJECT, StreamSettings
 from lambda_failures.components.stream_sources import (
     AnySource,
     check_arn,
@@ -168,18 +163,9 @@ def check_invoke(invoke: AsyncCapture, ctx: AwsContext) -> None:
 
 
 def check_stream(stream: StreamCapture, ctx: AwsContext) -> None:
-    s = stream.settings
-    _bounded("stream.settings.max_retry_attempts", s.max_retry_attempts, 0, STREAM_MAX_RETRY_ATTEMPTS)
-    _bounded(
-        "stream.settings.max_record_age_seconds",
-        s.max_record_age_seconds,
-        STREAM_MIN_RECORD_AGE_SECONDS,
-        STREAM_MAX_RECORD_AGE_SECONDS,
-    )
-    _bounded("stream.settings.batch_size", s.batch_size, 1, 10_000)
-    _bounded("stream.settings.batching_window_seconds", s.batching_window_seconds, 0, 300)
-    if s.starting_position not in STARTING_POSITIONS:
-        raise refuse("stream.settings.starting_position", " or ".join(STARTING_POSITIONS), s.starting_position)
+    """The source; StreamSettings checks its own values (the pack's bounds) when built."""
+    if not isinstance(stream.settings, StreamSettings):
+        raise refuse("stream.settings", "a StreamSettings", stream.settings)
     validate(stream.source, ctx, "stream.source")
 
 

@@ -11,6 +11,7 @@ from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, create_alarms, stream_alarms
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
+from lambda_failures.components.function_spec import FunctionSpec, spec_of
 from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from lambda_failures.components.naming import AwsContext, resource_name, table_arn
 from lambda_failures.components.settings import PROJECT, StreamSettings, StreamSourceKind
@@ -28,15 +29,16 @@ from lambda_failures.components.stream_sources import (
 __all__ = ["StreamConsumer", "StreamConsumerArgs", "StreamSource"]
 
 
-@dataclass
-class StreamConsumerArgs:
+@dataclass(kw_only=True)
+class StreamConsumerArgs(FunctionSpec):
+    """The caller's consumer function (FunctionSpec: code, runtime and every Lambda setting),
+    the stream it reads and how its failed batches reach the archive."""
+
     aws: AwsContext
     name_prefix: str
     archive: ArchiveTarget
     alarms: AlarmTarget
     settings: StreamSettings = field(default_factory=StreamSettings)
-    log_retention_days: int = 30
-    powertools_layer_version: int = 27
     tags: dict[str, str] = field(default_factory=dict)
     # Instead of settings.source_arn: an ARN given as an output (the component package), or an
     # Amazon MSK or self-managed Kafka topic (stream_sources).
@@ -79,12 +81,10 @@ class StreamConsumer(pulumi.ComponentResource):
         self.lambda_ = LambdaFunction(
             f"{name}-consumer",
             LambdaFunctionArgs(
+                **spec_of(args),
                 aws=args.aws,
                 function_name=self.function_name,
-                handler_module="lambda_failures.handlers.stream_consumer",
                 statements=statements,
-                log_retention_days=args.log_retention_days,
-                powertools_layer_version=args.powertools_layer_version,
                 tags=args.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),

@@ -206,7 +206,7 @@ REFUSALS = [
     (
         f'function="billing", stream=StreamCapture(StreamSource("{KINESIS}", StreamSourceKind.KINESIS), '
         "StreamSettings(max_retry_attempts=11))",
-        "stream.settings.max_retry_attempts: must be an integer from 0 to 10",
+        "StreamSettings.max_retry_attempts must be an integer from 0 to 10",
     ),
     (
         f'function="billing", stream=StreamCapture(MskSource("{CLUSTER}", "t", pollers=Pollers(3, 2)))',
