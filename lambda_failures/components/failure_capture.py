@@ -93,6 +93,8 @@ class FailureCaptureArgs:
     invoke: AsyncCapture | None = field(default_factory=AsyncCapture)  # None: no async invoke config
     stream: StreamCapture | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # Adopt the invoke config the function already has (another tool's) instead of replacing it.
+    import_invoke_config: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,11 @@ class Target:
     function_name: str
     qualifier: str | None
     role_name: str
+
+    @property
+    def config_id(self) -> str:
+        """The invoke config's id in the provider: `<function>` or `<function>:<qualifier>`."""
+        return self.function_name if self.qualifier is None else f"{self.function_name}:{self.qualifier}"
 
     @property
     def owner(self) -> str:
@@ -142,6 +149,8 @@ def check_target(args: FailureCaptureArgs) -> Target:
         raise refuse("role", "an IAM role name or ARN", role)
     if args.invoke is None and args.stream is None:
         raise refuse("invoke", "set, or stream set (there is nothing to capture)", None)
+    if args.import_invoke_config and args.invoke is None:
+        raise refuse("import_invoke_config", "false when invoke is None (there is no invoke config to adopt)", True)
     return Target(name, qualifier, role_name)
 
 
@@ -241,13 +250,13 @@ class FailureCapture(pulumi.ComponentResource):
             [self.role_policy],
             on_success=args.invoke.success_destination_arn,
             qualifier=target.qualifier,
+            import_id=target.config_id if args.import_invoke_config else None,
         )
 
     def _mapping(self, name: str, args: FailureCaptureArgs, target: Target) -> aws.lambda_.EventSourceMapping | None:
         if args.stream is None:
             return None
-        function = target.function_name if target.qualifier is None else f"{target.function_name}:{target.qualifier}"
         stream, grants = args.stream, [self.role_policy]
         return stream_mapping(
-            f"{name}-mapping", function, stream.source, stream.settings, args.archive.bucket_arn, self, grants
+            f"{name}-mapping", target.config_id, stream.source, stream.settings, args.archive.bucket_arn, self, grants
         )

@@ -26,7 +26,10 @@ def invoke_config(
     depends_on: list[pulumi.Resource],
     on_success: pulumi.Input[str] | None = None,
     qualifier: str | None = None,
+    import_id: str | None = None,
 ) -> aws.lambda_.FunctionEventInvokeConfig:
+    """`import_id` adopts a config another tool wrote (`<function>[:<qualifier>]`): the preview
+    then shows how ours differs from it, instead of the create silently replacing it."""
     destination_config: dict = {"on_failure": {"destination": on_failure}}
     if on_success:
         destination_config["on_success"] = {"destination": on_success}
@@ -38,5 +41,5 @@ def invoke_config(
         maximum_event_age_in_seconds=max_event_age_seconds,
         destination_config=destination_config,
         # Lambda checks the role's grants on the destinations when the config is written.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on, import_=import_id),
     )

@@ -12,6 +12,7 @@ import pytest
 from support.pulumi_harness import ACCOUNT, REGION
 
 from failctl.preview import gate
+from failctl.preview import synth as synth_module
 from failctl.preview.synth import Synthesis, synthesize
 from lambda_failures.components.settings import ConfigError
 
@@ -200,6 +201,11 @@ REFUSALS = [
     ),
     ('function="billing", invoke=None', "invoke: must be set, or stream set"),
     (
+        f'function="billing", import_invoke_config=True, invoke=None, '
+        f'stream=StreamCapture(StreamSource("{KINESIS}", StreamSourceKind.KINESIS))',
+        "import_invoke_config: must be false",
+    ),
+    (
         f'function="billing", stream=StreamCapture(StreamSource("{KINESIS}", StreamSourceKind.DYNAMODB))',
         "stream.source.kind: must be kinesis",
     ),
@@ -234,3 +240,23 @@ def test_bad_names_and_arns_are_refused_with_the_property_named(tmp_path, given,
     with pytest.raises(ConfigError) as error:
         synth(tmp_path, f"FailureCapture('x', FailureCaptureArgs({kwargs}, **shared))\n")
     assert expected in str(error.value)
+
+
+def test_an_existing_invoke_config_can_be_adopted_instead_of_replaced(tmp_path, monkeypatch):
+    """`import_invoke_config` registers the config with the engine's import id (`name:qualifier`),
+    so the preview compares ours with the one another tool wrote."""
+    imports: dict[str, str] = {}
+    register = synth_module.RecordingMonitor.RegisterResource
+
+    def recording(self, request):
+        if request.importId:
+            imports[request.name] = request.importId
+        return register(self, request)
+
+    monkeypatch.setattr(synth_module.RecordingMonitor, "RegisterResource", recording)
+    synth(
+        tmp_path,
+        'FailureCapture("x", FailureCaptureArgs(function="billing", role="billing-role", qualifier="live",\n'
+        "    import_invoke_config=True, **shared))\n",
+    )
+    assert imports == {"x-invoke-config": "billing:live"}
