@@ -9,11 +9,25 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.pulumi_harness import ACCOUNT, REGION
 
 from failctl.preview import gate
 from failctl.preview import synth as synth_module
 from failctl.preview.synth import Synthesis, synthesize
+from lambda_failures.components.alarms import AlarmTarget
+from lambda_failures.components.async_function import ArchiveTarget
+from lambda_failures.components.failure_capture import (
+    FUNCTION_ARN,
+    FUNCTION_NAME,
+    QUALIFIER,
+    ROLE_ARN,
+    ROLE_NAME,
+    FailureCaptureArgs,
+    check_target,
+)
+from lambda_failures.components.naming import AwsContext
 from lambda_failures.components.settings import ConfigError
 
 PACK = gate.load_pack("policy")
@@ -260,3 +274,29 @@ def test_an_existing_invoke_config_can_be_adopted_instead_of_replaced(tmp_path, 
         "    import_invoke_config=True, **shared))\n",
     )
     assert imports == {"x-invoke-config": "billing:live"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    function=st.one_of(st.text(max_size=80), st.from_regex(FUNCTION_ARN, fullmatch=True), st.integers(), st.none()),
+    role=st.one_of(st.text(max_size=80), st.from_regex(ROLE_ARN, fullmatch=True), st.none()),
+    qualifier=st.one_of(st.none(), st.text(max_size=20), st.integers()),
+)
+def test_any_function_role_and_qualifier_is_accepted_or_refused_by_name(function, role, qualifier):
+    """Whatever a caller passes, the answer is a Target of bare names or a ConfigError naming
+    the property: never another exception."""
+    args = FailureCaptureArgs(
+        aws=AwsContext(ACCOUNT, REGION),
+        archive=ArchiveTarget(BUCKET, BUCKET_ARN, BUCKET_ARN, "alias/a"),
+        alarms=AlarmTarget(TOPIC),
+        function=function,
+        role=role,
+        qualifier=qualifier,
+    )
+    try:
+        target = check_target(args)
+    except ConfigError as error:
+        assert error.key in ("function", "qualifier", "role")
+        return
+    assert FUNCTION_NAME.fullmatch(target.function_name) and ROLE_NAME.fullmatch(target.role_name)
+    assert target.qualifier is None or QUALIFIER.fullmatch(target.qualifier)
