@@ -11,6 +11,7 @@ from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms
 from lambda_failures.components.customer_key import customer_key
 from lambda_failures.components.function_spec import FunctionSpec, spec_of
+from lambda_failures.components.invoke_config import invoke_config
 from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
 from lambda_failures.components.naming import (
     AwsContext,
@@ -139,19 +140,15 @@ class AsyncFunction(pulumi.ComponentResource):
 
     def _invoke_config(self, name: str) -> aws.lambda_.FunctionEventInvokeConfig:
         s = self._args.settings
-        destination_config: dict = {"on_failure": {"destination": self._args.archive.bucket_arn}}
-        if self.success_destination_arn:
-            destination_config["on_success"] = {"destination": self.success_destination_arn}
-        return aws.lambda_.FunctionEventInvokeConfig(
+        return invoke_config(
             f"{name}-invoke-config",
-            function_name=self.lambda_.function.name,
-            maximum_retry_attempts=s.max_retry_attempts,
-            maximum_event_age_in_seconds=s.max_event_age_seconds,
-            destination_config=destination_config,
-            # Lambda checks the role's grants on the destinations when the config is written.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.lambda_.role_policy, *self._destination_resources]
-            ),
+            self.lambda_.function.name,
+            s.max_retry_attempts,
+            s.max_event_age_seconds,
+            self._args.archive.bucket_arn,
+            self,
+            [self.lambda_.role_policy, *self._destination_resources],
+            on_success=self.success_destination_arn,
         )
 
     def _destination_key(self, name: str) -> aws.kms.Key:
