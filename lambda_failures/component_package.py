@@ -31,6 +31,15 @@ from lambda_failures.components.alarms import AlarmTarget
 from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
 from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
 from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
+from lambda_failures.components.failure_capture import (
+    AsyncCapture,
+    FailureCapture,
+    FailureCaptureArgs,
+    StreamCapture,
+    check_invoke,
+    check_stream,
+    check_target,
+)
 from lambda_failures.components.function_spec import FunctionSpec, Tracing, VpcConfig, check_placement
 from lambda_failures.components.naming import RANDOM_SUFFIX_BYTES, AwsContext
 from lambda_failures.components.naming import aws_context as naming_aws_context
@@ -56,6 +65,7 @@ from lambda_failures.components.settings import (
     stream_source_kind,
 )
 from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs, StreamSource
+from lambda_failures.components.stream_sources import arn_source
 
 PACKAGE_NAME = PROJECT
 # The stream settings' config keys carry a `stream` prefix that the consumer's own inputs do not.
@@ -351,7 +361,150 @@ class ArchivedStreamConsumer(pulumi.ComponentResource):
         )
 
 
-COMPONENTS: list[type[pulumi.ComponentResource]] = [SharedArchive, ArchivedAsyncFunction, ArchivedStreamConsumer]
+class ArchivedFailureCaptureArgs(TypedDict):
+    archive_bucket_name: pulumi.Input[str]
+    """SharedArchive.bucketName: where failures are delivered."""
+    archive_bucket_arn: pulumi.Input[str]
+    """SharedArchive.bucketArn."""
+    archive_grant_arn: pulumi.Input[str]
+    """SharedArchive.grantArn."""
+    archive_key_alias: pulumi.Input[str]
+    """SharedArchive.keyAlias."""
+    alert_topic_arn: pulumi.Input[str]
+    """SharedArchive.alertTopicArn: where the delivery alarms go."""
+    function_name: str
+    """The existing function (deployed by another tool): its name, or a function, version or alias ARN."""
+    role: str
+    """The function's execution role (name or ARN): it gets a policy delivering to the archive."""
+    qualifier: NotRequired[str]
+    """$LATEST, a version or an alias to capture (default: the unqualified function)."""
+    capture_async: NotRequired[bool]
+    """Write the asynchronous invoke config (default true); false with streamSourceArn captures the stream only."""
+    import_invoke_config: NotRequired[bool]
+    """Adopt the invoke config the function already has instead of creating one (default false)."""
+    max_retry_attempts: NotRequired[int]
+    """Retries of a failed asynchronous event (0-2, default 2)."""
+    max_event_age_seconds: NotRequired[int]
+    """Age after which an event is sent to the archive unprocessed (60-21600, default 3600)."""
+    success_destination_arn: NotRequired[str]
+    """Where successful asynchronous results go: an SQS queue, SNS topic, function or event bus ARN."""
+    stream_source_arn: NotRequired[str]
+    """A DynamoDB or Kinesis stream to consume with a new mapping to the function."""
+    stream_max_retry_attempts: NotRequired[int]
+    """Retries of a failing batch (0-10, the policy pack's bound; default 3)."""
+    stream_max_record_age_seconds: NotRequired[int]
+    """Age after which a record goes to the archive unprocessed (60-86400, default 3600)."""
+    stream_batch_size: NotRequired[int]
+    """Records per batch (1-10000, default 100)."""
+    stream_batching_window_seconds: NotRequired[int]
+    """Seconds to gather a batch (0-300, default 0)."""
+    stream_starting_position: NotRequired[StartingPosition]
+    """LATEST or TRIM_HORIZON (default LATEST)."""
+    stream_filter_patterns: NotRequired[str]
+    """A JSON list of at most 5 event filter patterns."""
+    iterator_age_alarm_ms: NotRequired[int]
+    """Iterator age in ms that raises the falling-behind alarm (1000-604800000, default 60000)."""
+    tags: NotRequired[dict[str, str]]
+    """Tags for every resource (at most 50; no aws: prefix)."""
+
+
+class ArchivedFailureCapture(pulumi.ComponentResource):
+    """Failure capture for a function another tool deployed (SAM, Terraform, the console): its
+    invoke config (bounded retries and age, the archive on failure), a new bounded mapping from a
+    stream, a policy on its role delivering to a SharedArchive, and the delivery alarms."""
+
+    function_name: pulumi.Output[str]
+    """The captured function's name."""
+    role_name: pulumi.Output[str]
+    """The role that was given the delivery policy."""
+    event_source_mapping_uuid: pulumi.Output[str | None]
+    """The new mapping's UUID, when streamSourceArn was given."""
+
+    def __init__(self, name: str, args: ArchivedFailureCaptureArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{PACKAGE_NAME}:index:ArchivedFailureCapture", name, None, opts)
+        args = inputs_of("ArchivedFailureCapture", args)
+        reader = input_reader("ArchivedFailureCapture", args)
+        capture = capture_args(self, reader, args)
+        self.capture = FailureCapture(f"{name}-capture", capture, opts=pulumi.ResourceOptions(parent=self))
+        self.function_name = pulumi.Output.from_input(self.capture.function_name)
+        self.role_name = pulumi.Output.from_input(self.capture.role_name)
+        self.event_source_mapping_uuid = pulumi.Output.from_input(
+            self.capture.mapping.uuid if self.capture.mapping else None
+        )
+        self.register_outputs(
+            {
+                "functionName": self.function_name,
+                "roleName": self.role_name,
+                "eventSourceMappingUuid": self.event_source_mapping_uuid,
+            }
+        )
+
+
+# FailureCapture's property names -> the package inputs they come from.
+CAPTURE_INPUTS = {
+    "function": "functionName",
+    "role": "role",
+    "qualifier": "qualifier",
+    "invoke": "captureAsync",
+    "import_invoke_config": "importInvokeConfig",
+    "invoke.max_retry_attempts": "maxRetryAttempts",
+    "invoke.max_event_age_seconds": "maxEventAgeSeconds",
+    "invoke.success_destination_arn": "successDestinationArn",
+    "stream.source": "streamSourceArn",
+}
+
+
+def capture_args(parent: pulumi.Resource, reader: Reader, args: dict[str, Any]) -> FailureCaptureArgs:
+    """Every input read and checked (FailureCapture's own checks, named as the inputs are) before
+    anything of the capture is registered."""
+    tags = read_tags(reader, args.get("tags"))
+    wiring = {key: required(reader, args, key) for key in WIRING}
+    capture_async = plain_bool(reader, "captureAsync", args.get("capture_async", True))
+    importing = plain_bool(reader, "importInvokeConfig", args.get("import_invoke_config"))
+    invoke = AsyncCapture(
+        max_retry_attempts=reader.int("maxRetryAttempts"),
+        max_event_age_seconds=reader.int("maxEventAgeSeconds"),
+        success_destination_arn=reader.str("successDestinationArn"),
+    )
+    settings = read_stream(reader)
+    ctx = aws_context(parent)
+    check_wiring(reader, wiring, ctx)
+    try:
+        stream = StreamCapture(arn_source(settings.source_arn, ctx), settings) if settings.source_arn else None
+        capture = FailureCaptureArgs(
+            aws=ctx,
+            archive=ArchiveTarget(
+                bucket_name=wiring["archive_bucket_name"],
+                bucket_arn=wiring["archive_bucket_arn"],
+                grant_arn=wiring["archive_grant_arn"],
+                key_alias=wiring["archive_key_alias"],
+            ),
+            alarms=AlarmTarget(wiring["alert_topic_arn"], tags),
+            function=args.get("function_name"),
+            role=args.get("role"),
+            qualifier=args.get("qualifier"),
+            invoke=invoke if capture_async else None,
+            stream=stream,
+            tags=tags,
+            import_invoke_config=importing,
+        )
+        check_target(capture)
+        if capture.invoke is not None:
+            check_invoke(capture.invoke, ctx)
+        if capture.stream is not None:
+            check_stream(capture.stream, ctx)
+    except ConfigError as error:
+        name = CAPTURE_INPUTS.get(error.key, camel_case(error.key))
+        raise ConfigError(f"ArchivedFailureCapture input {name} {error.reason}", name, error.reason) from None
+    return capture
+
+
+COMPONENTS: list[type[pulumi.ComponentResource]] = [
+    SharedArchive,
+    ArchivedAsyncFunction,
+    ArchivedStreamConsumer,
+    ArchivedFailureCapture,
+]
 
 
 class ComponentPackageProvider(ComponentProvider):

@@ -32,6 +32,10 @@ PACKAGE = "lambda-failures"
 TOKENS = {
     name: f"{PACKAGE}:index:{name}" for name in ("SharedArchive", "ArchivedAsyncFunction", "ArchivedStreamConsumer")
 }
+# The fourth component: failure capture for a function another tool deployed.
+CAPTURE = f"{PACKAGE}:index:ArchivedFailureCapture"
+# Its inputs that are no config key: the function and role it captures, and what to capture.
+CAPTURE_INPUTS = {"functionName", "role", "qualifier", "captureAsync", "importInvokeConfig", "successDestinationArn"}
 WIRING = {"namePrefix", "tags", "alertTopicArn"} | {
     f"archive{part}" for part in ("BucketName", "BucketArn", "GrantArn", "KeyAlias")
 }
@@ -100,9 +104,9 @@ def test_plugin_files_the_cli_would_refuse_are_refused(tmp_path, text, problem):
     assert problem in str(raised.value)
 
 
-def test_the_schema_names_the_package_at_its_version_with_three_components(schema):
+def test_the_schema_names_the_package_at_its_version_with_four_components(schema):
     assert schema["name"] == PACKAGE and schema["version"] == version(PACKAGE)
-    assert set(schema["resources"]) == set(TOKENS.values())
+    assert set(schema["resources"]) == {*TOKENS.values(), CAPTURE}
     assert all(resource["isComponent"] for resource in schema["resources"].values())
 
 
@@ -141,12 +145,13 @@ def test_the_settings_choices_are_enums_in_the_schema(schema):
 def test_every_input_is_a_config_key_of_the_stack_held_to_the_same_rule(schema):
     """One rule per value: an input that is not wiring is the stack's config key of the same name."""
     keys = load_project(ROOT).declared_names()
-    for name, token in TOKENS.items():
+    for name, token in {**TOKENS, "ArchivedFailureCapture": CAPTURE}.items():
         resource = schema["resources"][token]
         strip = STREAM_KEY_PREFIX if name == "ArchivedStreamConsumer" else ""
         config_names = {input_name(key, strip) for key in keys}
+        own = CAPTURE_INPUTS if token == CAPTURE else {SOURCE_KIND, *FUNCTION_INPUTS}
         for prop, spec in resource["inputProperties"].items():
-            assert prop in WIRING | {SOURCE_KIND, *FUNCTION_INPUTS} or prop in config_names, f"{name}.{prop}"
+            assert prop in WIRING | own or prop in config_names, f"{name}.{prop}"
             assert spec.get("description"), f"{name}.{prop} has no description"
 
 
@@ -169,7 +174,8 @@ def test_the_archive_wiring_is_inputs_and_everything_else_plain(schema):
 
 def construct(provider, engine, name: str, component: str, inputs: dict, dependencies=None) -> dict:
     """The component's outputs, with its URN under `urn`."""
-    response = provider.Construct(engine.construct_request(TOKENS[component], name, inputs, dependencies), timeout=120)
+    token = CAPTURE if component == "ArchivedFailureCapture" else TOKENS[component]
+    response = provider.Construct(engine.construct_request(token, name, inputs, dependencies), timeout=120)
     return state(response) | {"urn": response.urn}
 
 
@@ -639,3 +645,64 @@ def test_a_container_image_function(provider, engine):
     props = next(r.props for r in engine.monitor.registrations if r.name == "img-consumer-consumer-function")
     assert (props["packageType"], props["imageUri"]) == ("Image", image)
     assert "runtime" not in props and "handler" not in props and "layers" not in props
+
+
+LEGACY = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:legacy-orders"
+LEGACY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/legacy-orders-role"
+
+
+def capture_engine(inputs: dict):
+    """An existing function captured on a fresh loopback engine: (its registrations, the verdict)."""
+    engine = FakeEngine(ACCOUNT, REGION, stack="capture")
+    try:
+        with PluginProcess([sys.executable, str(PROVIDER), engine.address], cwd=ROOT) as plugin:
+            stub = provider_pb2_grpc.ResourceProviderStub(plugin.channel)
+            out = construct(stub, engine, "legacy", "ArchivedFailureCapture", {**KNOWN_WIRING, **inputs})
+        verdict = gate.evaluate(gate.load_pack(ROOT / "policy"), engine.monitor.registrations)
+        return out, engine.monitor.registrations, verdict
+    finally:
+        engine.close()
+
+
+def test_an_existing_function_is_captured_and_judged_by_the_pack():
+    out, registrations, verdict = capture_engine(
+        {"functionName": LEGACY, "role": LEGACY_ROLE, "maxRetryAttempts": 1, "streamSourceArn": STREAM}
+    )
+    assert verdict.violations == [] and verdict.undecided == []
+    assert (out["functionName"], out["roleName"]) == ("legacy-orders", "legacy-orders-role")
+    by_type = {r.type: r for r in registrations}
+    config = by_type["aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"].props
+    assert config["maximumRetryAttempts"] == 1 and config["destinationConfig"]["onFailure"]["destination"]
+    mapping = by_type["aws:lambda/eventSourceMapping:EventSourceMapping"].props
+    assert mapping["eventSourceArn"] == STREAM and mapping["bisectBatchOnFunctionError"] is True
+    policy = json.loads(by_type["aws:iam/rolePolicy:RolePolicy"].props["policy"])
+    write = next(s for s in policy["Statement"] if s["Sid"] == "WriteFailureRecords")
+    assert write["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
+    assert by_type["aws:iam/rolePolicy:RolePolicy"].props["role"] == "legacy-orders-role"
+    assert "aws:lambda/function:Function" not in by_type  # the function stays the other tool's
+
+
+@pytest.mark.parametrize(
+    "inputs, refused",
+    [
+        ({"functionName": "arn:aws:lambda:eu-west-1:1:fn", "role": "r"}, "functionName: must be a Lambda function ARN"),
+        ({"functionName": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f", "role": "r"}, "functionName: must be"),
+        ({"functionName": "legacy", "role": "arn:aws:iam::999999999999:role/r"}, "role: must be an IAM role ARN in"),
+        ({"functionName": "legacy", "role": "r", "qualifier": "bad qualifier"}, "qualifier: must be $LATEST"),
+        ({"functionName": "legacy", "role": "r", "maxRetryAttempts": 3}, "maxRetryAttempts: must be an integer"),
+        ({"functionName": "legacy", "role": "r", "captureAsync": "yes"}, "captureAsync: must be true or false"),
+        ({"functionName": "legacy", "role": "r", "captureAsync": False}, "captureAsync: must be set, or stream"),
+        (
+            {"functionName": "legacy", "role": "r", "successDestinationArn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:q.fifo"},
+            "successDestinationArn: must be a standard queue or topic",
+        ),
+        ({"functionName": "legacy", "role": "r", "streamSourceArn": "arn:aws:sqs:x"}, "streamSourceArn: must be"),
+        ({"role": "r"}, "functionName: Missing required input"),
+    ],
+)
+def test_a_capture_of_the_wrong_function_or_role_is_refused_naming_the_input(provider, engine, inputs, refused):
+    with pytest.raises(grpc.RpcError) as raised:
+        construct(provider, engine, "bad-capture", "ArchivedFailureCapture", {**KNOWN_WIRING, **inputs})
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    shown = refusal(raised.value)
+    assert refused in shown and "Traceback" not in shown, shown

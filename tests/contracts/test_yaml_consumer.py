@@ -136,9 +136,8 @@ def test_the_example_is_a_yaml_project_using_the_package_from_this_repository():
 def test_every_type_and_property_the_example_uses_exists_with_the_right_type(schema):
     document = program()
     used = {r["type"] for r in document["resources"].values()}
-    assert used == {
-        f"{PACKAGE}:index:{n}" for n in ("SharedArchive", "ArchivedAsyncFunction", "ArchivedStreamConsumer")
-    }
+    components = ("SharedArchive", "ArchivedAsyncFunction", "ArchivedStreamConsumer", "ArchivedFailureCapture")
+    assert used == {f"{PACKAGE}:index:{n}" for n in components}
     assert check_program(document, schema) == []
 
 
