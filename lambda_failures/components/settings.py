@@ -146,6 +146,7 @@ class Key:
     hi: int | None = None
     choices: tuple[str, ...] = ()
     value: Any = None
+    enum: type[StrEnum] | None = None  # the typed choices: what the setting reads as
 
 
 def _int(name: str, default: int, lo: int, hi: int, description: str) -> Key:
@@ -156,8 +157,8 @@ def _bool(name: str, default: bool, description: str) -> Key:
     return Key(name, "boolean", default, description, value=default)
 
 
-def _choice(name: str, default: str, choices: tuple[str, ...], description: str) -> Key:
-    return Key(name, "string", default, description, choices=choices, value=default)
+def _choice(name: str, default: str, enum: type[StrEnum], description: str) -> Key:
+    return Key(name, "string", default, description, choices=tuple(enum), value=enum(default), enum=enum)
 
 
 def _text(name: str, description: str, declared: str = "", value: Any = None) -> Key:
@@ -211,7 +212,7 @@ KEYS: dict[str, Key] = {
         _choice(
             "successDestination",
             "none",
-            tuple(SuccessDestination),
+            SuccessDestination,
             "On-success destination to create - none, sqs, sns, eventbridge or lambda.",
         ),
         Key(
@@ -254,7 +255,7 @@ KEYS: dict[str, Key] = {
         _choice(
             "streamStartingPosition",
             "LATEST",
-            tuple(StartingPosition),
+            StartingPosition,
             "Where a new mapping starts reading - LATEST or TRIM_HORIZON.",
         ),
         _text(
@@ -316,7 +317,7 @@ KEYS: dict[str, Key] = {
         _choice(
             "bucketNamespace",
             "account-regional",
-            tuple(BucketNamespace),
+            BucketNamespace,
             "S3 namespace of the buckets: account-regional (names only this account can create; not offered in "
             "me-south-1 and me-central-1) or global (a random suffix instead)",
         ),
@@ -448,14 +449,14 @@ class Reader:
             return text == "true"
         raise self.fail(key, "true or false", raw)
 
-    def choice(self, key: str) -> str:
+    def choice(self, key: str) -> StrEnum:
         spec = KEYS[key]
         raw = self._raw(key)
         if raw is None or raw == "":
             return spec.value
         if not isinstance(raw, str) or raw not in spec.choices:
             raise self.fail(key, "one of " + ", ".join(spec.choices), raw)
-        return raw
+        return spec.enum(raw)
 
     def str(self, key: str) -> str | None:
         raw = self._raw(key)
@@ -480,7 +481,7 @@ class AsyncSettings:
 
     max_retry_attempts: int = setting("maxRetryAttempts")
     max_event_age_seconds: int = setting("maxEventAgeSeconds")
-    success_destination: str = setting("successDestination")
+    success_destination: SuccessDestination = setting("successDestination")  # noqa: RUF009 (a dataclasses.field)
     dead_letter_queue: bool = setting("deadLetterQueue")
 
     def __post_init__(self) -> None:
@@ -507,7 +508,7 @@ class StreamSettings:
     max_record_age_seconds: int = setting("streamMaxRecordAgeSeconds")
     batch_size: int = setting("streamBatchSize")
     batching_window_seconds: int = setting("streamBatchingWindowSeconds")
-    starting_position: str = setting("streamStartingPosition")
+    starting_position: StartingPosition = setting("streamStartingPosition")  # noqa: RUF009 (a dataclasses.field)
     filter_patterns: tuple[str, ...] = ()
     table_deletion_protection: bool = setting("tableDeletionProtection")
     iterator_age_alarm_ms: int = setting("iteratorAgeAlarmMs")
@@ -550,7 +551,7 @@ class Settings:
     size: FunctionSize = field(default_factory=FunctionSize)
     stream: StreamSettings = field(default_factory=StreamSettings)
     analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
-    bucket_namespace: str = setting("bucketNamespace")
+    bucket_namespace: BucketNamespace = setting("bucketNamespace")  # noqa: RUF009 (a dataclasses.field)
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -756,5 +757,5 @@ def read_powertools_layer_version(reader: Reader) -> int:
     return reader.int("powertoolsLayerVersion")
 
 
-def read_bucket_namespace(reader: Reader) -> str:
+def read_bucket_namespace(reader: Reader) -> BucketNamespace:
     return reader.choice("bucketNamespace")

@@ -113,3 +113,13 @@ def test_settings_built_in_python_meet_the_rules_config_meets(build, expected):
     with pytest.raises(ConfigError) as raised:
         build()
     assert expected in str(raised.value)
+
+
+def test_choices_read_as_their_enums():
+    from lambda_failures.components.settings import BucketNamespace, StartingPosition, SuccessDestination
+
+    s = settings_from(successDestination="sqs", streamStartingPosition="TRIM_HORIZON", bucketNamespace="global")
+    assert s.function.success_destination is SuccessDestination.SQS
+    assert s.stream.starting_position is StartingPosition.TRIM_HORIZON
+    assert s.bucket_namespace is BucketNamespace.GLOBAL
+    assert AsyncSettings().success_destination is SuccessDestination.NONE
