@@ -525,6 +525,13 @@ class ComponentPackageProvider(ComponentProvider):
         for schema_name, prop in properties.items():
             value = inputs.get(schema_name) if isinstance(inputs, dict) else None
             path = f"{property_path}.{schema_name}" if property_path else schema_name
+            named = self.get_type_definition(prop) if prop.ref and prop.ref.startswith("#/types/") else None
+            if named is not None and named.enum and value is not None and not isinstance(value, pulumi.Output):
+                allowed = [choice.value for choice in named.enum]
+                if value not in allowed:
+                    # The host's own message quotes the whole value, however long.
+                    raise InputPropertyError(path, f"must be one of {', '.join(map(str, allowed))}; got {shown(value)}")
+                continue
             if prop.ref and prop.ref.startswith("#/types/") and isinstance(value, pulumi.Output | Unknown):
                 # The host would read it as an empty object, dropping every member.
                 raise InputPropertyError(

@@ -423,7 +423,7 @@ KNOWN_WIRING = {
         (
             "SharedArchive",
             {"namePrefix": "orders", "bucketNamespace": "GLOBAL"},
-            "bucketNamespace: Invalid value GLOBAL",
+            "bucketNamespace: must be one of account-regional, global; got 'GLOBAL'",
         ),
         ("SharedArchive", {"namePrefix": "orders", "alarmEmail": "nobody"}, "alarmEmail: must be an e-mail address"),
         ("SharedArchive", {"namePrefix": "orders", "alarmEmail": ["a@b.c"]}, "alarmEmail: must be text"),
@@ -439,7 +439,7 @@ KNOWN_WIRING = {
             {"sourceArn": "arn:aws:sqs:eu-west-1:123456789012:q:kinesis:x"},
             "sourceArn: must be",
         ),
-        ("ArchivedAsyncFunction", {"successDestination": "SQS"}, "successDestination: Invalid value SQS"),
+        ("ArchivedAsyncFunction", {"successDestination": "SQS"}, "successDestination: must be one of none, sqs"),
         (
             "ArchivedAsyncFunction",
             {"archiveBucketArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:orders"},
@@ -573,12 +573,14 @@ def test_a_random_name_grant_up_to_its_suffix_is_accepted(provider, engine):
     assert out["functionName"] == "rnd-processor"
 
 
-def test_a_megabyte_input_is_refused_naming_it_without_echoing_it(provider, engine):
+@pytest.mark.parametrize("prop", ["namePrefix", "bucketNamespace", "archiveExpirationDays", "alarmEmail"])
+def test_a_megabyte_input_is_refused_naming_it_without_echoing_it(provider, engine, prop):
+    """Text, an enum, an integer: each refused naming the input, quoting at most a little of it."""
     with pytest.raises(grpc.RpcError) as raised:
-        construct(provider, engine, "huge", "SharedArchive", {"namePrefix": "a" * 1_000_000})
+        construct(provider, engine, "huge", "SharedArchive", {"namePrefix": "huge", prop: "a" * 1_000_000})
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     shown = refusal(raised.value)
-    assert "namePrefix: must be" in shown and len(shown) < 1000
+    assert f"{prop}: must be" in shown and len(shown) < 1000
 
 
 def test_the_callers_function_and_its_settings_reach_lambda(provider, engine):
