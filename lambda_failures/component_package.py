@@ -640,12 +640,12 @@ def function_spec(reader: Reader, value: Any, environment: Any = None) -> Functi
             handler=value.get("handler"),
             image_uri=value.get("image_uri"),
             runtime=value.get("runtime"),
-            architectures=tuple(value.get("architectures") or ("x86_64",)),
+            architectures=listed(inner, "architectures", value.get("architectures"), ("x86_64",)),
             memory_mb=inner.int("memoryMb"),
             timeout_seconds=inner.int("timeoutSeconds"),
             ephemeral_storage_mb=whole(value.get("ephemeral_storage_mb", 512)),
             environment=environment if environment is not None else {},
-            layers=tuple(value.get("layers") or ()),
+            layers=listed(inner, "layers", value.get("layers"), ()),
             vpc=(
                 VpcConfig(tuple(vpc.get("subnet_ids") or ()), tuple(vpc.get("security_group_ids") or ()))
                 if isinstance(vpc, dict)
@@ -653,8 +653,8 @@ def function_spec(reader: Reader, value: Any, environment: Any = None) -> Functi
             ),
             tracing=value.get("tracing") or Tracing.ACTIVE,
             reserved_concurrency=read_reserved_concurrency(inner),
-            role_statements=tuple(value.get("role_statements") or ()),
-            managed_policy_arns=tuple(value.get("managed_policy_arns") or ()),
+            role_statements=listed(inner, "role_statements", value.get("role_statements"), ()),
+            managed_policy_arns=listed(inner, "managed_policy_arns", value.get("managed_policy_arns"), ()),
             powertools=plain_bool(inner, "powertools", value.get("powertools")),
             powertools_layer_version=read_powertools_layer_version(inner),
             log_retention_days=read_log_retention(inner),
@@ -672,6 +672,15 @@ def function_refusals() -> Iterator[None]:
             raise
         name = ".".join([FUNCTION, *(camel_case(part) for part in error.key.split("."))])
         raise ConfigError(f"{name} {error.reason}", name, error.reason) from None
+
+
+def listed(reader: Reader, key: str, value: Any, default: tuple) -> tuple:
+    """A list input as a tuple; anything else refused (a string is not a list of its characters)."""
+    if value is None:
+        return default
+    if not isinstance(value, list):
+        raise reader.fail(camel_case(key), "a list", value)
+    return tuple(value)
 
 
 def whole(value: Any) -> Any:

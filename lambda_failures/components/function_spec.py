@@ -182,7 +182,9 @@ def _check_environment(environment: Any) -> None:
 
 def _check_layers(spec: FunctionSpec) -> None:
     layers = list(spec.layers)
-    if spec.image_uri is not None and (layers or spec.powertools):
+    if spec.image_uri is not None and spec.powertools:
+        raise _fail("powertools", "false for a container image (Lambda takes no layers there)", True)
+    if spec.image_uri is not None and layers:
         raise _fail("layers", "empty for a container image (Lambda takes no layers there)", layers)
     if len(layers) + bool(spec.powertools) > MAX_LAYERS:
         raise _fail("layers", f"at most {MAX_LAYERS} layers, the Powertools layer included", layers)

@@ -166,6 +166,17 @@ CODE = pulumi.AssetArchive({"app.py": pulumi.StringAsset("def handler(e, c): pas
         ({"image_uri": "nginx:latest", "code": None, "handler": None, "runtime": None}, "image_uri", "Amazon ECR"),
         ({"image_uri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/app:1"}, "image_uri", "without code"),
         ({"environment": {"AWS_REGION": "x"}}, "environment", "Lambda does not reserve"),
+        (
+            {
+                "image_uri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/app:1",
+                "code": None,
+                "handler": None,
+                "runtime": None,
+                "powertools": True,
+            },
+            "powertools",
+            "false for a container image",
+        ),
         ({"layers": ["arn:aws:lambda:eu-west-1:1:layer:x"]}, "layers", "layer version ARNs"),
         ({"tracing": "On"}, "tracing", "Active or PassThrough"),
         ({"role_statements": [{"Action": "s3:GetObject"}]}, "role_statements", "IAM statements"),

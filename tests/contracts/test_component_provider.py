@@ -483,6 +483,11 @@ KNOWN_WIRING = {
             "function.powertools: must be given only with a Python runtime",
         ),
         ("ArchivedAsyncFunction", {"function": {**FUNCTION, "powertools": "yes"}}, "function.powertools: must be true"),
+        (
+            "ArchivedAsyncFunction",
+            {"function": {**FUNCTION, "architectures": "arm64"}},
+            "function.architectures: must be a list",
+        ),
         # Hostile inputs (issue: no way around the guard): each a bad input naming the property.
         ("ArchivedAsyncFunction", {"maxRetryAttempts": {"a": 1}}, "maxRetryAttempts: must be an integer"),
         ("ArchivedAsyncFunction", {"deadLetterQueue": "yes"}, "deadLetterQueue: must be true or false"),
