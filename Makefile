@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-fast lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,10 @@ lint: setup
 
 test: lint
 	$(PY) -m pytest -q
+
+# While changing code: everything but the tests marked slow (tests/conftest.py SLOW_MODULES).
+test-fast: lint
+	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
 	PYTHONPATH=tests $(PY) bench/run_all.py
