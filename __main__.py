@@ -1,16 +1,27 @@
-"""Failed-event capture for AWS Lambda: archive, async function, stream consumer, follow-up, analytics."""
+"""Failed-event capture for AWS Lambda: archive, async function, stream consumer, follow-up, analytics.
+
+The sample functions are built through the public API (`lambda_failures`) as any other program
+would build its own, with this project's sample handlers given as their code.
+"""
 
 import pulumi
 
-from lambda_failures.components.alarms import AlarmTarget
+from lambda_failures import (
+    AlarmTarget,
+    ArchiveTarget,
+    AsyncFunction,
+    AsyncFunctionArgs,
+    FailureArchive,
+    FailureArchiveArgs,
+    StreamConsumer,
+    StreamConsumerArgs,
+    aws_context,
+    project_function,
+)
 from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
-from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
 from lambda_failures.components.failure_analytics import FailureAnalytics, FailureAnalyticsArgs
-from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
 from lambda_failures.components.failure_processor import FailureProcessor, FailureProcessorArgs
-from lambda_failures.components.naming import aws_context
 from lambda_failures.components.settings import PROJECT, load_settings
-from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs
 
 config = pulumi.Config(PROJECT)
 settings = load_settings(config.get, pulumi.get_stack())
@@ -41,14 +52,30 @@ alerts = AlertTopic(
 alarms = AlarmTarget(alerts.topic_arn_output, tags)
 
 async_function = AsyncFunction(
-    "async-function", AsyncFunctionArgs(archive=target, alarms=alarms, settings=settings.function, **function_defaults)
+    "async-function",
+    AsyncFunctionArgs(
+        **project_function("lambda_failures.handlers.async_function"),
+        memory_mb=settings.size.memory_mb,
+        timeout_seconds=settings.size.timeout_seconds,
+        reserved_concurrency=settings.size.reserved_concurrency,
+        archive=target,
+        alarms=alarms,
+        settings=settings.function,
+        **function_defaults,
+    ),
 )
 
 consumer = None
 if settings.stream.enabled:
     consumer = StreamConsumer(
         "stream-consumer",
-        StreamConsumerArgs(archive=target, alarms=alarms, settings=settings.stream, **function_defaults),
+        StreamConsumerArgs(
+            **project_function("lambda_failures.handlers.stream_consumer"),
+            archive=target,
+            alarms=alarms,
+            settings=settings.stream,
+            **function_defaults,
+        ),
     )
 
 if settings.failure_processor:

@@ -1,35 +1,75 @@
-"""A consumer stack: its own async function and stream consumer, failing into the shared archive.
+"""A team's stack: its own functions, and one it already runs, failing into the shared archive.
 
-It reads the archive stack's outputs through a StackReference and builds the same components
-the archive stack uses, so its functions get the same guarantees: S3 grants scoped by
-s3:ResourceAccount, the archive key used only through S3, bounded retries, bisection,
-partial batch responses, and alarms on lost failures. The archive stack lists these
-functions in its `analyticsFunctionNames` so its Athena table sees their failures.
+It reads the archive stack's outputs through a StackReference and deploys the team's code from
+`functions/` (a Python stream consumer built on Powertools' batch utility, a Node.js function
+invoked asynchronously) with the archive's guarantees around it: S3 grants scoped by
+s3:ResourceAccount, the archive key used only through S3, bounded retries, bisection, partial
+batch responses, and alarms on lost failures. A function the team deployed with another tool
+(`legacyFunction`, with its role `legacyRole`) gets the same capture without being redeployed.
+The archive stack lists the async functions in its `analyticsFunctionNames` so its Athena
+table sees their failures.
 """
 
 import pulumi
 
-from lambda_failures.components.alarms import AlarmTarget
-from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
-from lambda_failures.components.naming import aws_context
-from lambda_failures.components.settings import AsyncSettings, StreamSettings
-from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs
+from lambda_failures import (
+    AlarmTarget,
+    ArchiveTarget,
+    AsyncCapture,
+    AsyncFunction,
+    AsyncFunctionArgs,
+    AsyncSettings,
+    FailureCapture,
+    FailureCaptureArgs,
+    StreamConsumer,
+    StreamConsumerArgs,
+    StreamSettings,
+    aws_context,
+)
 
 config = pulumi.Config()
 prefix = config.get("namePrefix") or f"orders-{pulumi.get_stack()}"
 archive_stack = pulumi.StackReference(config.require("archiveStack"))
 ctx = aws_context()
-archive = ArchiveTarget(
-    bucket_name=archive_stack.require_output("FailedEventsBucketName"),
-    bucket_arn=archive_stack.require_output("FailedEventsBucketArn"),
-    grant_arn=archive_stack.require_output("FailedEventsGrantArn"),
-    key_alias=archive_stack.require_output("FailureKeyAlias"),
-)
+archive = ArchiveTarget.from_stack_reference(archive_stack)
 alarms = AlarmTarget(archive_stack.require_output("AlertTopicArn"), {"project": "lambda-failures-consumer"})
-shared = {"aws": ctx, "name_prefix": prefix, "archive": archive, "alarms": alarms}
+shared = {"aws": ctx, "archive": archive, "alarms": alarms}
 
-orders = AsyncFunction("orders", AsyncFunctionArgs(settings=AsyncSettings(max_retry_attempts=1), **shared))
-stream = StreamConsumer("orders-stream", StreamConsumerArgs(settings=StreamSettings(max_retry_attempts=2), **shared))
+receipts = AsyncFunction(
+    "receipts",
+    AsyncFunctionArgs(
+        name_prefix=f"{prefix}-receipts",
+        code=pulumi.FileArchive("./functions/receipts"),
+        handler="index.handler",
+        runtime="nodejs22.x",
+        memory_mb=256,
+        settings=AsyncSettings(max_retry_attempts=1),
+        **shared,
+    ),
+)
+inventory = StreamConsumer(
+    "inventory",
+    StreamConsumerArgs(
+        name_prefix=f"{prefix}-inventory",
+        code=pulumi.FileArchive("./functions/inventory"),
+        handler="app.handler",
+        runtime="python3.13",
+        powertools=True,  # the AWS-published Powertools layer: the batch utility the code imports
+        settings=StreamSettings(max_retry_attempts=2),
+        **shared,
+    ),
+)
+legacy = FailureCapture(
+    "legacy",
+    FailureCaptureArgs(
+        function=config.get("legacyFunction") or "invoicing-legacy",
+        role=config.get("legacyRole") or "invoicing-legacy-role",
+        invoke=AsyncCapture(max_retry_attempts=2, max_event_age_seconds=3600),
+        **shared,
+    ),
+)
 
-pulumi.export("OrdersFunctionName", orders.function_name)
-pulumi.export("OrdersStreamConsumerFunctionName", stream.function_name)
+pulumi.export("ReceiptsFunctionName", receipts.function_name)
+pulumi.export("InventoryFunctionName", inventory.function_name)
+pulumi.export("InventoryTableName", inventory.table_name)
+pulumi.export("LegacyFunctionName", legacy.function_name)

@@ -3,8 +3,10 @@
 1. the offline preview and policy gate; 2. moto's server as the embedded AWS (on loopback);
 3. the processor invoked asynchronously with Lambda's retry semantics, failures written to
 the archive; 4. a failing DynamoDB stream batch through the real consumer with partial
-batch responses and bisection; 5. the failure processor's alerts; 6. the named queries
-answered locally from the archive; 7. a dry-run replay.
+batch responses and bisection; 5. a team's own function (examples/consumer, its handler
+from its code folder) failing into the same archive; 6. the failure processor's alerts;
+7. the named queries answered locally from the archive; 8. the replay plan, and the team's
+record replayed into its own handler.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import runpy
 import socket
 import sys
 import time
@@ -28,6 +31,10 @@ REGION = "us-east-1"
 STACK = "dev"
 MAPPING_UUID = "4f7e2f5c-demo-4000-8000-000000000001"  # AWS assigns it when the mapping is created
 SHARD = "shardId-00000001763800000000-0a1b2c3d"
+# The team's stack the demo runs a function of: it reads this project's dev stack as its archive.
+CONSUMER_DIR = PROJECT_DIR / "examples" / "consumer"
+ARCHIVE_STACK = "organization/lambda-failures/dev"
+TEAM_MAPPING_UUID = "9b1d3c2e-demo-4000-8000-000000000002"
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,43 @@ class DemoStack:
 
     def arn(self, function: str) -> str:
         return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+
+    @property
+    def stream_arn(self) -> str:
+        return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.table}/stream/2026-01-01T00:00:00.000"
+
+
+@dataclass(frozen=True)
+class TeamFunction:
+    """The team's stream consumer as its own stack would deploy it: its name, its mapping's
+    retries, its table, and the handler Lambda would call, from its code folder."""
+
+    name: str
+    stream_retries: int
+    table: str
+    code: Path
+    handler: str
+
+    @classmethod
+    def from_synthesis(cls, synthesis: Synthesis) -> TeamFunction:
+        (function,) = [
+            r.props
+            for r in synthesis.of_type("aws:lambda/function:Function")
+            if r.name == "inventory-consumer-function"
+        ]
+        (mapping,) = [r.props for r in synthesis.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")]
+        return cls(
+            name=synthesis.outputs["InventoryFunctionName"],
+            stream_retries=int(mapping["maximumRetryAttempts"]),
+            table=synthesis.outputs["InventoryTableName"],
+            code=(CONSUMER_DIR / function["code"]["path"]).resolve(),
+            handler=function["handler"],
+        )
+
+    def load(self) -> Any:
+        """The handler as Lambda's Python runtime finds it: `<module path>.<function>` in the code folder."""
+        module, _, function = self.handler.rpartition(".")
+        return runpy.run_path(str(self.code / (module.replace(".", "/") + ".py")))[function]
 
     @property
     def stream_arn(self) -> str:
@@ -115,9 +159,9 @@ def _start_moto() -> Any:
     return server
 
 
-def _gate() -> DemoStack | None:
+def _gate() -> tuple[DemoStack, TeamFunction] | None:
     from failctl.preview import gate
-    from failctl.preview.synth import synthesize
+    from failctl.preview.synth import UNKNOWN, synthesize
 
     synthesis = synthesize(STACK, account_id=ACCOUNT, region=REGION)
     pack = gate.load_pack(PROJECT_DIR / "policy")
@@ -125,7 +169,18 @@ def _gate() -> DemoStack | None:
     print(f"{len(synthesis.resources)} resources planned for stack {STACK}; {verdict.policies} policies evaluated")
     for line in gate.report_lines(verdict)[1:]:
         print(f"  {line}")
-    return None if verdict.blocked else DemoStack.from_synthesis(synthesis)
+    # The team's stack (examples/consumer) over this stack's outputs, as its StackReference reads them.
+    outputs = {k: v for k, v in synthesis.outputs.items() if v != UNKNOWN}
+    team = synthesize(STACK, project_dir=CONSUMER_DIR, account_id=ACCOUNT, stack_references={ARCHIVE_STACK: outputs})
+    team_verdict = gate.evaluate(pack, team.resources)
+    print(
+        f"team stack examples/consumer: {len(team.resources)} resources, "
+        f"{sum(v.level == gate.MANDATORY for v in team_verdict.violations)} mandatory violations, "
+        f"{len(team_verdict.undecided)} undecided"
+    )
+    if verdict.blocked or team_verdict.blocked:
+        return None
+    return DemoStack.from_synthesis(synthesis), TeamFunction.from_synthesis(team)
 
 
 def _aws_fixtures(boto3: Any, stack: DemoStack) -> dict[str, Any]:
@@ -231,6 +286,61 @@ def _stream_stage(aws: dict[str, Any], stack: DemoStack) -> list[str]:
     return keys
 
 
+def _stock_change(team: TeamFunction, seq: int, order_id: str, sku: str | None, quantity: int) -> dict[str, Any]:
+    image: dict[str, Any] = {"pk": {"S": f"order#{order_id}"}, "quantity": {"N": str(quantity)}}
+    if sku is not None:
+        image["sku"] = {"S": sku}
+    return {
+        "eventID": f"team-{seq}",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": {
+            "ApproximateCreationDateTime": int(time.time()),
+            "Keys": {"pk": {"S": f"order#{order_id}"}},
+            "NewImage": image,
+            "SequenceNumber": f"{seq:021d}",
+            "SizeBytes": 60,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+        "eventSourceARN": team.stream_arn,
+    }
+
+
+def _team_stage(aws: dict[str, Any], stack: DemoStack, team: TeamFunction) -> list[str]:
+    """The team's handler, from its code folder, behind the mapping its own stack deploys."""
+    from failctl.emulation.emulator import StreamMappingEmulator
+
+    where = team.code.relative_to(PROJECT_DIR) if team.code.is_relative_to(PROJECT_DIR) else team.code
+    print(f"  {team.name}: handler {team.handler} from {where}/ (the team's code)")
+    emulator = StreamMappingEmulator(
+        team.load(),
+        team.name,
+        stack.arn(team.name),
+        team.stream_arn,
+        SHARD,
+        TEAM_MAPPING_UUID,
+        team.stream_retries,
+        aws["s3"],
+        stack.bucket,
+    )
+    batch = [
+        _stock_change(team, 1, "3001", "tea", 2),
+        _stock_change(team, 2, "3002", None, 1),  # names no sku
+        _stock_change(team, 3, "3003", "cup", 1),
+        _stock_change(team, 4, "3004", "pot", 0),  # reserves nothing
+    ]
+    print("  batch: order#3001 tea x2, order#3002 no sku, order#3003 cup x1, order#3004 pot x0")
+    outcome = emulator.deliver(batch)
+    for line in outcome.log:
+        print(f"    {line}")
+    print(f"    {outcome.invocations} invocations, {outcome.checkpointed} records checkpointed")
+    for key in outcome.record_keys:
+        print(f"    record: s3://{stack.bucket}/{key}")
+    return outcome.record_keys
+
+
 def _alerts_stage(aws: dict[str, Any], stack: DemoStack, keys: list[str]) -> None:
     os.environ["ALERT_TOPIC_ARN"] = aws["topic"]
     from failctl.emulation.emulator import FakeContext, call_handler
@@ -274,16 +384,26 @@ def _query_stage(aws: dict[str, Any], stack: DemoStack) -> None:
             print("    " + " | ".join(str(v) for v in row))
 
 
-def _replay_stage(aws: dict[str, Any], stack: DemoStack) -> None:
+def _replay_stage(aws: dict[str, Any], stack: DemoStack, team: TeamFunction) -> None:
     from failctl.archive import replay
     from failctl.archive.stores import S3Store
+    from failctl.emulation.emulator import InProcessLambda
 
+    store = S3Store(f"s3://{stack.bucket}", aws["s3"])
     report = replay.ReplayReport()
-    plan = list(replay.select(S3Store(f"s3://{stack.bucket}", aws["s3"]), replay.Selection(), report))
+    plan = list(replay.select(store, replay.Selection(), report))
     print(f"  dry run: {len(plan)} records would be re-driven (add --execute to do it):")
     for planned in plan:
         what = planned.summary.error_type or planned.summary.condition
         print(f"    {planned.summary.kind:<6} {what:<22} -> re-invoke {planned.target}")
+    # The team's record, re-driven as `failctl replay --execute --function <name>` would, into its handler.
+    lambda_ = InProcessLambda({team.name: (team.load(), stack.arn(team.name))})
+    for attempt in ("replay", "again"):
+        report = replay.ReplayReport()
+        mine = list(replay.select(store, replay.Selection(function=team.name), report, with_state=False))
+        replay.execute(store, lambda_, mine, report, progress=False)
+        for outcome in report.outcomes:
+            print(f"  {attempt:<6} {team.name}: {outcome.status} ({outcome.detail})")
 
 
 def _keep(aws: dict[str, Any], stack: DemoStack, folder: Path) -> None:
@@ -303,9 +423,10 @@ def _keep(aws: dict[str, Any], stack: DemoStack, folder: Path) -> None:
 def run(keep: Path | None = None) -> int:
     started = time.monotonic()
     stage(1, "Offline preview and policy gate")
-    stack = _gate()
-    if stack is None:
+    planned = _gate()
+    if planned is None:
         return 1
+    stack, team = planned
     stage(2, "Embedded AWS (moto server on 127.0.0.1)")
     server = _start_moto()
     try:
@@ -317,14 +438,16 @@ def run(keep: Path | None = None) -> int:
         keys = _async_stage(aws, stack)
         stage(4, f"DynamoDB stream batch (partial batch responses, bisection, {stack.stream_retries} retries)")
         keys += _stream_stage(aws, stack)
-        stage(5, "Failure processor alerts (S3 notification per new record)")
+        stage(5, f"A team's own function (examples/consumer, {team.stream_retries} retries)")
+        keys += _team_stage(aws, stack, team)
+        stage(6, "Failure processor alerts (S3 notification per new record)")
         _alerts_stage(aws, stack, keys)
-        stage(6, "Named queries, answered locally from the archive")
+        stage(7, "Named queries, answered locally from the archive")
         _query_stage(aws, stack)
-        stage(7, "Replay plan")
-        _replay_stage(aws, stack)
+        stage(8, "Replay plan, and the team's record replayed into its own handler")
+        _replay_stage(aws, stack, team)
         if keep is not None:
-            stage(8, "The archive, kept on disk")
+            stage(9, "The archive, kept on disk")
             _keep(aws, stack, keep)
     finally:
         server.stop()

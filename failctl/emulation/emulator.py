@@ -141,3 +141,23 @@ class StreamMappingEmulator:
         key = stream_failure_key(self.mapping_uuid, self.shard_id, moment)
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(record).encode())
         return key
+
+
+class InProcessLambda:
+    """Lambda's Invoke as `failctl replay` calls it, answered by the named functions' handlers
+    in-process: a synchronous invoke returns the handler's response or its error as Lambda
+    reports it (`FunctionError`), an asynchronous one runs the handler and returns 202."""
+
+    def __init__(self, handlers: dict[str, tuple[Handler, str]]) -> None:
+        self._handlers = handlers  # function name -> (handler, function ARN)
+
+    def invoke(self, FunctionName: str, InvocationType: str, Payload: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+        handler, arn = self._handlers[FunctionName]
+        try:
+            result = call_handler(handler, json.loads(Payload), FakeContext(FunctionName, arn))
+        except Exception as error:  # Lambda reports any unhandled error, whatever its type
+            body = {"errorType": type(error).__name__, "errorMessage": str(error)}
+            return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(body).encode())}
+        if InvocationType == "Event":
+            return {"StatusCode": 202, "Payload": io.BytesIO(b"")}
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(result).encode())}

@@ -39,9 +39,19 @@ class AlarmTarget:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def async_delivery_alarms(function_name: str, dead_letter_queue: bool = False) -> list[Alarm]:
-    """An async function's events lost outside the code: not delivered, or dropped unrun."""
+def function_dimensions(function_name: str, qualifier: str | None = None) -> dict[str, str]:
+    """A function's metrics, or one version's or alias's (Lambda adds the `Resource` dimension)."""
     dims = {"FunctionName": function_name}
+    if qualifier is not None:
+        dims["Resource"] = f"{function_name}:{qualifier}"
+    return dims
+
+
+def async_delivery_alarms(
+    function_name: str, dead_letter_queue: bool = False, qualifier: str | None = None
+) -> list[Alarm]:
+    """An async function's events lost outside the code: not delivered, or dropped unrun."""
+    dims = function_dimensions(function_name, qualifier)
     alarms = [
         Alarm(
             "destination-failures",
@@ -60,6 +70,27 @@ def async_delivery_alarms(function_name: str, dead_letter_queue: bool = False) -
         alarms.append(
             Alarm("dead-letter-errors", "DeadLetterErrors", "Lambda could not send an event to the DLQ", dims)
         )
+    return alarms
+
+
+def stream_alarms(
+    function_name: str, lag: tuple[str, str, str, float], qualifier: str | None = None, errors: bool = True
+) -> list[Alarm]:
+    """A stream consumer that falls behind (`lag`: role, metric, description, threshold), fails,
+    or cannot archive a failed batch."""
+    dims = function_dimensions(function_name, qualifier)
+    role, metric, description, threshold = lag
+    alarms = [Alarm(role, metric, description, dims, statistic="Maximum", threshold=threshold, evaluation_periods=5)]
+    if errors:
+        alarms.append(Alarm("errors", "Errors", "The consumer's invocations are failing", dims))
+    alarms.append(
+        Alarm(
+            "destination-failures",
+            "DestinationDeliveryFailures",
+            "Failed batches could not be written to the failure archive",
+            dims,
+        )
+    )
     return alarms
 
 

@@ -10,7 +10,9 @@ import pulumi_aws as aws
 from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms
 from lambda_failures.components.customer_key import customer_key
-from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from lambda_failures.components.function_spec import FunctionSpec, spec_of
+from lambda_failures.components.invoke_config import invoke_config
+from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
 from lambda_failures.components.naming import (
     AwsContext,
     event_bus_arn,
@@ -24,6 +26,16 @@ from lambda_failures.components.settings import PROJECT, AsyncSettings
 KEY_USE_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"]
 
 
+# The archive stack's outputs (README, "Outputs") that a function in another stack needs.
+ARCHIVE_OUTPUTS = {
+    "bucket_name": "FailedEventsBucketName",
+    "bucket_arn": "FailedEventsBucketArn",
+    "grant_arn": "FailedEventsGrantArn",
+    "key_alias": "FailureKeyAlias",
+    "alert_topic_arn": "AlertTopicArn",
+}
+
+
 @dataclass
 class ArchiveTarget:
     """What a function needs to know of the archive to deliver records to it.
@@ -32,24 +44,37 @@ class ArchiveTarget:
     notification built from them depends on the bucket, so `destroy` and `--target` order
     them right. `grant_arn` is the ARN, or its name prefix with `*` when the name is random:
     plain text in the stack that owns the archive, so its IAM documents stay known at preview;
-    an output in a stack that reads it through a StackReference (examples/consumer).
+    an output in a stack that reads it through a StackReference (from_stack_reference).
     """
 
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
     grant_arn: pulumi.Input[str]
     key_alias: pulumi.Input[str]
+    alert_topic_arn: pulumi.Input[str] | None = None
+
+    @classmethod
+    def from_stack_reference(cls, stack: pulumi.StackReference) -> ArchiveTarget:
+        """The archive another stack of this project deployed, read from its outputs."""
+        return cls(**{field_: stack.require_output(output) for field_, output in ARCHIVE_OUTPUTS.items()})
+
+    def alarms(self, tags: dict[str, str] | None = None) -> AlarmTarget:
+        """Alarms to the archive's alert topic."""
+        if self.alert_topic_arn is None:
+            raise ValueError("this ArchiveTarget has no alert_topic_arn: give an AlarmTarget of your own")
+        return AlarmTarget(self.alert_topic_arn, dict(tags or {}))
 
 
-@dataclass
-class AsyncFunctionArgs:
+@dataclass(kw_only=True)
+class AsyncFunctionArgs(FunctionSpec):
+    """The caller's function (FunctionSpec: code, runtime and every Lambda setting) and how its
+    failed events reach the archive."""
+
     aws: AwsContext
     name_prefix: str
     archive: ArchiveTarget
     alarms: AlarmTarget
     settings: AsyncSettings = field(default_factory=AsyncSettings)
-    log_retention_days: int = 30
-    powertools_layer_version: int = 27
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -85,15 +110,10 @@ class AsyncFunction(pulumi.ComponentResource):
         self.lambda_ = LambdaFunction(
             f"{name}-processor",
             LambdaFunctionArgs(
+                **spec_of(args),
                 aws=args.aws,
                 function_name=self.function_name,
-                handler_module="lambda_failures.handlers.async_function",
                 statements=statements,
-                log_retention_days=args.log_retention_days,
-                powertools_layer_version=args.powertools_layer_version,
-                memory_mb=s.memory_mb,
-                timeout_seconds=s.timeout_seconds,
-                reserved_concurrency=s.reserved_concurrency,
                 dead_letter_target_arn=self.dead_letter_queue_arn,
                 tags=args.tags,
                 depends_on=list(self._destination_resources),
@@ -120,19 +140,15 @@ class AsyncFunction(pulumi.ComponentResource):
 
     def _invoke_config(self, name: str) -> aws.lambda_.FunctionEventInvokeConfig:
         s = self._args.settings
-        destination_config: dict = {"on_failure": {"destination": self._args.archive.bucket_arn}}
-        if self.success_destination_arn:
-            destination_config["on_success"] = {"destination": self.success_destination_arn}
-        return aws.lambda_.FunctionEventInvokeConfig(
+        return invoke_config(
             f"{name}-invoke-config",
-            function_name=self.lambda_.function.name,
-            maximum_retry_attempts=s.max_retry_attempts,
-            maximum_event_age_in_seconds=s.max_event_age_seconds,
-            destination_config=destination_config,
-            # Lambda checks the role's grants on the destinations when the config is written.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.lambda_.role_policy, *self._destination_resources]
-            ),
+            self.lambda_.function.name,
+            s.max_retry_attempts,
+            s.max_event_age_seconds,
+            self._args.archive.bucket_arn,
+            self,
+            [self.lambda_.role_policy, *self._destination_resources],
+            on_success=self.success_destination_arn,
         )
 
     def _destination_key(self, name: str) -> aws.kms.Key:
@@ -200,9 +216,9 @@ class AsyncFunction(pulumi.ComponentResource):
         receiver = LambdaFunction(
             f"{name}-receiver",
             LambdaFunctionArgs(
+                **project_function("lambda_failures.handlers.receiver"),
                 aws=ctx,
                 function_name=resource_name(self._args.name_prefix, "receiver"),
-                handler_module="lambda_failures.handlers.receiver",
                 log_retention_days=self._args.log_retention_days,
                 powertools_layer_version=self._args.powertools_layer_version,
                 tags=self._args.tags,

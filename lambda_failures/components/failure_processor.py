@@ -12,7 +12,7 @@ from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms, queue_depth_alarm
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
-from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
 from lambda_failures.components.naming import AwsContext, function_arn, queue_arn, resource_name
 from lambda_failures.components.settings import PROJECT
 
@@ -142,7 +142,7 @@ class FailureProcessor(pulumi.ComponentResource):
             LambdaFunctionArgs(
                 aws=a.aws,
                 function_name=self.function_name,
-                handler_module="lambda_failures.handlers.failure_processor",
+                **project_function("lambda_failures.handlers.failure_processor"),
                 statements=self._statements(),
                 environment={
                     "ALERT_TOPIC_ARN": a.alert_topic_arn,

@@ -1,8 +1,9 @@
 """One Lambda function with its own log group and a least-privilege execution role.
 
-Every function in the stack is built here, so each gets the same baseline: JSON logs to a
-log group with retention, X-Ray tracing, Powertools from the AWS-published layer, and a
-role that can write only to its own log group plus the statements its caller adds.
+Every function is built here, the caller's and this project's alike, so each gets the same
+baseline: JSON logs to a log group with retention, X-Ray tracing, and a role that can write only
+to its own log group plus the component's grants and the ones the caller adds (which the policy
+pack judges). Powertools comes from the AWS-published layer when asked for.
 """
 
 from __future__ import annotations
@@ -11,26 +12,22 @@ import ast
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from lambda_failures.components import iam_documents as docs
+from lambda_failures.components.function_spec import FunctionSpec, check_placement
 from lambda_failures.components.naming import AwsContext, function_arn, log_group_arn, resource_name
-from lambda_failures.components.settings import PROJECT
+from lambda_failures.components.runtimes import DEFAULT_RUNTIME, powertools_layer_arn, powertools_problem
+from lambda_failures.components.settings import PROJECT, Reader
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding lambda_failures/
-RUNTIME = "python3.13"
-POWERTOOLS_ACCOUNT = "017000801446"
-
-
-def powertools_layer_arn(aws_ctx: AwsContext, version: int) -> str:
-    """The Powertools for AWS Lambda (Python) v3 layer that AWS publishes in each region."""
-    runtime_tag = RUNTIME.replace(".", "")
-    return (
-        f"arn:{aws_ctx.partition}:lambda:{aws_ctx.region}:{POWERTOOLS_ACCOUNT}:layer:"
-        f"AWSLambdaPowertoolsPythonV3-{runtime_tag}-x86_64:{version}"
-    )
+# The AWS managed policy that lets Lambda create, describe and delete the network interfaces a
+# function in a VPC needs (Lambda Developer Guide, "Giving Lambda functions access to a VPC"):
+# EC2 actions only, which the policy pack knows to grant no S3 action.
+VPC_ACCESS_POLICY = "iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 
 
 def package_files(handler_module: str) -> list[str]:
@@ -71,18 +68,22 @@ def handler_code(handler_module: str) -> pulumi.AssetArchive:
     )
 
 
-@dataclass
-class LambdaFunctionArgs:
+def project_function(handler_module: str) -> dict[str, Any]:
+    """One of this project's own handlers as a FunctionSpec's code: the sample functions and the
+    failure processor are deployed through the same path as a caller's code."""
+    return {
+        "code": handler_code(handler_module),
+        "handler": f"{handler_module}.handler",
+        "runtime": DEFAULT_RUNTIME,
+        "powertools": True,
+    }
+
+
+@dataclass(kw_only=True)
+class LambdaFunctionArgs(FunctionSpec):
     aws: AwsContext
     function_name: str
-    handler_module: str  # e.g. lambda_failures.handlers.async_function, whose `handler` Lambda calls
-    statements: list[docs.Statement] = field(default_factory=list)
-    environment: dict[str, str] = field(default_factory=dict)
-    log_retention_days: int = 30
-    powertools_layer_version: int = 27
-    memory_mb: int = 256
-    timeout_seconds: int = 30
-    reserved_concurrency: int | None = None
+    statements: list[docs.Statement] = field(default_factory=list)  # the component's own grants
     dead_letter_target_arn: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -95,6 +96,8 @@ class LambdaFunction(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PROJECT}:index:LambdaFunction", name, None, opts)
+        check_placement(args, args.aws.partition, args.aws.region)
+        layers = [*args.layers, *self._powertools(args)]
         self.function_name = args.function_name
         self.function_arn = function_arn(args.function_name, args.aws)
         self.role_name = resource_name(args.function_name, "role")
@@ -118,6 +121,7 @@ class LambdaFunction(pulumi.ComponentResource):
             docs.write_own_logs(log_group_arn(log_group_name, args.aws)),
             docs.put_traces(),
             *args.statements,
+            *(dict(s) for s in args.role_statements),
         ]
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-role-policy",
@@ -126,34 +130,77 @@ class LambdaFunction(pulumi.ComponentResource):
             policy=pulumi.Output.json_dumps(docs.document(*statements)),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.attachments = self._attachments(name, args)
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=args.function_name,
-            runtime=RUNTIME,
-            handler=f"{args.handler_module}.handler",
-            code=handler_code(args.handler_module),
             role=self.role.arn,
+            **self._code(args),
             memory_size=args.memory_mb,
             timeout=args.timeout_seconds,
-            architectures=["x86_64"],
-            layers=[powertools_layer_arn(args.aws, args.powertools_layer_version)],
-            tracing_config={"mode": "Active"},
+            ephemeral_storage={"size": args.ephemeral_storage_mb},
+            architectures=list(args.architectures),
+            layers=layers or None,
+            tracing_config={"mode": str(args.tracing)},
             logging_config={"log_format": "JSON", "log_group": log_group_name},
             reserved_concurrent_executions=args.reserved_concurrency,
             dead_letter_config=({"target_arn": args.dead_letter_target_arn} if args.dead_letter_target_arn else None),
-            environment={
-                "variables": {
-                    "POWERTOOLS_SERVICE_NAME": args.function_name,
-                    "POWERTOOLS_METRICS_NAMESPACE": PROJECT,
-                    **args.environment,
-                }
-            },
+            vpc_config=(
+                {"subnet_ids": list(args.vpc.subnet_ids), "security_group_ids": list(args.vpc.security_group_ids)}
+                if args.vpc
+                else None
+            ),
+            environment={"variables": self._environment(args)},
             tags=args.tags,
             # The log group must exist first, or Lambda creates one without retention; the
-            # role policy first, or the first invocations run without their grants.
+            # role's grants first, or the first invocations run without them.
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.log_group, self.role_policy, *args.depends_on],
+                depends_on=[self.log_group, self.role_policy, *self.attachments, *args.depends_on],
             ),
         )
         self.register_outputs({"functionName": args.function_name, "functionArn": self.function_arn})
+
+    @staticmethod
+    def _code(args: LambdaFunctionArgs) -> dict[str, Any]:
+        if args.image_uri is not None:
+            return {"package_type": "Image", "image_uri": args.image_uri}
+        return {"package_type": "Zip", "code": args.code, "handler": args.handler, "runtime": args.runtime}
+
+    @staticmethod
+    def _powertools(args: LambdaFunctionArgs) -> list[str]:
+        """The AWS-published layer, only when asked and only where it is published for this runtime."""
+        if not args.powertools:
+            return []
+        problem = powertools_problem(args.runtime, args.aws.partition, args.aws.region)
+        if problem:
+            raise Reader(lambda _: None, "", str).fail("powertools", problem, args.runtime)
+        return [
+            powertools_layer_arn(
+                args.aws.partition, args.aws.region, args.runtime, args.architectures[0], args.powertools_layer_version
+            )
+        ]
+
+    @staticmethod
+    def _environment(args: LambdaFunctionArgs) -> dict[str, pulumi.Input[str]]:
+        """The caller's variables as given: a secret value keeps the whole map secret in state."""
+        defaults = (
+            {"POWERTOOLS_SERVICE_NAME": args.function_name, "POWERTOOLS_METRICS_NAMESPACE": PROJECT}
+            if args.powertools
+            else {}
+        )
+        return {**defaults, **args.environment}
+
+    def _attachments(self, name: str, args: LambdaFunctionArgs) -> list[aws.iam.RolePolicyAttachment]:
+        arns = list(args.managed_policy_arns)
+        if args.vpc is not None:
+            arns.append(f"arn:{args.aws.partition}:{VPC_ACCESS_POLICY}")
+        return [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-policy-{index}",
+                role=self.role.name,
+                policy_arn=arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for index, arn in enumerate(dict.fromkeys(arns))
+        ]

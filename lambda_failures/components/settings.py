@@ -1,6 +1,7 @@
 """Stack configuration, read once and validated before any resource is declared.
 
-Every key is documented in Pulumi.yaml. A bad value stops the program with a message
+Every key is declared once, in KEYS (type, default, bounds, choices, description); Pulumi.yaml,
+the README and the component schema are checked against it. A bad value stops the program with a message
 that names the key and the values it accepts, instead of failing half-way through an
 update with an AWS error.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -129,75 +130,247 @@ class ConfigError(pulumi.RunError):
 
 
 @dataclass(frozen=True)
-class ArchiveSettings:
-    expiration_days: int = 365
-    noncurrent_expiration_days: int = 30
-    allow_destroy: bool = False
+class Key:
+    """One setting, declared once: Pulumi.yaml, the README's configuration table, the component
+    schema and the settings dataclasses are checked against this (tests/contracts/test_settings_table.py).
+
+    `declared` is Pulumi.yaml's default (what a stack that leaves the key out gets: "" or -1 mean
+    unset), `value` the setting when unset (None: computed, e.g. from the name prefix).
+    """
+
+    name: str
+    type: str  # Pulumi.yaml's type: integer, boolean or string
+    declared: Any
+    description: str
+    lo: int | None = None
+    hi: int | None = None
+    choices: tuple[str, ...] = ()
+    value: Any = None
 
 
-@dataclass(frozen=True)
-class AsyncSettings:
-    max_retry_attempts: int = 2
-    max_event_age_seconds: int = 3600
-    success_destination: str = "none"
-    reserved_concurrency: int | None = None
-    dead_letter_queue: bool = False
-    memory_mb: int = 256
-    timeout_seconds: int = 30
+def _int(name: str, default: int, lo: int, hi: int, description: str) -> Key:
+    return Key(name, "integer", default, description, lo, hi, value=default)
 
 
-@dataclass(frozen=True)
-class StreamSettings:
-    enabled: bool = True
-    source_arn: str | None = None
-    max_retry_attempts: int = 3
-    max_record_age_seconds: int = 3600
-    batch_size: int = 100
-    batching_window_seconds: int = 0
-    starting_position: str = "LATEST"
-    filter_patterns: tuple[str, ...] = ()
-    table_deletion_protection: bool = True
-    iterator_age_alarm_ms: int = 60_000
+def _bool(name: str, default: bool, description: str) -> Key:
+    return Key(name, "boolean", default, description, value=default)
 
 
-@dataclass(frozen=True)
-class AnalyticsSettings:
-    enabled: bool = True
-    database_name: str = "lambda_failures"
-    table_name: str = "failed_events"
-    stream_table_name: str = "stream_failures"
-    bytes_scanned_cutoff: int = 1_000_000_000
-    results_expiration_days: int = 30
-    projection_start: str = "2024/01/01"
-    # Functions of other stacks that deliver to this archive (examples/consumer): the async
-    # table's function_name projection lists them beside this stack's own.
-    extra_function_names: tuple[str, ...] = ()
+def _choice(name: str, default: str, choices: tuple[str, ...], description: str) -> Key:
+    return Key(name, "string", default, description, choices=choices, value=default)
 
 
-@dataclass(frozen=True)
-class Settings:
-    name_prefix: str
-    log_retention_days: int = 30
-    powertools_layer_version: int = 27
-    alarm_email: str | None = None
-    failure_processor: bool = True
-    auto_replay: bool = False
-    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
-    function: AsyncSettings = field(default_factory=AsyncSettings)
-    stream: StreamSettings = field(default_factory=StreamSettings)
-    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
-    bucket_namespace: str = "account-regional"
+def _text(name: str, description: str, declared: str = "", value: Any = None) -> Key:
+    return Key(name, "string", declared, description, value=value)
+
+
+KEYS: dict[str, Key] = {
+    key.name: key
+    for key in (
+        _text(
+            "namePrefix",
+            "Prefix of every resource name (a-z, 0-9, '-'; starting with a letter; at most 40; not xn-- or "
+            'sthree-, which S3 refuses). Empty means "lambda-failures-<stack>".',
+        ),
+        _int(
+            "logRetentionDays",
+            30,
+            1,
+            3653,
+            "Days CloudWatch keeps each function's logs (one of the values CloudWatch Logs accepts).",
+        ),
+        _int(
+            "powertoolsLayerVersion",
+            27,
+            1,
+            10000,
+            "Version of the AWS-published Powertools for AWS Lambda (Python) v3 layer (1..10000).",
+        ),
+        _text("alarmEmail", "E-mail address subscribed to the alarm and alert topics. Empty means no subscription."),
+        _bool(
+            "allowDestroy",
+            False,
+            "Allow `pulumi destroy` to delete the failure archive and its key (throwaway stacks only).",
+        ),
+        _int("archiveExpirationDays", 365, 1, 36500, "Days before failure records expire (1..36500)."),
+        _int(
+            "noncurrentExpirationDays",
+            30,
+            1,
+            3650,
+            "Days before overwritten or deleted record versions expire (1..3650).",
+        ),
+        _int("maxRetryAttempts", 2, 0, 2, "Retries of a failed asynchronous invocation (0..2)."),
+        _int(
+            "maxEventAgeSeconds",
+            3600,
+            60,
+            21600,
+            "Maximum age of an asynchronous event before it goes to the on-failure destination (60..21600).",
+        ),
+        _choice(
+            "successDestination",
+            "none",
+            tuple(SuccessDestination),
+            "On-success destination to create - none, sqs, sns, eventbridge or lambda.",
+        ),
+        Key(
+            "reservedConcurrency",
+            "integer",
+            -1,
+            "Reserved concurrency of the processor (0..10000; 0 sends every event straight to the archive). "
+            "-1 means unreserved, as in Lambda's own API.",
+            -1,
+            10000,
+        ),
+        _bool(
+            "deadLetterQueue", False, "Also attach an SQS dead-letter queue (the older alternative to destinations)."
+        ),
+        _int("memoryMb", 256, 128, 10240, "Processor memory in MB (128..10240)."),
+        _int("timeoutSeconds", 30, 1, 900, "Processor timeout in seconds (1..900)."),
+        _bool("streamConsumer", True, "Deploy the DynamoDB Streams consumer with its table (or streamSourceArn)."),
+        _text(
+            "streamSourceArn",
+            "Consume an existing DynamoDB stream or Kinesis stream ARN instead of creating a table. "
+            "Empty means create the table.",
+        ),
+        _int(
+            "streamMaxRetryAttempts",
+            3,
+            0,
+            STREAM_MAX_RETRY_ATTEMPTS,
+            "Retries of a failing stream batch before it goes to the archive (0..10, the policy pack's bound; "
+            "never -1).",
+        ),
+        _int(
+            "streamMaxRecordAgeSeconds",
+            3600,
+            STREAM_MIN_RECORD_AGE_SECONDS,
+            STREAM_MAX_RECORD_AGE_SECONDS,
+            "Oldest record the consumer still processes (60..86400; never -1).",
+        ),
+        _int("streamBatchSize", 100, 1, 10000, "Records per batch (1..10000)."),
+        _int("streamBatchingWindowSeconds", 0, 0, 300, "Seconds to gather a batch (0..300)."),
+        _choice(
+            "streamStartingPosition",
+            "LATEST",
+            tuple(StartingPosition),
+            "Where a new mapping starts reading - LATEST or TRIM_HORIZON.",
+        ),
+        _text(
+            "streamFilterPatterns",
+            'JSON list (at most 5), as text, of event filter patterns, e.g. [{"eventName":["INSERT","MODIFY"]}] '
+            "(each field's value a list, as Lambda's filter rule syntax requires). Empty means no filter.",
+        ),
+        _bool("tableDeletionProtection", True, "Turn on DynamoDB deletion protection for the orders table."),
+        _int(
+            "iteratorAgeAlarmMs",
+            60000,
+            1000,
+            604_800_000,
+            "Iterator age (ms) above which the consumer alarm fires (1000..604800000).",
+        ),
+        _bool("analytics", True, "Deploy the Glue tables, the Athena workgroup and the named queries."),
+        _text(
+            "glueDatabaseName",
+            "Glue database of the failure tables. Empty means the name prefix with '_' for '-' "
+            "(lambda_failures_dev), so stacks in one account and region do not collide.",
+        ),
+        _text(
+            "glueTableName",
+            "Glue table of asynchronous failure records (partition projection on function and day). "
+            "Empty means failed_events.",
+            value="failed_events",
+        ),
+        _text(
+            "glueStreamTableName",
+            "Glue table of stream batch failure records (not the same name as glueTableName). "
+            "Empty means stream_failures.",
+            value="stream_failures",
+        ),
+        _int(
+            "athenaBytesScannedCutoff",
+            1_000_000_000,
+            10_000_000,
+            10**15,
+            "Bytes a single query may scan before Athena cancels it (at least 10000000).",
+        ),
+        _int("athenaResultsExpirationDays", 30, 1, 3650, "Days before Athena query results expire (1..3650)."),
+        _text(
+            "analyticsStartDate",
+            "First day the day partition projects (YYYY-MM-DD).",
+            declared="2024-01-01",
+            value="2024-01-01",
+        ),
+        _bool(
+            "failureProcessor",
+            True,
+            "Deploy the processor that alerts on every new failure record (S3 notifications).",
+        ),
+        _bool(
+            "autoReplay",
+            False,
+            "Let the failure processor re-drive async events that failed for age or throttling (EventAgeExceeded).",
+        ),
+        _choice(
+            "bucketNamespace",
+            "account-regional",
+            tuple(BucketNamespace),
+            "S3 namespace of the buckets: account-regional (names only this account can create; not offered in "
+            "me-south-1 and me-central-1) or global (a random suffix instead)",
+        ),
+        _text(
+            "analyticsFunctionNames",
+            "JSON list of functions of other stacks that deliver async failures to this archive (examples/consumer), "
+            'e.g. ["orders-dev-processor"]; the failed_events table projects them beside this stack\'s own.',
+        ),
+    )
+}
+
+
+def key_default(name: str) -> Any:
+    """The setting's value when unset: what the dataclasses default to."""
+    return KEYS[name].value
+
+
+def setting(name: str) -> Any:
+    """A dataclass field defaulting to the key's value and checked by its rule (Settings.__post_init__)."""
+    return field(default=key_default(name), metadata={"key": name})
+
+
+def check_settings(instance: Any) -> None:
+    """Settings built from Python (examples/consumer does) meet the rules config meets, each
+    refusal naming the field as the caller wrote it."""
+    for item in fields(instance):
+        name = item.metadata.get("key")
+        if name is None:
+            continue
+        value = getattr(instance, item.name)
+        if value is None or isinstance(value, tuple):
+            continue
+        reader = Reader(lambda _key, v=value: v, where=f"{type(instance).__name__}.", name=lambda _key, f=item.name: f)
+        reader.read(name)
 
 
 Getter = Callable[[str], Any]
+# A refusal quotes at most this much of the value: a megabyte of input is not echoed back.
+SHOWN_CHARS = 80
 
 
 def config_name(key: str) -> str:
     return key
 
 
+def shown(raw: Any) -> str:
+    if isinstance(raw, pulumi.Output):
+        return "an output"
+    text = repr(raw)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text)} characters)"
+
+
 class Reader:
-    """Typed, range-checked reads over a `key -> value | None` getter.
+    """Typed, range-checked reads over a `key -> value | None` getter, each key's default and
+    bounds taken from KEYS.
 
     The stack reads its config through it (pulumi.Config.get); the component package reads
     another language's inputs through it, so both meet the same rules and the same messages.
@@ -217,8 +390,7 @@ class Reader:
 
     def fail(self, key: str, expected: str, raw: Any) -> ConfigError:
         name = self._name(key)
-        shown = "an output" if isinstance(raw, pulumi.Output) else repr(raw)
-        reason = f"must be {expected}; got {shown}"
+        reason = f"must be {expected}; got {shown(raw)}"
         return ConfigError(f"{self._where}{name} {reason}", name, reason)
 
     def _raw(self, key: str) -> Any:
@@ -228,44 +400,160 @@ class Reader:
             raise self.fail(key, "a plain value known when the program runs (not an output or a secret)", raw)
         return raw
 
-    def int(self, key: str, default: int | None, lo: int, hi: int) -> int | None:
+    def read(self, key: str) -> Any:
+        """The key read by its declared type and bounds."""
+        spec = KEYS[key]
+        if spec.type == "integer":
+            return self.int(key)
+        if spec.type == "boolean":
+            return self.bool(key)
+        if spec.choices:
+            return self.choice(key)
+        return self.str(key)
+
+    def int(self, key: str) -> int | None:
+        spec = KEYS[key]
+        expected = f"an integer from {spec.lo} to {spec.hi}"
         raw = self._raw(key)
         if raw is None or raw == "":
-            return default
+            return spec.value
+        if isinstance(raw, bool):
+            raise self.fail(key, expected, raw)
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)  # numbers cross the provider protocol as doubles (protobuf Struct)
+        if not isinstance(raw, int | str):
+            raise self.fail(key, expected, raw)
         try:
             value = int(str(raw).strip())
-        except (ValueError, TypeError):
-            raise self.fail(key, f"an integer from {lo} to {hi}", raw) from None
-        if not lo <= value <= hi:
-            raise self.fail(key, f"an integer from {lo} to {hi}", raw)
+        except ValueError:
+            raise self.fail(key, expected, raw) from None
+        if not spec.lo <= value <= spec.hi:
+            raise self.fail(key, expected, raw)
         return value
 
-    def bool(self, key: str, default: bool) -> bool:
+    def bool(self, key: str) -> bool:
+        """true or false, as Pulumi's own config reads a boolean (not yes/no, not 1/0)."""
         raw = self._raw(key)
         if raw is None or raw == "":
-            return default
-        text = str(raw).strip().lower()
-        if text in ("true", "yes", "1"):
-            return True
-        if text in ("false", "no", "0"):
-            return False
+            return KEYS[key].value
+        if isinstance(raw, bool):
+            return raw
+        text = raw.strip().lower() if isinstance(raw, str) else None
+        if text in ("true", "false"):
+            return text == "true"
         raise self.fail(key, "true or false", raw)
 
-    def choice(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
+    def choice(self, key: str) -> str:
+        spec = KEYS[key]
         raw = self._raw(key)
         if raw is None or raw == "":
-            return default
-        if str(raw) not in allowed:
-            raise self.fail(key, "one of " + ", ".join(allowed), raw)
-        return str(raw)
+            return spec.value
+        if not isinstance(raw, str) or raw not in spec.choices:
+            raise self.fail(key, "one of " + ", ".join(spec.choices), raw)
+        return raw
 
     def str(self, key: str) -> str | None:
         raw = self._raw(key)
         if raw is not None and not isinstance(raw, str):
             raise self.fail(key, "text", raw)
         return None if raw is None or str(raw).strip() == "" else str(raw).strip()
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    expiration_days: int = setting("archiveExpirationDays")
+    noncurrent_expiration_days: int = setting("noncurrentExpirationDays")
+    allow_destroy: bool = setting("allowDestroy")
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+
+@dataclass(frozen=True)
+class AsyncSettings:
+    """How the async invoke config treats a failed event, and what else keeps it."""
+
+    max_retry_attempts: int = setting("maxRetryAttempts")
+    max_event_age_seconds: int = setting("maxEventAgeSeconds")
+    success_destination: str = setting("successDestination")
+    dead_letter_queue: bool = setting("deadLetterQueue")
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+
+@dataclass(frozen=True)
+class FunctionSize:
+    """The sample async function's own size (config memoryMb, timeoutSeconds, reservedConcurrency)."""
+
+    memory_mb: int = setting("memoryMb")
+    timeout_seconds: int = setting("timeoutSeconds")
+    reserved_concurrency: int | None = None
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    enabled: bool = setting("streamConsumer")
+    source_arn: str | None = None
+    max_retry_attempts: int = setting("streamMaxRetryAttempts")
+    max_record_age_seconds: int = setting("streamMaxRecordAgeSeconds")
+    batch_size: int = setting("streamBatchSize")
+    batching_window_seconds: int = setting("streamBatchingWindowSeconds")
+    starting_position: str = setting("streamStartingPosition")
+    filter_patterns: tuple[str, ...] = ()
+    table_deletion_protection: bool = setting("tableDeletionProtection")
+    iterator_age_alarm_ms: int = setting("iteratorAgeAlarmMs")
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+        if self.source_arn is not None and not STREAM_ARN.fullmatch(self.source_arn):
+            raise Reader(lambda _: None, "StreamSettings.", lambda _: "source_arn").fail(
+                "streamSourceArn", "a DynamoDB stream ARN or a Kinesis stream ARN", self.source_arn
+            )
+
+
+@dataclass(frozen=True)
+class AnalyticsSettings:
+    enabled: bool = setting("analytics")
+    database_name: str = "lambda_failures"
+    table_name: str = setting("glueTableName")
+    stream_table_name: str = setting("glueStreamTableName")
+    bytes_scanned_cutoff: int = setting("athenaBytesScannedCutoff")
+    results_expiration_days: int = setting("athenaResultsExpirationDays")
+    projection_start: str = "2024/01/01"
+    # Functions of other stacks that deliver to this archive (examples/consumer): the async
+    # table's function_name projection lists them beside this stack's own.
+    extra_function_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    name_prefix: str
+    log_retention_days: int = setting("logRetentionDays")
+    powertools_layer_version: int = setting("powertoolsLayerVersion")
+    alarm_email: str | None = None
+    failure_processor: bool = setting("failureProcessor")
+    auto_replay: bool = setting("autoReplay")
+    archive: ArchiveSettings = field(default_factory=ArchiveSettings)
+    function: AsyncSettings = field(default_factory=AsyncSettings)
+    size: FunctionSize = field(default_factory=FunctionSize)
+    stream: StreamSettings = field(default_factory=StreamSettings)
+    analytics: AnalyticsSettings = field(default_factory=AnalyticsSettings)
+    bucket_namespace: str = setting("bucketNamespace")
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+
+
+# S3 refuses bucket names starting with these (S3 User Guide, "General purpose bucket naming rules"),
+# and every bucket name here starts with the prefix.
+S3_REFUSED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 
 
 def read_name_prefix(reader: Reader, default: str) -> str:
@@ -278,11 +566,15 @@ def read_name_prefix(reader: Reader, default: str) -> str:
             "1 to 40 characters of a-z, 0-9 and '-', starting with a letter",
             prefix,
         )
+    if prefix.startswith(S3_REFUSED_PREFIXES):
+        raise reader.fail(
+            "namePrefix", "a prefix S3 accepts for bucket names (not " + ", ".join(S3_REFUSED_PREFIXES) + ")", prefix
+        )
     return prefix
 
 
 def read_log_retention(reader: Reader) -> int:
-    value = reader.int("logRetentionDays", 30, 1, 3653)
+    value = reader.int("logRetentionDays")
     if value not in LOG_RETENTION_DAYS:
         raise reader.fail("logRetentionDays", "one of " + ", ".join(map(str, LOG_RETENTION_DAYS)), value)
     return value
@@ -290,42 +582,67 @@ def read_log_retention(reader: Reader) -> int:
 
 def read_archive(reader: Reader) -> ArchiveSettings:
     return ArchiveSettings(
-        expiration_days=reader.int("archiveExpirationDays", 365, 1, 36500),
-        noncurrent_expiration_days=reader.int("noncurrentExpirationDays", 30, 1, 3650),
-        allow_destroy=reader.bool("allowDestroy", False),
+        expiration_days=reader.int("archiveExpirationDays"),
+        noncurrent_expiration_days=reader.int("noncurrentExpirationDays"),
+        allow_destroy=reader.bool("allowDestroy"),
     )
 
 
 def read_function(reader: Reader) -> AsyncSettings:
     return AsyncSettings(
-        max_retry_attempts=reader.int("maxRetryAttempts", 2, 0, 2),
-        max_event_age_seconds=reader.int("maxEventAgeSeconds", 3600, 60, 21600),
-        success_destination=reader.choice("successDestination", "none", SUCCESS_DESTINATION_KINDS),
+        max_retry_attempts=reader.int("maxRetryAttempts"),
+        max_event_age_seconds=reader.int("maxEventAgeSeconds"),
+        success_destination=reader.choice("successDestination"),
+        dead_letter_queue=reader.bool("deadLetterQueue"),
+    )
+
+
+def read_function_size(reader: Reader) -> FunctionSize:
+    return FunctionSize(
+        memory_mb=reader.int("memoryMb"),
+        timeout_seconds=reader.int("timeoutSeconds"),
         reserved_concurrency=read_reserved_concurrency(reader),
-        dead_letter_queue=reader.bool("deadLetterQueue", False),
-        memory_mb=reader.int("memoryMb", 256, 128, 10240),
-        timeout_seconds=reader.int("timeoutSeconds", 30, 1, 900),
     )
 
 
 def read_reserved_concurrency(reader: Reader) -> int | None:
-    value = reader.int("reservedConcurrency", UNRESERVED, UNRESERVED, 10000)
+    value = reader.int("reservedConcurrency")
     return None if value == UNRESERVED else value
 
 
 def read_filter_patterns(reader: Reader) -> tuple[str, ...]:
+    """Lambda's filter rule syntax: every field's value is a list (of values or of rules), or an
+    object holding more fields; a bare value is refused by Lambda when the mapping is written."""
     raw = reader.str("streamFilterPatterns")
     if raw is None:
         return ()
     try:
         patterns = json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise reader.fail("streamFilterPatterns", "a JSON list of filter patterns", raw) from None
     if not isinstance(patterns, list) or not all(isinstance(p, dict) for p in patterns):
         raise reader.fail("streamFilterPatterns", "a JSON list of filter pattern objects", raw)
     if len(patterns) > 5:
         raise reader.fail("streamFilterPatterns", "at most 5 patterns", raw)
+    for pattern in patterns:
+        field_name = _bare_filter_value(pattern)
+        if field_name is not None:
+            raise reader.fail(
+                "streamFilterPatterns", f"patterns whose values are lists (field {field_name!r} is not)", raw
+            )
     return tuple(json.dumps(p, separators=(",", ":"), sort_keys=True) for p in patterns)
+
+
+def _bare_filter_value(pattern: dict, depth: int = 0) -> str | None:
+    """The first field whose value is neither a list nor a nested pattern object, or None."""
+    for name, value in pattern.items():
+        if isinstance(value, dict) and value and depth < 32:
+            inner = _bare_filter_value(value, depth + 1)
+            if inner is not None:
+                return inner
+        elif not isinstance(value, list) or not value:
+            return name
+    return None
 
 
 def read_stream(reader: Reader) -> StreamSettings:
@@ -333,18 +650,16 @@ def read_stream(reader: Reader) -> StreamSettings:
     if source_arn is not None and not STREAM_ARN.fullmatch(source_arn):
         raise reader.fail("streamSourceArn", "a DynamoDB stream ARN or a Kinesis stream ARN", source_arn)
     return StreamSettings(
-        enabled=reader.bool("streamConsumer", True),
+        enabled=reader.bool("streamConsumer"),
         source_arn=source_arn,
-        max_retry_attempts=reader.int("streamMaxRetryAttempts", 3, 0, STREAM_MAX_RETRY_ATTEMPTS),
-        max_record_age_seconds=reader.int(
-            "streamMaxRecordAgeSeconds", 3600, STREAM_MIN_RECORD_AGE_SECONDS, STREAM_MAX_RECORD_AGE_SECONDS
-        ),
-        batch_size=reader.int("streamBatchSize", 100, 1, 10000),
-        batching_window_seconds=reader.int("streamBatchingWindowSeconds", 0, 0, 300),
-        starting_position=reader.choice("streamStartingPosition", "LATEST", STARTING_POSITIONS),
+        max_retry_attempts=reader.int("streamMaxRetryAttempts"),
+        max_record_age_seconds=reader.int("streamMaxRecordAgeSeconds"),
+        batch_size=reader.int("streamBatchSize"),
+        batching_window_seconds=reader.int("streamBatchingWindowSeconds"),
+        starting_position=reader.choice("streamStartingPosition"),
         filter_patterns=read_filter_patterns(reader),
-        table_deletion_protection=reader.bool("tableDeletionProtection", True),
-        iterator_age_alarm_ms=reader.int("iteratorAgeAlarmMs", 60_000, 1000, 604_800_000),
+        table_deletion_protection=reader.bool("tableDeletionProtection"),
+        iterator_age_alarm_ms=reader.int("iteratorAgeAlarmMs"),
     )
 
 
@@ -356,18 +671,26 @@ def read_glue_name(reader: Reader, key: str, default: str) -> str:
 
 
 def read_analytics(reader: Reader, name_prefix: str) -> AnalyticsSettings:
-    start = reader.str("analyticsStartDate") or "2024-01-01"
+    start = reader.str("analyticsStartDate") or key_default("analyticsStartDate")
     try:
         projection_start = date.fromisoformat(start).strftime("%Y/%m/%d")
     except ValueError:
         raise reader.fail("analyticsStartDate", "a date YYYY-MM-DD", start) from None
+    table_name = read_glue_name(reader, "glueTableName", key_default("glueTableName"))
+    stream_table_name = read_glue_name(reader, "glueStreamTableName", key_default("glueStreamTableName"))
+    if stream_table_name == table_name:
+        raise reader.fail(
+            "glueStreamTableName",
+            f"a name other than glueTableName ({table_name}): both tables live in one database",
+            stream_table_name,
+        )
     return AnalyticsSettings(
-        enabled=reader.bool("analytics", True),
+        enabled=reader.bool("analytics"),
         database_name=read_glue_name(reader, "glueDatabaseName", name_prefix.replace("-", "_")),
-        table_name=read_glue_name(reader, "glueTableName", "failed_events"),
-        stream_table_name=read_glue_name(reader, "glueStreamTableName", "stream_failures"),
-        bytes_scanned_cutoff=reader.int("athenaBytesScannedCutoff", 1_000_000_000, 10_000_000, 10**15),
-        results_expiration_days=reader.int("athenaResultsExpirationDays", 30, 1, 3650),
+        table_name=table_name,
+        stream_table_name=stream_table_name,
+        bytes_scanned_cutoff=reader.int("athenaBytesScannedCutoff"),
+        results_expiration_days=reader.int("athenaResultsExpirationDays"),
         projection_start=projection_start,
         extra_function_names=read_function_names(reader),
     )
@@ -379,7 +702,7 @@ def read_function_names(reader: Reader) -> tuple[str, ...]:
         return ()
     try:
         names = json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise reader.fail("analyticsFunctionNames", "a JSON list of function names", raw) from None
     valid = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
     if not isinstance(names, list) or not all(isinstance(n, str) and valid.match(n) for n in names):
@@ -393,8 +716,9 @@ def load_settings(get: Getter, stack: str) -> Settings:
     email = read_alarm_email(reader)
     prefix = read_name_prefix(reader, f"{PROJECT}-{stack}")
     function = read_function(reader)
-    auto_replay = reader.bool("autoReplay", False)
-    if auto_replay and function.reserved_concurrency == 0:
+    size = read_function_size(reader)
+    auto_replay = reader.bool("autoReplay")
+    if auto_replay and size.reserved_concurrency == 0:
         raise reader.fail(
             "autoReplay",
             "false while reservedConcurrency is 0 (every replay would fail straight back into the archive)",
@@ -405,10 +729,11 @@ def load_settings(get: Getter, stack: str) -> Settings:
         log_retention_days=read_log_retention(reader),
         powertools_layer_version=read_powertools_layer_version(reader),
         alarm_email=email,
-        failure_processor=reader.bool("failureProcessor", True),
+        failure_processor=reader.bool("failureProcessor"),
         auto_replay=auto_replay,
         archive=read_archive(reader),
         function=function,
+        size=size,
         stream=read_stream(reader),
         analytics=read_analytics(reader, prefix),
         bucket_namespace=read_bucket_namespace(reader),
@@ -423,8 +748,8 @@ def read_alarm_email(reader: Reader) -> str | None:
 
 
 def read_powertools_layer_version(reader: Reader) -> int:
-    return reader.int("powertoolsLayerVersion", 27, 1, 10000)
+    return reader.int("powertoolsLayerVersion")
 
 
 def read_bucket_namespace(reader: Reader) -> str:
-    return reader.choice("bucketNamespace", "account-regional", BUCKET_NAMESPACES)
+    return reader.choice("bucketNamespace")

@@ -8,46 +8,41 @@ import pulumi
 import pulumi_aws as aws
 
 from lambda_failures.components import iam_documents as docs
-from lambda_failures.components.alarms import Alarm, AlarmTarget, create_alarms
+from lambda_failures.components.alarms import AlarmTarget, create_alarms, stream_alarms
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
+from lambda_failures.components.function_spec import FunctionSpec, spec_of
 from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from lambda_failures.components.naming import AwsContext, resource_name, table_arn
-from lambda_failures.components.settings import PROJECT, StreamSettings, StreamSourceKind, stream_source_kind
+from lambda_failures.components.settings import PROJECT, StreamSettings, StreamSourceKind
+from lambda_failures.components.stream_sources import (
+    DYNAMODB_STREAM_READ,
+    AnySource,
+    StreamSource,
+    arn_source,
+    lag_alarm,
+    read_statements,
+    stream_mapping,
+    validate,
+)
 
-DYNAMODB_STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
-# Standard (polling) consumers; kinesis:SubscribeToShard applies only to enhanced fan-out
-# consumer ARNs (<stream>/consumer/*), which this mapping does not use.
-KINESIS_STREAM_READ = [
-    "kinesis:DescribeStream",
-    "kinesis:DescribeStreamSummary",
-    "kinesis:GetRecords",
-    "kinesis:GetShardIterator",
-    "kinesis:ListShards",
-]
-
-
-@dataclass(frozen=True)
-class StreamSource:
-    """A stream to consume whose ARN may be another resource's output (known only once it is
-    created): its kind is then said, since the role's permissions depend on it."""
-
-    arn: pulumi.Input[str]
-    kind: StreamSourceKind
+__all__ = ["StreamConsumer", "StreamConsumerArgs", "StreamSource"]
 
 
-@dataclass
-class StreamConsumerArgs:
+@dataclass(kw_only=True)
+class StreamConsumerArgs(FunctionSpec):
+    """The caller's consumer function (FunctionSpec: code, runtime and every Lambda setting),
+    the stream it reads and how its failed batches reach the archive."""
+
     aws: AwsContext
     name_prefix: str
     archive: ArchiveTarget
     alarms: AlarmTarget
     settings: StreamSettings = field(default_factory=StreamSettings)
-    log_retention_days: int = 30
-    powertools_layer_version: int = 27
     tags: dict[str, str] = field(default_factory=dict)
-    # Instead of settings.source_arn, for an ARN given as an output (the component package).
-    source: StreamSource | None = None
+    # Instead of settings.source_arn: an ARN given as an output (the component package), or an
+    # Amazon MSK or self-managed Kafka topic (stream_sources).
+    source: AnySource | None = None
 
 
 class StreamConsumer(pulumi.ComponentResource):
@@ -70,47 +65,39 @@ class StreamConsumer(pulumi.ComponentResource):
         self.table_name = None
 
         statements = docs.deliver_to_archive(args.archive.grant_arn, args.archive.key_alias, args.aws)
-        source = args.source or (
-            StreamSource(s.source_arn, stream_source_kind(s.source_arn)) if s.source_arn is not None else None
-        )
+        source = args.source or (arn_source(s.source_arn, args.aws, "streamSourceArn") if s.source_arn else None)
+        self._source = source
         source_statements = []
         if source is None:
             statements += self._table()
         else:
-            self.stream_arn = pulumi.Output.from_input(source.arn)
-            source_statements = self._existing_stream(source)
-            if isinstance(source.arn, str):
+            validate(source, args.aws)
+            arn = source.arn if isinstance(source, StreamSource) else getattr(source, "cluster_arn", None)
+            self.stream_arn = pulumi.Output.from_input(arn)
+            source_statements = read_statements(source, args.aws)
+            if not isinstance(source, StreamSource) or isinstance(source.arn, str):
                 statements, source_statements = statements + source_statements, []
 
         self.lambda_ = LambdaFunction(
             f"{name}-consumer",
             LambdaFunctionArgs(
+                **spec_of(args),
                 aws=args.aws,
                 function_name=self.function_name,
-                handler_module="lambda_failures.handlers.stream_consumer",
                 statements=statements,
-                log_retention_days=args.log_retention_days,
-                powertools_layer_version=args.powertools_layer_version,
                 tags=args.tags,
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         grants = [self.lambda_.role_policy, *self._source_policy(source_statements)]
-        self.mapping = aws.lambda_.EventSourceMapping(
+        self.mapping = stream_mapping(
             f"{name}-mapping",
-            event_source_arn=self.stream_arn,
-            function_name=self.lambda_.function.name,
-            starting_position=s.starting_position,
-            batch_size=s.batch_size,
-            maximum_batching_window_in_seconds=s.batching_window_seconds,
-            maximum_retry_attempts=s.max_retry_attempts,
-            maximum_record_age_in_seconds=s.max_record_age_seconds,
-            bisect_batch_on_function_error=True,
-            function_response_types=["ReportBatchItemFailures"],
-            destination_config={"on_failure": {"destination_arn": args.archive.bucket_arn}},
-            filter_criteria=({"filters": [{"pattern": p} for p in s.filter_patterns]} if s.filter_patterns else None),
-            # Lambda validates stream and destination access when the mapping is created.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+            self.lambda_.function.name,
+            source or StreamSource(self.stream_arn, StreamSourceKind.DYNAMODB),
+            s,
+            args.archive.bucket_arn,
+            self,
+            grants,
         )
         self.mapping_uuid = self.mapping.uuid
         self._alarms()
@@ -171,36 +158,7 @@ class StreamConsumer(pulumi.ComponentResource):
         )
         return [policy]
 
-    def _existing_stream(self, source: StreamSource) -> list[docs.Statement]:
-        arn = source.arn
-        if source.kind == StreamSourceKind.KINESIS:
-            return [
-                docs.allow("ReadKinesisStream", KINESIS_STREAM_READ, arn),
-                docs.allow("ListKinesisStreams", "kinesis:ListStreams", "*"),
-            ]
-        return [
-            docs.allow("ReadTableStream", DYNAMODB_STREAM_READ, arn),
-            docs.allow("ListTableStreams", "dynamodb:ListStreams", "*"),
-        ]
-
     def _alarms(self) -> None:
-        dims = {"FunctionName": self.function_name}
-        alarms = [
-            Alarm(
-                "iterator-age",
-                "IteratorAge",
-                "The consumer is falling behind its stream",
-                dims,
-                statistic="Maximum",
-                threshold=self._args.settings.iterator_age_alarm_ms,
-                evaluation_periods=5,
-            ),
-            Alarm("errors", "Errors", "The consumer's invocations are failing", dims),
-            Alarm(
-                "destination-failures",
-                "DestinationDeliveryFailures",
-                "Failed batches could not be written to the failure archive",
-                dims,
-            ),
-        ]
+        source = self._source or StreamSource(self.stream_arn, StreamSourceKind.DYNAMODB)
+        alarms = stream_alarms(self.function_name, lag_alarm(source, self._args.settings.iterator_age_alarm_ms))
         self.alarms = create_alarms(self._name, self.function_name, alarms, self._args.alarms, self)

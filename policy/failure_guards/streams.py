@@ -1,8 +1,11 @@
 """Stream event source mappings cannot retry a poison record forever.
 
-Lambda's defaults for DynamoDB Streams and Kinesis are MaximumRetryAttempts -1 and
-MaximumRecordAgeInSeconds -1: one bad record blocks its shard until it expires (24 hours on
-DynamoDB, up to a year on Kinesis). SQS mappings are not streams and are left alone.
+Lambda's defaults for DynamoDB Streams, Kinesis, Amazon MSK and self-managed Kafka are
+MaximumRetryAttempts -1 and MaximumRecordAgeInSeconds -1: one bad record blocks its shard or
+partition until it expires (24 hours on DynamoDB, up to a year on Kinesis, the topic's retention
+on Kafka). Kafka mappings accept the error-handling controls (retries, record age, bisection,
+partial batch responses) only in provisioned mode (`ProvisionedPollerConfig`). SQS mappings are
+not streams and are left alone.
 """
 
 from __future__ import annotations
@@ -67,6 +70,19 @@ def _stream_props(args: ResourceValidationArgs) -> tuple[str, Mapping[str, Any]]
     return (kind, args.props) if kind else None
 
 
+def provisioned(props: Mapping[str, Any]) -> bool:
+    """A Kafka mapping in provisioned mode (a poller config is set); unknown stays undecided."""
+    config = props["provisionedPollerConfig"] if "provisionedPollerConfig" in props else None
+    return isinstance(config, Mapping) and len(config) > 0
+
+
+def _kafka_hint(found: tuple[str, Mapping[str, Any]]) -> str:
+    """Kafka takes the bound only in provisioned mode: say so where it is missing."""
+    if found[0] == "kafka" and not provisioned(found[1]):
+        return " Kafka mappings accept it only in provisioned mode: set provisioned_poller_config too."
+    return ""
+
+
 def _config_number(args: ResourceValidationArgs, key: str, default: int) -> int:
     value = number(args.get_config().get(key))
     return int(value) if value is not None else default
@@ -87,14 +103,15 @@ def _check_bound(
         return
     limit = _config_number(args, config_key, default)
     value = number(found[1][prop] if prop in found[1] else None)
+    hint = _kafka_hint(found)
     if value is None:
         report_violation(
             f"{prop} is not set, so Lambda retries a failing batch until its records expire (-1); "
-            f"set {setting} between {lowest} and {limit}.",
+            f"set {setting} between {lowest} and {limit}.{hint}",
             None,
         )
     elif not lowest <= value <= limit:
-        report_violation(f"{prop} is {value:g}; set {setting} between {lowest} and {limit}.", None)
+        report_violation(f"{prop} is {value:g}; set {setting} between {lowest} and {limit}.{hint}", None)
 
 
 def validate_retries(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -121,10 +138,19 @@ def validate_record_age(args: ResourceValidationArgs, report_violation: ReportVi
     )
 
 
-def validate_bisect(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _bisectable(args: ResourceValidationArgs) -> tuple[str, Mapping[str, Any]] | None:
+    """Streams Lambda bisects: DynamoDB, Kinesis, and Kafka in provisioned mode (a Kafka mapping
+    in on-demand mode takes no error-handling controls, which the retries policy reports)."""
     found = _stream_props(args)
-    if not found or found[0] == "kafka":
-        return  # Lambda offers batch bisection for DynamoDB Streams and Kinesis only
+    if not found or (found[0] == "kafka" and not provisioned(found[1])):
+        return None
+    return found
+
+
+def validate_bisect(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    found = _bisectable(args)
+    if not found:
+        return
     raw = found[1]["bisectBatchOnFunctionError"] if "bisectBatchOnFunctionError" in found[1] else None
     if not is_true(raw):
         report_violation(
@@ -136,8 +162,7 @@ def validate_bisect(args: ResourceValidationArgs, report_violation: ReportViolat
 
 def remediate_bisect(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
     """Safe to fix in place: bisection only changes how a failing batch is retried."""
-    found = _stream_props(args)
-    if not found or found[0] == "kafka":
+    if not _bisectable(args):
         return None
     if is_true(args.props["bisectBatchOnFunctionError"] if "bisectBatchOnFunctionError" in args.props else None):
         return None
@@ -228,7 +253,8 @@ POLICIES = [
     ),
     _policy(
         "stream-mapping-bisects-batches",
-        "DynamoDB and Kinesis event source mappings split a failing batch (bisectBatchOnFunctionError).",
+        "DynamoDB, Kinesis and provisioned-mode Kafka event source mappings split a failing batch "
+        "(bisectBatchOnFunctionError).",
         validate_bisect,
         remediate=remediate_bisect,
     ),

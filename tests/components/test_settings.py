@@ -2,7 +2,13 @@
 
 import pytest
 
-from lambda_failures.components.settings import ConfigError, load_settings
+from lambda_failures.components.settings import (
+    ArchiveSettings,
+    AsyncSettings,
+    ConfigError,
+    StreamSettings,
+    load_settings,
+)
 
 
 def settings_from(**values):
@@ -46,7 +52,7 @@ def test_pulumi_yaml_defaults_read_as_unset():
     """The project file gives optional keys a default ("" or -1) so the engine never asks for them."""
     s = settings_from(namePrefix="", alarmEmail="", reservedConcurrency="-1", streamSourceArn="", glueDatabaseName="")
     assert s.name_prefix == "lambda-failures-test" and s.alarm_email is None
-    assert s.function.reserved_concurrency is None and s.stream.source_arn is None
+    assert s.size.reserved_concurrency is None and s.stream.source_arn is None
     assert s.analytics.database_name == "lambda_failures_test"
 
 
@@ -58,3 +64,52 @@ def test_glue_database_follows_the_prefix_so_stacks_do_not_collide():
 def test_program_stops_on_bad_config(program):
     with pytest.raises(ConfigError, match="maxRetryAttempts"):
         program(maxRetryAttempts=5)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        # S3 refuses bucket names starting with these, and every bucket name starts with the prefix.
+        ("namePrefix", "xn--orders", "must be a prefix S3 accepts for bucket names"),
+        ("namePrefix", "sthree-orders", "must be a prefix S3 accepts for bucket names"),
+        # Lambda's filter rule syntax wants a list for every field's value.
+        ("streamFilterPatterns", '[{"eventName": "INSERT"}]', "field 'eventName' is not"),
+        ("streamFilterPatterns", '[{"dynamodb": {"NewImage": {"status": {"S": "PAID"}}}}]', "field 'S' is not"),
+        ("glueStreamTableName", "failed_events", "must be a name other than glueTableName"),
+        # As Pulumi's own config reads a boolean.
+        ("allowDestroy", "yes", "lambda-failures:allowDestroy must be true or false"),
+        ("analytics", "1", "lambda-failures:analytics must be true or false"),
+    ],
+)
+def test_values_aws_or_pulumi_would_refuse_are_refused_first(key, value, expected):
+    with pytest.raises(ConfigError) as raised:
+        settings_from(**{key: value})
+    assert expected in str(raised.value)
+
+
+def test_nested_filter_patterns_with_lists_are_accepted():
+    pattern = '[{"dynamodb": {"NewImage": {"status": {"S": ["PAID"]}}}}]'
+    assert settings_from(streamFilterPatterns=pattern).stream.filter_patterns
+
+
+def test_a_megabyte_value_is_refused_without_being_echoed():
+    with pytest.raises(ConfigError) as raised:
+        settings_from(namePrefix="a" * 1_000_000)
+    assert "namePrefix" in str(raised.value) and len(str(raised.value)) < 400
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda: AsyncSettings(max_retry_attempts=5), "AsyncSettings.max_retry_attempts must be an integer from 0"),
+        (lambda: AsyncSettings(success_destination="kafka"), "AsyncSettings.success_destination must be one of none"),
+        (lambda: StreamSettings(max_retry_attempts=-1), "StreamSettings.max_retry_attempts must be an integer from 0"),
+        (lambda: StreamSettings(batch_size=True), "StreamSettings.batch_size must be an integer"),
+        (lambda: ArchiveSettings(allow_destroy="yes"), "ArchiveSettings.allow_destroy must be true or false"),
+        (lambda: StreamSettings(source_arn="arn:aws:sqs:eu-west-1:1:q"), "StreamSettings.source_arn must be a Dynamo"),
+    ],
+)
+def test_settings_built_in_python_meet_the_rules_config_meets(build, expected):
+    with pytest.raises(ConfigError) as raised:
+        build()
+    assert expected in str(raised.value)

@@ -31,6 +31,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
@@ -38,7 +39,7 @@ import botocore.session
 import pytest
 from support.pulumi_harness import run_program
 
-from failctl.preview.synth import UNKNOWN, Synthesis
+from failctl.preview.synth import UNKNOWN, Synthesis, synthesize
 
 # ---------------------------------------------------------------------------------------
 # Table targets
@@ -213,6 +214,12 @@ def _arn_of(*services: str) -> Callable[[str, Ctx], Problems]:
         return [] if service in services else [f"{value!r} is not an ARN of {services}"]
 
     return check
+
+
+def _brokers(value: str, ctx: Ctx) -> Problems:
+    """Each host:port of the comma-separated list meets the model's EndpointLists member."""
+    shape = resolve(Member("lambda", "CreateEventSourceMapping", "SelfManagedEventSource.Endpoints{value}")).member
+    return [p for server in value.split(",") for p in check_shape(shape, server, "bootstrap server")]
 
 
 def _function_name(value: str, ctx: Ctx) -> Problems:
@@ -404,6 +411,7 @@ PROP_TARGETS: dict[str, dict[str, tuple[Target, ...]]] = {
     },
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": {
         "functionName": (Member(L, EIC, "FunctionName"),),
+        "qualifier": (Member(L, EIC, "Qualifier"),),
         "maximumRetryAttempts": (Member(L, EIC, "MaximumRetryAttempts"),),
         "maximumEventAgeInSeconds": (Member(L, EIC, "MaximumEventAgeInSeconds"),),
         "destinationConfig.onFailure.destination": (
@@ -418,8 +426,34 @@ PROP_TARGETS: dict[str, dict[str, tuple[Target, ...]]] = {
     "aws:lambda/eventSourceMapping:EventSourceMapping": {
         "eventSourceArn": (
             Member(L, ESM, "EventSourceArn"),
-            Rule(DOC_LAMBDA_ESM + " (stream sources)", _arn_of("dynamodb", "kinesis")),
+            Rule(DOC_LAMBDA_ESM + " (stream sources; an MSK cluster)", _arn_of("dynamodb", "kinesis", "kafka")),
         ),
+        "topics": (Member(L, ESM, "Topics"),),
+        "topics[]": (Member(L, ESM, "Topics[]"),),
+        "provisionedPollerConfig.minimumPollers": (Member(L, ESM, "ProvisionedPollerConfig.MinimumPollers"),),
+        "provisionedPollerConfig.maximumPollers": (
+            Member(L, ESM, "ProvisionedPollerConfig.MaximumPollers"),
+            Rule(DOC_LAMBDA_ESM + " ProvisionedPollerConfig (maximum pollers 1..2000)", _between(1, 2000)),
+        ),
+        "amazonManagedKafkaEventSourceConfig.consumerGroupId": (
+            Member(L, ESM, "AmazonManagedKafkaEventSourceConfig.ConsumerGroupId"),
+        ),
+        "selfManagedKafkaEventSourceConfig.consumerGroupId": (
+            Member(L, ESM, "SelfManagedKafkaEventSourceConfig.ConsumerGroupId"),
+        ),
+        "selfManagedEventSource.endpoints": (
+            Rule(
+                DOC_LAMBDA_ESM + " SelfManagedEventSource (one list of brokers)",
+                lambda v, c: [] if len(v) == 1 else [f"{v}"],
+            ),
+        ),
+        "selfManagedEventSource.endpoints{key}": (Member(L, ESM, "SelfManagedEventSource.Endpoints{key}"),),
+        "selfManagedEventSource.endpoints{value}": (
+            Rule(DOC_LAMBDA_ESM + " SelfManagedEventSource (the provider splits the list at commas)", _brokers),
+        ),
+        "sourceAccessConfigurations": (Member(L, ESM, "SourceAccessConfigurations"),),
+        "sourceAccessConfigurations[].type": (Member(L, ESM, "SourceAccessConfigurations[].Type"),),
+        "sourceAccessConfigurations[].uri": (Member(L, ESM, "SourceAccessConfigurations[].URI"),),
         "functionName": (Member(L, ESM, "FunctionName"),),
         "startingPosition": (Member(L, ESM, "StartingPosition"),),
         "batchSize": (Member(L, ESM, "BatchSize"),),
@@ -969,6 +1003,24 @@ def test_every_prop_meets_the_aws_contract_of_its_api_call(name: str) -> None:
     assert not report.problems, "\n".join(report.problems)
 
 
+RETROFIT = Path(__file__).resolve().parents[1] / "fixtures" / "retrofit_program"
+
+
+def test_every_prop_a_retrofit_sets_meets_the_aws_contract_of_its_api_call() -> None:
+    """FailureCapture over every stream kind (DynamoDB, Kinesis consumer, MSK, self-managed Kafka)."""
+    synthesis = synthesize("dev", project_dir=RETROFIT, account_id="123456789012")
+    ctx = Ctx(account="123456789012", region=synthesis.region)
+    total = Report()
+    for resource in synthesis.resources:
+        if resource.custom:
+            report = check_resource(resource.type, resource.props, ctx, resource.name)
+            total.problems += report.problems
+            total.unmapped += report.unmapped
+            total.checked += report.checked
+    assert not total.unmapped, "props with no entry in PROP_TARGETS:\n" + "\n".join(total.unmapped)
+    assert total.checked > 100 and not total.problems, "\n".join(total.problems)
+
+
 def test_unknown_values_are_skipped_not_passed() -> None:
     """Role ARNs and key ids are AWS-assigned; they are reported as skipped, never checked."""
     report = check_stack(variant("default"))
@@ -1053,6 +1105,22 @@ BROKEN: list[tuple[str, dict[str, Any], str]] = [
         "not an ARN of",
     ),
     ("aws:lambda/eventSourceMapping:EventSourceMapping", {"batchSize": 10001.0}, "above"),
+    (
+        "aws:lambda/eventSourceMapping:EventSourceMapping",
+        {"selfManagedEventSource": {"endpoints": {"KAFKA_BOOTSTRAP_SERVERS": "b-1.example.com:9092,b 2:9092"}}},
+        "does not match",
+    ),
+    (
+        "aws:lambda/eventSourceMapping:EventSourceMapping",
+        {"provisionedPollerConfig": {"minimumPollers": 201.0}},
+        "above",
+    ),
+    (
+        "aws:lambda/eventSourceMapping:EventSourceMapping",
+        {"provisionedPollerConfig": {"maximumPollers": 2001.0}},
+        "outside",
+    ),
+    ("aws:lambda/eventSourceMapping:EventSourceMapping", {"sourceAccessConfigurations": [{"type": "SASL"}]}, "not one"),
     ("aws:lambda/eventSourceMapping:EventSourceMapping", {"maximumBatchingWindowInSeconds": 301.0}, "above"),
     ("aws:lambda/eventSourceMapping:EventSourceMapping", {"maximumRetryAttempts": -2.0}, "below"),
     ("aws:lambda/eventSourceMapping:EventSourceMapping", {"maximumRecordAgeInSeconds": 30.0}, "neither -1"),

@@ -31,13 +31,14 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import parliament
 import pytest
 from support.pulumi_harness import run_program
 
-from failctl.preview.synth import UNKNOWN, Synthesis, SynthResource
+from failctl.preview.synth import UNKNOWN, Synthesis, SynthResource, synthesize
 
 OTHER_ACCOUNT = "999999999999"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"  # AWS assigns key ids; any will do
@@ -568,6 +569,17 @@ def test_every_document_passes_parliament(variant: str) -> None:
     docs = documents(stack_facts(LINT_VARIANTS[variant]).s)
     kinds = {d.kind for d in docs}
     assert {"trust", "identity", "key"} <= kinds, kinds
+    problems = [f"{d.where}: {p}" for d in docs for p in lint(d.kind, d.text)]
+    assert not problems, "\n".join(problems)
+
+
+RETROFIT = Path(__file__).resolve().parents[1] / "fixtures" / "retrofit_program"
+
+
+def test_every_retrofit_document_passes_parliament() -> None:
+    """The grants FailureCapture puts on existing roles: delivery, and reads of every stream kind."""
+    docs = documents(synthesize("dev", project_dir=RETROFIT, account_id="123456789012"))
+    assert len(docs) == 5 and {d.kind for d in docs} == {"identity"}
     problems = [f"{d.where}: {p}" for d in docs for p in lint(d.kind, d.text)]
     assert not problems, "\n".join(problems)
 

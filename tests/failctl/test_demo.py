@@ -18,7 +18,7 @@ def test_demo_runs_every_stage_with_the_stacks_settings_and_keeps_the_archive(tm
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
-    for stage in range(1, 9):
+    for stage in range(1, 10):
         assert f"== {stage}." in out
     # The settings the synthesized dev stack deploys, not the demo's own.
     assert "(2 retries, then the S3 on-failure destination)" in out and "bisection, 3 retries" in out
@@ -27,11 +27,23 @@ def test_demo_runs_every_stage_with_the_stacks_settings_and_keeps_the_archive(tm
     assert out.count("FAILED  ") == 5 and "after 3 attempts" in out
     assert "bisected into 1 + 1" in out
     assert "duplicate notification for the first record -> {'duplicate': 1}" in out
-    assert "8 alerts published for 8 records" in out
+    assert "9 alerts published for 9 records" in out
     assert "refund | UnknownActionError | 1" in out
-    assert "dry run: 8 records would be re-driven" in out
+    assert "dry run: 9 records would be re-driven" in out
+    # A team's function: its handler from examples/consumer's code folder, failing into the same
+    # archive under its own stack's settings, alerted, and replayed into that handler exactly once.
+    assert "team stack examples/consumer: 27 resources, 0 mandatory violations, 0 undecided" in out
+    assert "A team's own function (examples/consumer, 2 retries)" in out
+    assert "handler app.handler from examples/consumer/functions/inventory/ (the team's code)" in out
+    assert "[orders-dev-inventory-stream-consumer] stream failure: RetryAttemptsExhausted" in out
+    assert "orders-dev-inventory-orders | shardId-" in out
+    assert (
+        "replay orders-dev-inventory-stream-consumer: partial "
+        "(2 records still rejected: 000000000000000000002, 000000000000000000004)"
+    ) in out
+    assert "again  orders-dev-inventory-stream-consumer: skipped (already replayed)" in out
 
-    assert "8 records kept in" in out
+    assert "9 records kept in" in out
     query = subprocess.run(
         [sys.executable, "-m", "failctl", "query", "errors-by-type", "--source", str(kept), "--json"],
         cwd=ROOT,

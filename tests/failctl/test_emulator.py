@@ -7,7 +7,7 @@ import pytest
 from moto import mock_aws
 from support.stream_events import order, record
 
-from failctl.emulation.emulator import AsyncFunctionEmulator, StreamMappingEmulator
+from failctl.emulation.emulator import AsyncFunctionEmulator, InProcessLambda, StreamMappingEmulator
 
 ARN = "arn:aws:lambda:eu-west-1:123456789012:function:fn"
 
@@ -60,3 +60,24 @@ def test_stream_partial_failure_checkpoints_records_before_the_failure(s3):
     emulator = StreamMappingEmulator(handler, "fn", ARN, "arn:stream", "shard-1", "uuid-1", 2, s3, "emulated-archive")
     outcome = emulator.deliver([record(i, "INSERT", new=order(str(i))) for i in (1, 2, 3)])
     assert outcome.checkpointed == 2 and outcome.invocations == 3 and len(outcome.record_keys) == 1
+
+
+def test_in_process_lambda_answers_invoke_as_replay_reads_it():
+    """A handler's response, its error as FunctionError, and 202 for an asynchronous invoke."""
+
+    def accept(event, context):
+        return {"batchItemFailures": [], "seen": len(event["Records"])}
+
+    def reject(event, context):
+        raise ValueError("bad batch")
+
+    lambda_ = InProcessLambda({"ok": (accept, "arn:ok"), "bad": (reject, "arn:bad")})
+    answer = lambda_.invoke(FunctionName="ok", InvocationType="RequestResponse", Payload='{"Records": [1, 2]}')
+    assert "FunctionError" not in answer and json.loads(answer["Payload"].read()) == {
+        "batchItemFailures": [],
+        "seen": 2,
+    }
+    failed = lambda_.invoke(FunctionName="bad", InvocationType="RequestResponse", Payload='{"Records": []}')
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.loads(failed["Payload"].read()) == {"errorType": "ValueError", "errorMessage": "bad batch"}
+    assert lambda_.invoke(FunctionName="ok", InvocationType="Event", Payload='{"Records": []}')["StatusCode"] == 202

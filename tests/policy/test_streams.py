@@ -69,10 +69,45 @@ def test_bounds_come_from_config():
 def test_kinesis_and_kafka_are_streams():
     kinesis = mapping(eventSourceArn="arn:aws:kinesis:eu-west-1:123456789012:stream/clicks", maximumRetryAttempts=None)
     assert len(violations("stream-mapping-retries-bounded", ESM, kinesis)) == 1
-    kafka = mapping(eventSourceArn="arn:aws:kafka:eu-west-1:123456789012:cluster/c/1", bisectBatchOnFunctionError=None)
-    assert violations("stream-mapping-bisects-batches", ESM, kafka) == []  # bisection is not offered for Kafka
     self_managed = {"selfManagedEventSource": {"endpoints": {"KAFKA_BOOTSTRAP_SERVERS": "b:9092"}}, "topics": ["t"]}
     assert len(violations("stream-mapping-has-failure-destination", ESM, self_managed)) == 1
+
+
+MSK = "arn:aws:kafka:eu-west-1:123456789012:cluster/c/1"
+POLLERS = {"minimumPollers": 1, "maximumPollers": 2}
+SELF_MANAGED = {"selfManagedEventSource": {"endpoints": {"KAFKA_BOOTSTRAP_SERVERS": "b:9092"}}, "topics": ["t"]}
+
+
+@pytest.mark.parametrize("source", [{"eventSourceArn": MSK, "topics": ["t"]}, SELF_MANAGED])
+def test_provisioned_kafka_mappings_must_bisect(source):
+    """The Lambda API documents BisectBatchOnFunctionError for MSK and self-managed Kafka, in
+    provisioned mode (ProvisionedPollerConfig)."""
+    props = mapping(**({"eventSourceArn": None} | source), provisionedPollerConfig=POLLERS)
+    assert violations("stream-mapping-bisects-batches", ESM, props) == []
+    (message,) = violations("stream-mapping-bisects-batches", ESM, props | {"bisectBatchOnFunctionError": False})
+    assert "bisect_batch_on_function_error=True" in message
+    remediated = BY_NAME["stream-mapping-bisects-batches"].remediate(
+        resource_args(ESM, props | {"bisectBatchOnFunctionError": False})
+    )
+    assert remediated["bisectBatchOnFunctionError"] is True
+
+
+@pytest.mark.parametrize("source", [{"eventSourceArn": MSK, "topics": ["t"]}, SELF_MANAGED])
+def test_on_demand_kafka_is_told_to_use_provisioned_mode(source):
+    """On-demand Kafka takes no retry bounds or bisection: the retries policy says how to get them."""
+    props = mapping(**({"eventSourceArn": None} | source), maximumRetryAttempts=None, bisectBatchOnFunctionError=None)
+    assert violations("stream-mapping-bisects-batches", ESM, props) == []
+    assert BY_NAME["stream-mapping-bisects-batches"].remediate(resource_args(ESM, props)) is None
+    (message,) = violations("stream-mapping-retries-bounded", ESM, props)
+    assert "provisioned_poller_config" in message
+    (message,) = violations("stream-mapping-retries-bounded", ESM, props | {"provisionedPollerConfig": POLLERS})
+    assert "provisioned_poller_config" not in message
+
+
+def test_unknown_poller_config_on_kafka_is_undecided():
+    props = mapping(eventSourceArn=MSK, provisionedPollerConfig=UNKNOWN, bisectBatchOnFunctionError=None)
+    with pytest.raises(UnknownValueError):
+        violations("stream-mapping-bisects-batches", ESM, props)
 
 
 def test_sqs_mappings_are_not_streams():

@@ -1,0 +1,226 @@
+"""The caller's function: its code and every setting Lambda takes, checked before anything is declared.
+
+AsyncFunctionArgs and StreamConsumerArgs extend FunctionSpec, so a team deploys its own code
+(a folder, a zip, an AssetArchive, or a container image) with the archive's guarantees around
+it. A bad value is refused when the args are built, naming the property and what Lambda
+accepts (ConfigError), not by AWS half-way through an update.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+
+import pulumi
+
+from lambda_failures.components.runtimes import ARCHITECTURES, DEFAULT_RUNTIME, runtime_problem
+from lambda_failures.components.settings import ConfigError, Reader, key_default
+
+# Lambda CreateFunction: Handler `[^\s]+` up to 128; ImageUri an ECR image; Layers up to 5
+# (the Powertools layer counts); VpcConfig up to 16 subnets and 5 security groups;
+# Environment keys `[a-zA-Z]([a-zA-Z0-9_])+`, those Lambda reserves refused (Developer Guide,
+# "Defined runtime environment variables").
+HANDLER = re.compile(r"[^\s]{1,128}")
+IMAGE_URI = re.compile(
+    r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9._/-]+(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})"
+)
+LAYER_ARN = re.compile(r"arn:(aws[a-z-]*):lambda:([a-z0-9-]+):\d{12}:layer:[A-Za-z0-9_-]{1,140}:\d+")
+MANAGED_POLICY_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(?:aws|\d{12}):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+SUBNET_ID = re.compile(r"subnet-[0-9a-f]{8,17}")
+SECURITY_GROUP_ID = re.compile(r"sg-[0-9a-f]{8,17}")
+ENVIRONMENT_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
+RESERVED_ENVIRONMENT = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
+MAX_LAYERS = 5
+
+
+class Tracing(StrEnum):
+    """X-Ray tracing of the function (Lambda TracingConfig)."""
+
+    ACTIVE = "Active"
+    """Sample and trace incoming requests."""
+    PASS_THROUGH = "PassThrough"
+    """Trace only requests that arrive with a sampled trace header."""
+
+
+@dataclass(frozen=True)
+class VpcConfig:
+    """Subnets and security groups the function's network interfaces are placed in."""
+
+    subnet_ids: Sequence[str]
+    security_group_ids: Sequence[str] = ()
+
+
+def _fail(prop: str, expected: str, got: Any) -> ConfigError:
+    return Reader(lambda _: None, where="", name=str).fail(prop, expected, got)
+
+
+@dataclass(kw_only=True)
+class FunctionSpec:
+    """What Lambda runs and how: `code` (a pulumi.Archive: `FileArchive` of a folder or zip, or an
+    `AssetArchive`) with `handler` and `runtime`, or `image_uri` (an ECR image). The role gets the
+    component's own grants plus `role_statements` and `managed_policy_arns`, which the policy pack
+    judges like every other grant. `powertools` adds the AWS-published Powertools for AWS Lambda
+    (Python) layer for the function's runtime, architecture and partition."""
+
+    code: pulumi.Archive | None = None
+    handler: str | None = None
+    image_uri: str | None = None
+    runtime: str | None = None
+    architectures: Sequence[str] = ("x86_64",)
+    memory_mb: int = key_default("memoryMb")
+    timeout_seconds: int = key_default("timeoutSeconds")
+    ephemeral_storage_mb: int = 512
+    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    layers: Sequence[str] = ()
+    vpc: VpcConfig | None = None
+    tracing: Tracing | str = Tracing.ACTIVE
+    reserved_concurrency: int | None = None
+    role_statements: Sequence[Mapping[str, Any]] = ()
+    managed_policy_arns: Sequence[str] = ()
+    powertools: bool = False
+    powertools_layer_version: int = key_default("powertoolsLayerVersion")
+    log_retention_days: int = key_default("logRetentionDays")
+
+    def __post_init__(self) -> None:
+        check_function(self)
+
+
+def spec_of(args: FunctionSpec) -> dict[str, Any]:
+    """The FunctionSpec part of a component's args, to hand to LambdaFunctionArgs."""
+    return {f.name: getattr(args, f.name) for f in fields(FunctionSpec)}
+
+
+def check_function(spec: FunctionSpec) -> None:
+    """Every rule Lambda holds these values to that can be known before any update."""
+    _check_code(spec)
+    if len(spec.architectures) != 1 or spec.architectures[0] not in ARCHITECTURES:
+        raise _fail(
+            "architectures", "one of " + ", ".join(ARCHITECTURES) + " (Lambda takes exactly one)", spec.architectures
+        )
+    _range("memory_mb", spec.memory_mb, 128, 10240)
+    _range("timeout_seconds", spec.timeout_seconds, 1, 900)
+    _range("ephemeral_storage_mb", spec.ephemeral_storage_mb, 512, 10240)
+    if spec.reserved_concurrency is not None:
+        _range("reserved_concurrency", spec.reserved_concurrency, 0, 10000)
+    _range("powertools_layer_version", spec.powertools_layer_version, 1, 10000)
+    if str(spec.tracing) not in tuple(Tracing):
+        raise _fail("tracing", "Active or PassThrough", spec.tracing)
+    _check_environment(spec.environment)
+    _check_layers(spec)
+    _check_vpc(spec.vpc)
+    _check_role(spec)
+
+
+def _range(prop: str, value: Any, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise _fail(prop, f"an integer from {lo} to {hi}", value)
+
+
+def _check_code(spec: FunctionSpec) -> None:
+    if spec.image_uri is not None:
+        if spec.code is not None or spec.handler is not None or spec.runtime is not None:
+            raise _fail("image_uri", "given without code, handler and runtime (the image holds them)", spec.image_uri)
+        if not isinstance(spec.image_uri, str) or not IMAGE_URI.fullmatch(spec.image_uri):
+            raise _fail(
+                "image_uri",
+                "an Amazon ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>)",
+                spec.image_uri,
+            )
+        return
+    if not isinstance(spec.code, pulumi.Archive):
+        raise _fail(
+            "code", "a pulumi.Archive (FileArchive of a folder or zip, or AssetArchive), or image_uri", spec.code
+        )
+    if not isinstance(spec.handler, str) or not HANDLER.fullmatch(spec.handler):
+        raise _fail("handler", "the entry point Lambda calls (1 to 128 characters, no spaces)", spec.handler)
+    if spec.runtime is None:
+        raise _fail("runtime", f"set with code (for example {DEFAULT_RUNTIME})", spec.runtime)
+    problem = runtime_problem(str(spec.runtime))
+    if problem:
+        raise _fail("runtime", problem, spec.runtime)
+    if spec.runtime.startswith(("python", "nodejs", "ruby")) and "." not in spec.handler:
+        raise _fail("handler", f"<file>.<function> for {spec.runtime}", spec.handler)
+
+
+def _check_environment(environment: Any) -> None:
+    if not isinstance(environment, Mapping):
+        raise _fail("environment", "a map of names to text", environment)
+    for key, value in environment.items():
+        if not isinstance(key, str) or not ENVIRONMENT_KEY.fullmatch(key) or key in RESERVED_ENVIRONMENT:
+            raise _fail(
+                "environment", "names of letters, digits and '_' (starting with a letter) Lambda does not reserve", key
+            )
+        if not isinstance(value, str | pulumi.Output):
+            raise _fail("environment", f"text values ({key} is not)", type(value).__name__)
+
+
+def _check_layers(spec: FunctionSpec) -> None:
+    layers = list(spec.layers)
+    if spec.image_uri is not None and (layers or spec.powertools):
+        raise _fail("layers", "empty for a container image (Lambda takes no layers there)", layers)
+    if len(layers) + bool(spec.powertools) > MAX_LAYERS:
+        raise _fail("layers", f"at most {MAX_LAYERS} layers, the Powertools layer included", layers)
+    for layer in layers:
+        if not isinstance(layer, str) or not LAYER_ARN.fullmatch(layer):
+            raise _fail(
+                "layers", "layer version ARNs (arn:aws:lambda:<region>:<account>:layer:<name>:<version>)", layer
+            )
+
+
+def _check_vpc(vpc: Any) -> None:
+    if vpc is None:
+        return
+    if not isinstance(vpc, VpcConfig):
+        raise _fail("vpc", "a VpcConfig", vpc)
+    subnets, groups = list(vpc.subnet_ids), list(vpc.security_group_ids)
+    if not 1 <= len(subnets) <= 16 or not all(isinstance(s, str) and SUBNET_ID.fullmatch(s) for s in subnets):
+        raise _fail("vpc.subnet_ids", "1 to 16 subnet ids (subnet-...)", subnets)
+    if not 1 <= len(groups) <= 5 or not all(isinstance(g, str) and SECURITY_GROUP_ID.fullmatch(g) for g in groups):
+        raise _fail("vpc.security_group_ids", "1 to 5 security group ids (sg-...)", groups)
+
+
+def _check_role(spec: FunctionSpec) -> None:
+    for statement in spec.role_statements:
+        if not isinstance(statement, Mapping) or statement.get("Effect") not in ("Allow", "Deny"):
+            raise _fail("role_statements", "IAM statements with Effect, Action and Resource", statement)
+        if "Action" not in statement and "NotAction" not in statement:
+            raise _fail("role_statements", "IAM statements with Effect, Action and Resource", statement)
+    for arn in spec.managed_policy_arns:
+        if not isinstance(arn, str) or not MANAGED_POLICY_ARN.fullmatch(arn):
+            raise _fail("managed_policy_arns", "IAM policy ARNs (arn:aws:iam::aws:policy/<name>)", arn)
+
+
+def check_placement(spec: FunctionSpec, partition: str, region: str) -> None:
+    """What must match where the function deploys: layers and policies in its partition and region."""
+    for layer in spec.layers:
+        match = LAYER_ARN.fullmatch(layer)
+        if match and (match.group(1), match.group(2)) != (partition, region):
+            raise _fail("layers", f"layers in the function's partition and region ({partition}, {region})", layer)
+    for arn in spec.managed_policy_arns:
+        match = MANAGED_POLICY_ARN.fullmatch(arn)
+        if match and match.group(1) != partition:
+            raise _fail("managed_policy_arns", f"policies in the function's partition ({partition})", arn)

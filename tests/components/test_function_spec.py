@@ -1,0 +1,248 @@
+"""A team's own functions through the public API: their code, runtime and settings, the archive's
+guarantees around them, and every bad value refused naming the property.
+
+The program is written as a user would write it from the README, in a folder of its own with
+its own code folders, and previewed as a fresh stack; the policy pack then judges what it registered.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import date
+from pathlib import Path
+
+import pulumi
+import pytest
+from support.pulumi_harness import ACCOUNT, REGION
+
+from failctl.preview import gate
+from failctl.preview.synth import synthesize
+from lambda_failures.components.function_spec import FunctionSpec, VpcConfig
+from lambda_failures.components.runtimes import (
+    RUNTIME_DEPRECATION,
+    powertools_layer_arn,
+    powertools_problem,
+    runtime_problem,
+)
+from lambda_failures.components.settings import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+FUNCTION = "aws:lambda/function:Function"
+SUBNET = "subnet-0123456789abcdef0"
+GROUP = "sg-0123456789abcdef0"
+
+PROGRAM = """
+import pulumi
+from lambda_failures import (
+    AlarmTarget, ArchiveTarget, AsyncFunction, AsyncFunctionArgs, FailureArchive, FailureArchiveArgs,
+    StreamConsumer, StreamConsumerArgs, VpcConfig, aws_context,
+)
+
+ctx = aws_context()
+archive = FailureArchive("archive", FailureArchiveArgs(aws=ctx, name_prefix="team"))
+target = ArchiveTarget(archive.bucket_name, archive.bucket_arn, archive.grant_arn, archive.key_alias)
+alarms = AlarmTarget("arn:aws:sns:{region}:{account}:team-alerts")
+EXTRA = {extra}
+
+AsyncFunction("orders", AsyncFunctionArgs(
+    aws=ctx, name_prefix="team-orders", archive=target, alarms=alarms,
+    code=pulumi.FileArchive("./orders"), handler="app.handler", runtime="python3.12",
+    architectures=["arm64"], memory_mb=1024, timeout_seconds=120, ephemeral_storage_mb=2048,
+    environment={{"TABLE": "orders", "API_KEY": pulumi.Output.secret("s3cr3t")}},
+    vpc=VpcConfig(subnet_ids=["{subnet}"], security_group_ids=["{group}"]),
+    tracing="PassThrough", reserved_concurrency=5, powertools=True,
+    role_statements=EXTRA,
+))
+StreamConsumer("clicks", StreamConsumerArgs(
+    aws=ctx, name_prefix="team-clicks", archive=target, alarms=alarms,
+    code=pulumi.FileArchive("./clicks"), handler="index.handler", runtime="nodejs22.x",
+))
+"""
+
+
+def write_program(folder: Path, extra: list | None = None) -> Path:
+    (folder / "Pulumi.yaml").write_text("name: team\nruntime: python\n")
+    (folder / "orders").mkdir()
+    (folder / "orders" / "app.py").write_text("def handler(event, context):\n    return event\n")
+    (folder / "clicks").mkdir()
+    (folder / "clicks" / "index.mjs").write_text("export const handler = async () => ({batchItemFailures: []});\n")
+    text = PROGRAM.format(region=REGION, account=ACCOUNT, subnet=SUBNET, group=GROUP, extra=json.dumps(extra or []))
+    (folder / "__main__.py").write_text(textwrap.dedent(text))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    folder = write_program(tmp_path_factory.mktemp("team"))
+    return synthesize("dev", project_dir=folder, account_id=ACCOUNT, region=REGION)
+
+
+def function(synthesis, suffix):
+    found = [r for r in synthesis.of_type(FUNCTION) if r.name.endswith(suffix)]
+    assert len(found) == 1, [r.name for r in synthesis.of_type(FUNCTION)]
+    return found[0].props
+
+
+def test_the_functions_run_the_callers_code_handler_and_runtime(team):
+    orders, clicks = function(team, "orders-processor-function"), function(team, "clicks-consumer-function")
+    assert (orders["handler"], orders["runtime"], orders["packageType"]) == ("app.handler", "python3.12", "Zip")
+    assert orders["code"]["path"].endswith("/orders")
+    assert (clicks["handler"], clicks["runtime"]) == ("index.handler", "nodejs22.x")
+    assert clicks["code"]["path"].endswith("/clicks")
+    # Nothing of this project's handlers is deployed unless asked for.
+    assert "lambda_failures" not in json.dumps([r.props for r in team.of_type(FUNCTION)])
+
+
+def test_every_setting_reaches_the_function(team):
+    orders = function(team, "orders-processor-function")
+    assert orders["architectures"] == ["arm64"]
+    assert (orders["memorySize"], orders["timeout"], orders["ephemeralStorage"]) == (1024, 120, {"size": 2048})
+    assert orders["tracingConfig"] == {"mode": "PassThrough"}
+    assert orders["reservedConcurrentExecutions"] == 5
+    assert orders["vpcConfig"] == {"subnetIds": [SUBNET], "securityGroupIds": [GROUP]}
+
+
+def test_a_secret_environment_value_stays_secret(team):
+    variables = function(team, "orders-processor-function")["environment"]["variables"]
+    assert variables["TABLE"] == "orders"
+    # Marked secret as it reaches the engine, which encrypts it in state and shows it as [secret].
+    assert variables["API_KEY"] == {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": "s3cr3t"}
+
+
+def test_powertools_only_when_asked_and_for_the_runtime_and_architecture(team):
+    orders, clicks = function(team, "orders-processor-function"), function(team, "clicks-consumer-function")
+    assert orders["layers"] == [
+        f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:27"
+    ]
+    assert "layers" not in clicks and "POWERTOOLS_SERVICE_NAME" not in json.dumps(clicks)
+
+
+def test_a_function_in_a_vpc_gets_the_network_interface_permissions(team):
+    attachments = [r.props for r in team.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")]
+    assert [a["policyArn"] for a in attachments] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    ]
+
+
+def test_the_team_program_passes_the_pack_fully_decided(team):
+    verdict = gate.evaluate(gate.load_pack(ROOT / "policy"), team.resources)
+    assert verdict.violations == [] and verdict.undecided == [], (verdict.violations, verdict.undecided)
+
+
+def test_an_extra_statement_writing_to_s3_without_the_condition_is_refused_by_the_pack(tmp_path):
+    extra = [{"Sid": "Exports", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::exports/*"}]
+    synthesis = synthesize("dev", project_dir=write_program(tmp_path, extra), account_id=ACCOUNT, region=REGION)
+    verdict = gate.evaluate(gate.load_pack(ROOT / "policy"), synthesis.resources)
+    refused = {(v.policy, v.urn.rsplit("::", 1)[-1]) for v in verdict.violations}
+    assert refused == {("s3-write-grants-require-resource-account", "orders-processor-role-policy")}
+    assert verdict.blocked
+
+
+CODE = pulumi.AssetArchive({"app.py": pulumi.StringAsset("def handler(e, c): pass")})
+
+
+@pytest.mark.parametrize(
+    ("given", "prop", "expected"),
+    [
+        ({"runtime": "python9"}, "runtime", "a Lambda managed runtime"),
+        ({"runtime": "python3.9"}, "runtime", "python3.9 was deprecated on 2025-12-15"),
+        ({"runtime": "nodejs18.x"}, "runtime", "was deprecated"),
+        ({"architectures": ["sparc"]}, "architectures", "one of x86_64, arm64"),
+        ({"architectures": ["x86_64", "arm64"]}, "architectures", "exactly one"),
+        ({"handler": "app handler"}, "handler", "no spaces"),
+        ({"handler": "handler"}, "handler", "<file>.<function>"),
+        ({"memory_mb": 64}, "memory_mb", "from 128 to 10240"),
+        ({"memory_mb": 10241}, "memory_mb", "from 128 to 10240"),
+        ({"timeout_seconds": 901}, "timeout_seconds", "from 1 to 900"),
+        ({"ephemeral_storage_mb": 256}, "ephemeral_storage_mb", "from 512 to 10240"),
+        ({"reserved_concurrency": -1}, "reserved_concurrency", "from 0"),
+        ({"vpc": VpcConfig(subnet_ids=[])}, "vpc.subnet_ids", "1 to 16 subnet ids"),
+        ({"vpc": VpcConfig(subnet_ids=[SUBNET])}, "vpc.security_group_ids", "1 to 5 security group ids"),
+        ({"code": "./src"}, "code", "a pulumi.Archive"),
+        ({"image_uri": "nginx:latest", "code": None, "handler": None, "runtime": None}, "image_uri", "Amazon ECR"),
+        ({"image_uri": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/app:1"}, "image_uri", "without code"),
+        ({"environment": {"AWS_REGION": "x"}}, "environment", "Lambda does not reserve"),
+        ({"layers": ["arn:aws:lambda:eu-west-1:1:layer:x"]}, "layers", "layer version ARNs"),
+        ({"tracing": "On"}, "tracing", "Active or PassThrough"),
+        ({"role_statements": [{"Action": "s3:GetObject"}]}, "role_statements", "IAM statements"),
+        ({"managed_policy_arns": ["AdministratorAccess"]}, "managed_policy_arns", "IAM policy ARNs"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_property(given, prop, expected):
+    with pytest.raises(ConfigError) as raised:
+        FunctionSpec(**{"code": CODE, "handler": "app.handler", "runtime": "python3.13", **given})
+    assert raised.value.key == prop
+    assert expected in str(raised.value)
+
+
+def test_a_container_image_takes_no_code_handler_or_runtime():
+    spec = FunctionSpec(image_uri=f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/app@sha256:{'a' * 64}")
+    assert spec.code is None and spec.runtime is None
+
+
+def test_runtimes_past_their_deprecation_date_are_refused_and_others_accepted():
+    day = date(2026, 11, 29)
+    assert runtime_problem("python3.13", day) is None
+    assert runtime_problem("python3.10", day) and runtime_problem("dotnet8", day)
+    assert runtime_problem("dotnet8", date(2026, 1, 1)) is None
+    assert all(runtime_problem(name, day) for name, when in RUNTIME_DEPRECATION.items() if when and when <= day)
+
+
+@pytest.mark.parametrize(
+    ("partition", "region", "arch", "account"),
+    [
+        ("aws", "eu-west-1", "x86_64", "017000801446"),
+        ("aws", "ap-southeast-2", "arm64", "017000801446"),
+        ("aws-cn", "cn-north-1", "arm64", "498634801083"),
+        ("aws-us-gov", "us-gov-east-1", "x86_64", "165087284144"),
+        ("aws-us-gov", "us-gov-west-1", "arm64", "165093116878"),
+    ],
+)
+def test_the_powertools_layer_is_the_one_published_in_the_partition(partition, region, arch, account):
+    assert powertools_problem("python3.13", partition, region) is None
+    assert powertools_layer_arn(partition, region, "python3.13", arch, 27) == (
+        f"arn:{partition}:lambda:{region}:{account}:layer:AWSLambdaPowertoolsPythonV3-python313-{arch}:27"
+    )
+
+
+def test_powertools_is_refused_where_it_is_not_published():
+    assert "cn-north-1 only" in powertools_problem("python3.13", "aws-cn", "cn-northwest-1")
+    assert "Python runtime" in powertools_problem("nodejs22.x", "aws", "eu-west-1")
+
+
+def test_importing_a_handler_imports_no_pulumi_and_the_api_is_at_the_top_level():
+    """Lambda ships the package without Pulumi: its handlers must import without it."""
+    check = (
+        "import sys, lambda_failures.handlers.async_function, lambda_failures.handlers.stream_consumer;"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_aws')], 'pulumi imported';"
+        "from lambda_failures import FailureArchive, ArchiveTarget, AsyncFunction, AsyncFunctionArgs,"
+        " StreamConsumer, StreamConsumerArgs;"
+        "assert 'pulumi' in sys.modules"
+    )
+    env = {"POWERTOOLS_SERVICE_NAME": "t", "POWERTOOLS_METRICS_NAMESPACE": "t", "AWS_DEFAULT_REGION": "eu-west-1"}
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+def test_archive_target_from_a_stack_reference_names_the_archive_stacks_outputs():
+    import lambda_failures
+
+    class Reference:
+        def require_output(self, name):
+            return f"<{name}>"
+
+    target = lambda_failures.ArchiveTarget.from_stack_reference(Reference())
+    assert (target.bucket_name, target.bucket_arn, target.grant_arn, target.key_alias, target.alert_topic_arn) == (
+        "<FailedEventsBucketName>",
+        "<FailedEventsBucketArn>",
+        "<FailedEventsGrantArn>",
+        "<FailureKeyAlias>",
+        "<AlertTopicArn>",
+    )
+    assert target.alarms({"team": "a"}).topic_arn == "<AlertTopicArn>"
+    with pytest.raises(AttributeError):
+        lambda_failures.NotAName  # noqa: B018
