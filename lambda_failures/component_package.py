@@ -409,9 +409,8 @@ def check_wiring(reader: Reader, wiring: dict[str, Any]) -> None:
         raise reader.fail("archiveBucketName", f"the bucket archiveBucketArn names ({bucket.group(1)})", name)
     grant = known.get("archive_grant_arn")
     if bucket_arn and grant and not grant_covers(grant, bucket_arn):
-        raise reader.fail(
-            "archiveGrantArn", "archiveBucketArn, or SharedArchive.grantArn (its name with the random suffix as *)", grant
-        )
+        expected = "archiveBucketArn, or SharedArchive.grantArn (its name with the random suffix as *)"
+        raise reader.fail("archiveGrantArn", expected, grant)
     alias = known.get("archive_key_alias")
     if alias and not KEY_ALIAS.fullmatch(alias):
         raise reader.fail("archiveKeyAlias", "a customer managed key's alias (alias/<name>)", alias)
