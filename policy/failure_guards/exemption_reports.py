@@ -32,7 +32,10 @@ KNOWN_POLICIES: set[str] = set()
 
 
 def validate_in_force(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    present = {resource.urn for resource in args.resources}
     for urn, by_policy in sorted(exemptions.take_notes().items()):
+        if urn not in present:  # noted in an earlier run of this process, for a resource gone since
+            continue
         notes = [exemptions.note_message(policy, e, hidden) for policy, (e, hidden) in sorted(by_policy.items())]
         report_violation("; ".join(notes), urn)
 
