@@ -28,7 +28,7 @@ from lambda_failures.components.alarms import AlarmTarget
 from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
 from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
 from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
-from lambda_failures.components.naming import AwsContext
+from lambda_failures.components.naming import RANDOM_SUFFIX_BYTES, AwsContext
 from lambda_failures.components.naming import aws_context as naming_aws_context
 from lambda_failures.components.settings import (
     PROJECT,
@@ -55,6 +55,8 @@ PACKAGE_NAME = PROJECT
 # The stream settings' config keys carry a `stream` prefix that the consumer's own inputs do not.
 STREAM_KEY_PREFIX = "stream"
 # The five inputs that attach a function to a SharedArchive (its outputs, of the same names).
+# The random suffix SharedArchive gives a bucket in the global namespace (pulumi-random RandomId hex).
+RANDOM_SUFFIX = re.compile(f"[0-9a-f]{{{2 * RANDOM_SUFFIX_BYTES}}}")
 WIRING = ("archive_bucket_name", "archive_bucket_arn", "archive_grant_arn", "archive_key_alias", "alert_topic_arn")
 S3_BUCKET_ARN = re.compile(r"arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
 KEY_ALIAS = re.compile(r"alias/(?!aws/)[A-Za-z0-9/_-]{1,250}")
@@ -407,7 +409,8 @@ def check_wiring(reader: Reader, wiring: dict[str, Any]) -> None:
         raise reader.fail("archiveBucketName", f"the bucket archiveBucketArn names ({bucket.group(1)})", name)
     grant = known.get("archive_grant_arn")
     if bucket_arn and grant and not grant_covers(grant, bucket_arn):
-        raise reader.fail("archiveGrantArn", "archiveBucketArn, or its name prefix followed by *", grant)
+        expected = "archiveBucketArn, or SharedArchive.grantArn (its name with the random suffix as *)"
+        raise reader.fail("archiveGrantArn", expected, grant)
     alias = known.get("archive_key_alias")
     if alias and not KEY_ALIAS.fullmatch(alias):
         raise reader.fail("archiveKeyAlias", "a customer managed key's alias (alias/<name>)", alias)
@@ -417,11 +420,17 @@ def check_wiring(reader: Reader, wiring: dict[str, Any]) -> None:
 
 
 def grant_covers(grant: str, bucket_arn: str) -> bool:
-    """The grant is the bucket's ARN, or a name prefix with `*` that is more than the bare service."""
+    """The grant is the bucket's ARN, or what SharedArchive.grantArn gives for a randomly named
+    bucket: its name with exactly the random suffix written `*`. Any broader wildcard (`o*`,
+    `orders-*`) would let every function write to other buckets of the account, so it is refused."""
     if not grant.endswith("*"):
         return grant == bucket_arn
     prefix = grant[:-1]
-    return bucket_arn.startswith(prefix) and len(prefix) > len(bucket_arn) - len(bucket_arn.split(":::", 1)[1])
+    return (
+        prefix.endswith("-")
+        and bucket_arn.startswith(prefix)
+        and RANDOM_SUFFIX.fullmatch(bucket_arn[len(prefix) :]) is not None
+    )
 
 
 def read_tags(reader: Reader, value: Any) -> dict[str, str]:

@@ -25,6 +25,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from failctl.preview.plugin_process import PluginError, PluginProcess
+from failure_guards.struct_values import struct_to_dict
 
 CALL_SECONDS = 120
 LEVELS = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}
@@ -138,7 +139,7 @@ class PackServer:
         return [
             (
                 r.policyName,
-                json_format.MessageToDict(r.properties) if r.HasField("properties") else None,
+                struct_to_dict(r.properties) if r.HasField("properties") else None,  # NaN as read
                 r.diagnostic,
             )
             for r in answer.remediations

@@ -80,7 +80,7 @@ class GateResult:
         return {
             "violations": [v.__dict__ for v in self.violations],
             "undecided": [u.__dict__ for u in self.undecided],
-            "exemptions": [e.__dict__ | {"expired": e.expired} for e in self.exemptions],
+            "exemptions": [e.__dict__ | {"expired": e.expired, "inForce": e.in_force} for e in self.exemptions],
         }
 
 
@@ -156,6 +156,9 @@ def _policy_config(policy: PolicyInfo, entry: Any, default_level: str | None) ->
         raise GateInputError(f"config for {policy.name} must be a level or an object")
     if level not in LEVELS:
         raise GateInputError(f"{policy.name}: enforcement level must be one of {', '.join(LEVELS)}; got {level!r}")
+    problems = exemption_rules.config_problems(policy.name, given)
+    if problems:
+        raise GateInputError(problems[0])
     properties = _integers(policy.config_properties)
     unknown = sorted(set(given) - set(properties))
     if unknown:
@@ -228,7 +231,9 @@ def _exemptions(resources: list[AnalyzedResource], config: dict[str, tuple[str, 
         for policy, (level, policy_config) in config.items():
             if level == "disabled":
                 continue
-            exemption = exemption_rules.find(policy, resource.urn, resource.props, policy_config)
+            exemption = exemption_rules.find(
+                policy, resource.urn, resource.props, policy_config, advisory=level == "advisory"
+            )
             if exemption is not None:
                 found.append(exemption)
     return found
@@ -286,8 +291,7 @@ def report_lines(result: GateResult) -> list[str]:
             lines.append(f"      {v.message}")
     lines.append(f"exemptions: {len(result.exemptions)}")
     for e in result.exemptions:
-        state = "EXPIRED" if e.expired else f"until {e.until}"
-        lines.append(f"  [{e.policy}] {e.urn}: {e.reason} ({state}, by {e.source})")
+        lines.append(f"  [{e.policy}] {e.urn}: {e.reason} ({e.state}, by {e.source})")
     lines.append(f"undecided (unknown at preview): {len(result.undecided)}")
     for u in result.undecided:
         lines.append(f"  [{u.policy}] {u.urn or '(stack)'}: {u.reason}")

@@ -414,6 +414,11 @@ KNOWN_WIRING = {
             {"archiveGrantArn": "arn:aws:s3:::other"},
             "archiveGrantArn: must be archiveBucketArn",
         ),
+        (
+            "ArchivedAsyncFunction",
+            {"archiveGrantArn": "arn:aws:s3:::o*"},
+            "archiveGrantArn: must be archiveBucketArn, or SharedArchive.grantArn",
+        ),
         ("ArchivedAsyncFunction", {"archiveBucketName": "other"}, "archiveBucketName: must be the bucket"),
         ("ArchivedAsyncFunction", {"archiveKeyAlias": "orders"}, "archiveKeyAlias: must be a customer managed key's"),
         ("ArchivedAsyncFunction", {"alertTopicArn": "arn:aws:s3:::orders"}, "alertTopicArn: must be an SNS topic ARN"),

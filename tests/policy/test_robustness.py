@@ -9,6 +9,9 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 from support.policy_harness import UNKNOWN, opts, stack_resource
 
 from failure_guards import POLICIES
+from failure_guards.common import crash_message
+
+CRASH_MARK = crash_message(ValueError("x")).split(" (", 1)[0]  # "this policy could not check the resource"
 
 TYPES = [
     "aws:iam/policy:Policy",
@@ -95,7 +98,11 @@ STACK_POLICIES = [p for p in POLICIES if isinstance(p, StackValidationPolicy)]
 
 
 def _messages_are_text(found):
+    """Text, and never the guard's: fail_closed turns a crash into a violation, so a policy that
+    crashed would pass a test that only asks for no exception."""
     assert all(isinstance(m, str) and m for m in found)
+    crashed = [m for m in found if CRASH_MARK in m]
+    assert not crashed, crashed
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
