@@ -23,6 +23,7 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
 )
 
 from .common import MalformedDocumentError, as_list, dig, fail_closed, parse_document, statement_label, statements
@@ -222,6 +223,7 @@ POLICY = ResourceValidationPolicy(
     ),
     validate=fail_closed(validate, NAME),
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
     config_schema=PolicyConfigSchema(
         properties={
             "allowedAccounts": {

@@ -18,6 +18,8 @@ ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 def run_cli(capsys, *argv):
     if argv[0] == "preview" and "--account" not in argv:
         argv = (*argv, "--account", "210987654321")
+    if argv[0] == "preview" and "--stack" not in argv:
+        argv = (*argv, "--stack", "dev")
     code = cli.main(list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
@@ -177,7 +179,8 @@ def test_audit_in_junit_fails_one_case_per_mandatory_violation(capsys):
     from xml.etree import ElementTree
 
     code, out, _ = run_cli(capsys, "audit", str(FIXTURES / "stack-export-broken.json"), "--format", "junit")
-    suite = ElementTree.fromstring(out.split("?>", 1)[1]).find("testsuite")
+    suite = ElementTree.fromstring(out.split("?>", 1)[1])
+    assert suite.tag == "testsuite"  # the Surefire XSD's root
     failures = suite.findall("testcase/failure")
     assert code == 1 and int(suite.get("failures")) == len(failures) > 0
     assert int(suite.get("tests")) == len(suite.findall("testcase"))
@@ -221,7 +224,7 @@ def test_a_program_that_fails_is_one_line_not_a_traceback(capsys, tmp_path):
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: eu-west-1\n")
     (tmp_path / "__main__.py").write_text("raise ValueError('no such bucket size')\n")
     code, _, err = run_cli(capsys, "preview", "--cwd", str(tmp_path))
-    assert code == 2 and "the program failed: ValueError: no such bucket size" in err
+    assert code == 2 and "the program failed at __main__.py:1: ValueError: no such bucket size" in err
     assert len(err.strip().splitlines()) == 1
 
 

@@ -17,6 +17,8 @@ ACCOUNT_ARGS = ("--account", "210987654321")
 def run_cli(capsys, *argv):
     if argv[0] == "preview" and "--account" not in argv:
         argv = (*argv, *ACCOUNT_ARGS)
+    if argv[0] == "preview" and "--stack" not in argv:
+        argv = (*argv, "--stack", "dev")
     code = cli.main(list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
@@ -61,12 +63,11 @@ def test_text_shows_the_tree_and_outputs(capsys):
 
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch):
+    """The project's files in a folder of their own, previewed from there as a user would."""
     root = synth.PROJECT_DIR
     for name in PROJECT_FILES:
         shutil.copy(root / name, tmp_path / name)
-    monkeypatch.setattr(synth, "PROJECT_DIR", tmp_path)
-    real = synth.synthesize
-    monkeypatch.setattr(synth, "synthesize", lambda stack, **kwargs: real(stack, project_dir=tmp_path, **kwargs))
+    monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
@@ -94,7 +95,7 @@ def test_a_fresh_stack_previews_with_region_and_account_given(capsys, project_co
 
 def test_without_account_or_credentials_exits_3(capsys, monkeypatch):
     monkeypatch.setattr(synth, "caller_account", _no_credentials)
-    code = cli.main(["preview"])
+    code = cli.main(["preview", "--stack", "dev"])
     err = capsys.readouterr().err
     assert code == 3 and "pass --account" in err and len(err.strip().splitlines()) == 1
 
