@@ -402,6 +402,10 @@ def _policies(args: argparse.Namespace) -> int:
 def _query(args: argparse.Namespace) -> int:
     from failctl.archive import query_command
 
+    names = _query_names()
+    if args.name and args.name not in names:
+        hint = did_you_mean(args.name, names) or f" ({', '.join(names)})"
+        raise BadInputError(f"no named query {args.name}{hint}")
     return query_command.run(args)
 
 

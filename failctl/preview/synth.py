@@ -56,6 +56,8 @@ class ProgramError(Exception):
         self.original, self.hints = original, hints
         self.where = failed_at(original, program_dir)
         text = "; ".join(line.strip() for line in str(original).splitlines() if line.strip())[:500]
+        if isinstance(original, pulumi.ConfigMissingError):  # its advice is the CLI's; the hints give ours
+            text = f"missing required configuration variable {original.key!r}"
         at = f" at {self.where.relative_to(program_dir)}:{self.where.line}" if self.where else ""
         problem = f"the program failed{at}: {type(original).__name__}: {text}"
         super().__init__(problem + "".join(f"; {hint}" for hint in hints))
