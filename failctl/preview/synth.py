@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlparse
 
 import pulumi
 from google.protobuf import json_format
+from pulumi.runtime import config as pulumi_runtime_config
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
@@ -32,6 +33,7 @@ from pulumi.runtime.sync_await import _sync_await
 import failctl as failctl_package
 import lambda_failures as lambda_failures_package
 from failctl.preview.project_config import ProjectFileError, load_project, load_stack_config
+from failctl.preview.regions import RegionError, partition_of
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown-string sentinel
@@ -115,10 +117,12 @@ class PreviewMocks(pulumi.runtime.Mocks):
         region: str,
         partition: str = "aws",
         stack_references: dict[str, dict[str, Any]] | None = None,
+        dns_suffix: str = "amazonaws.com",
     ) -> None:
         self.account_id = account_id
         self.region = region
         self.partition = partition
+        self.dns_suffix = dns_suffix
         self.stack_references = stack_references or {}
         self.unanswered: list[str] = []
 
@@ -146,7 +150,7 @@ class PreviewMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getRegion:getRegion":
             return {"region": self.region, "name": self.region, "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": self.partition, "dnsSuffix": "amazonaws.com", "id": self.partition}
+            return {"partition": self.partition, "dnsSuffix": self.dns_suffix, "id": self.partition}
         if args.token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return policy_document(dict(args.args))
         # Anything else needs AWS: the program gets nothing back, and the preview says so.
@@ -292,6 +296,38 @@ class StackInputs:
     secret_keys: list[str]
     warnings: list[str]
     undecrypted: list[str] = field(default_factory=list)
+    # Keys in the project's namespace that Pulumi.yaml does not declare, and the stack file's name:
+    # warned about only if the program never reads them.
+    undeclared: list[str] = field(default_factory=list)
+    stack_file: str = ""
+
+    def unread_warnings(self, read: set[str]) -> list[str]:
+        return [
+            f"{key} is set in {self.stack_file} but not declared in Pulumi.yaml, and the program never read it"
+            for key in self.undeclared
+            if key not in read
+        ]
+
+
+class ConfigReads(dict):
+    """The config map the SDK reads (`pulumi.runtime.config.CONFIG`), noting every key looked up."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.read.add(key)
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
 
 
 def stack_inputs(
@@ -310,10 +346,6 @@ def stack_inputs(
     values = dict(loaded.values)
     given = {_qualified(project.name, key): value for key, value in (secrets or {}).items()}
     warnings = [
-        f"{key} is set in {loaded.path.name} but not declared in Pulumi.yaml: the program never reads it"
-        for key in loaded.undeclared
-    ]
-    warnings += [
         f"{key} has an empty value in {loaded.path.name}: the program reads it as unset" for key in loaded.empty
     ]
     undecrypted = []
@@ -326,7 +358,8 @@ def stack_inputs(
             warnings.append(f"{key} is a secret the offline preview cannot decrypt: planned without it (--secret)")
     for key, value in given.items():
         values[key] = value
-    return StackInputs(values, sorted(set(loaded.secrets) | set(given)), warnings, undecrypted)
+    secret_keys = sorted(set(loaded.secrets) | set(given))
+    return StackInputs(values, secret_keys, warnings, undecrypted, list(loaded.undeclared), loaded.path.name)
 
 
 def _qualified(project: str, key: str) -> str:
@@ -358,16 +391,22 @@ def synthesize(
         raise StackConfigError(
             f"aws:region is not set for stack {stack}: `pulumi config set aws:region <region>`, or pass --region"
         )
+    try:
+        partition = partition_of(region)
+    except RegionError as error:
+        raise StackConfigError(f"aws:region of stack {stack}: {error}") from None
     if account_id is None:
         account_id = caller_account()
     if not ACCOUNT_ID.fullmatch(account_id):
         raise StackConfigError(f"account {account_id!r} is not a 12-digit AWS account id")
     project = load_project(project_dir).name
-    mocks = PreviewMocks(account_id, region, stack_references=stack_references)
+    mocks = PreviewMocks(account_id, region, partition.id, stack_references, partition.dns_suffix)
     monitor = RecordingMonitor(mocks, project_dir)
 
     pulumi_settings.reset_options(project=project, stack=stack, preview=True)
     set_all_config(dict(inputs.values), inputs.secret_keys)
+    reads = ConfigReads(pulumi_runtime_config.CONFIG.get())
+    pulumi_runtime_config.CONFIG.set(reads)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
 
     # As `python DIR` runs it: the program's folder leads the import path while it runs, so
@@ -385,7 +424,7 @@ def synthesize(
 
     root = pulumi_settings.get_root_resource()
     outputs = _sync_await(_resolve_outputs(dict(getattr(root, "outputs", {}) or {})))
-    warnings = inputs.warnings + [
+    warnings = inputs.unread_warnings(reads.read) + inputs.warnings + [
         f"{token} has no outputs offline (--stack-reference NAME=FILE gives them)"
         if token.startswith("stack reference")
         else f"invoke {token} needs AWS and got no answer offline: what the program read from it was empty"

@@ -170,3 +170,29 @@ def test_an_invoke_that_needs_aws_is_reported_not_fatal(capsys, tmp_path):
     (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\nvpc = aws.ec2.get_vpc(default=True)\n")
     code, _, err = run_cli(capsys, "preview", "--cwd", str(tmp_path), "--region", "eu-west-1")
     assert code == 0 and "invoke aws:ec2/getVpc:getVpc needs AWS and got no answer offline" in err
+
+
+def test_an_undeclared_key_the_program_reads_is_not_reported(capsys, tmp_path):
+    """Another team's program reading its own keys without declaring them: no false warning."""
+    (tmp_path / "Pulumi.yaml").write_text("name: thumbnails\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n  aws:region: eu-west-1\n  thumbnails:memory: '512'\n  thumbnails:unused: x\n"
+    )
+    (tmp_path / "__main__.py").write_text("import pulumi\npulumi.export('memory', pulumi.Config().get_int('memory'))\n")
+    code, out, err = run_cli(capsys, "preview", "--cwd", str(tmp_path), "--json")
+    assert code == 0 and json.loads(out)["outputs"] == {"memory": 512}
+    assert "thumbnails:memory" not in err
+    assert "thumbnails:unused is set in Pulumi.dev.yaml but not declared in Pulumi.yaml" in err
+
+
+@pytest.mark.parametrize("region", ["eu-wst-1", "mars-north-1", "us-east-1a"])
+def test_a_region_no_partition_has_is_bad_input(capsys, region):
+    code, out, err = run_cli(capsys, "preview", "--region", region)
+    assert code == 2 and out == "" and f"'{region}' is not an AWS region" in err
+
+
+def test_a_china_region_plans_in_its_partition(capsys):
+    code, out, _ = run_cli(capsys, "preview", "--region", "cn-north-1", "--json")
+    assert code == 0
+    arns = [v for r in json.loads(out)["resources"] for v in json.dumps(r["props"]).split('"') if v.startswith("arn:")]
+    assert arns and all(a.startswith("arn:aws-cn:") for a in arns)
