@@ -21,7 +21,7 @@ def __getattr__(name: str) -> Any:
     from . import async_destinations, buckets, encryption, exemptions, names, resource_account, streams
 
     policies = [
-        resource_account.POLICY,
+        *resource_account.POLICIES,
         *encryption.POLICIES,
         *streams.POLICIES,
         *async_destinations.POLICIES,
