@@ -192,12 +192,7 @@ def check_document(document: Mapping[str, Any], label: str, allowed: list[str] |
 
 
 def validate_data_grants(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    for prop, raw in _documents(args):
-        try:
-            document = parse_document(raw)
-        except MalformedDocumentError as error:
-            report_violation(f"{prop} is {error}: its grants cannot be checked; give a JSON IAM policy document.", None)
-            continue
+    for prop, document in _parsed_documents(args, report_violation, "its grants cannot be checked"):
         for message in check_data_grants(document, prop):
             report_violation(message, None)
 
@@ -257,18 +252,20 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
         message = check_managed_policy(arn, where, allowed_managed)
         if message:
             report_violation(message, None)
-    for prop, raw in _documents(args):
-        try:
-            document = parse_document(raw)
-        except MalformedDocumentError as error:
-            report_violation(
-                f"{prop} is {error}: its S3 grants cannot be checked for s3:ResourceAccount; "
-                "give a JSON IAM policy document.",
-                None,
-            )
-            continue
+    for prop, document in _parsed_documents(args, report_violation, "its S3 grants cannot be checked"):
         for message in check_document(document, prop, allowed):
             report_violation(message, None)
+
+
+def _parsed_documents(
+    args: ResourceValidationArgs, report_violation: ReportViolation, consequence: str
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The resource's policy documents, parsed; one that is not a JSON document is a violation."""
+    for prop, raw in _documents(args):
+        try:
+            yield prop, parse_document(raw)
+        except MalformedDocumentError as error:
+            report_violation(f"{prop} is {error}: {consequence}; give a JSON IAM policy document.", None)
 
 
 POLICY = ResourceValidationPolicy(
