@@ -144,8 +144,12 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="the whole flow locally: gate, emulated Lambda on moto, alerts, queries, replay"
     )
     demo.add_argument(
-        "--keep", metavar="DIR", type=Path, help="leave the demo's archive in DIR, laid out like the bucket"
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="leave the demo's archive in DIR (new or empty), laid out like the bucket",
     )
+    demo.add_argument("--append", action="store_true", help="with --keep: add to the archive already in DIR")
     return parser
 
 
@@ -418,7 +422,7 @@ def _replay(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from failctl.emulation import demo
 
-    return demo.run(keep=args.keep)
+    return demo.run(keep=args.keep, append=args.append)
 
 
 COMMANDS = {
