@@ -409,7 +409,7 @@ def _query(args: argparse.Namespace) -> int:
     names = _query_names()
     if args.name and args.name not in names:
         hint = did_you_mean(args.name, names) or f" ({', '.join(names)})"
-        raise BadInputError(f"no named query {args.name}{hint}")
+        raise BadInputError(f"no named query {args.name!r}{hint}")
     return query_command.run(args)
 
 
