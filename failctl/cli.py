@@ -373,7 +373,7 @@ def _audit(args: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if args.export == "-" else audit.read_text(args.export)
         resources = audit.resources_from_export(text)
-        verdict = _gate(args, resources)
+        verdict = _gate(args, resources, _audited_program())
     except (audit.ExportError, gate.GateInputError) as error:
         raise BadInputError(str(error)) from None
     output = _output_format(args)
@@ -385,6 +385,16 @@ def _audit(args: argparse.Namespace) -> int:
         else:
             print("\n".join(gate.report_lines(verdict)))
     return _gate_exit(args, verdict)
+
+
+def _audited_program() -> Path | None:
+    """The program an export's source positions are relative to: the one `failctl audit` runs in."""
+    from failctl.preview import workspace
+
+    try:
+        return workspace.find_project_file(Path.cwd()).parent
+    except workspace.WorkspaceError:
+        return None
 
 
 def _policies(args: argparse.Namespace) -> int:

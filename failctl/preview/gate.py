@@ -82,12 +82,13 @@ class GateResult:
 
     def location(self, urn: str | None) -> tuple[str, int] | None:
         """(path relative to source_root, line) where the finding's resource was declared; a
-        stack-level finding points at the project file; None for an export (no sources)."""
+        stack-level finding points at the project file; None when the position is not known
+        (a stack export written without source positions)."""
         root = self.source_root or self.program_dir
         if root is None:
             return None
         source = self.sources.get(urn) if urn else None
-        if source is None and self.program_dir is not None:
+        if urn is None and self.program_dir is not None:
             source = SourceLocation(self.program_dir / "Pulumi.yaml", 1)
         return (source.relative_to(root), source.line) if source is not None else None
 
@@ -249,9 +250,16 @@ def evaluate(
     active = [name for name, (level, _) in config.items() if level != "disabled"]
     result = GateResult(pack.name, len(active), len(custom))
     result.components = len(resources) - len(custom)
-    result.sources = {r.urn: r.source for r in resources if r.source is not None}
     if program_dir is not None:
         result.program_dir, result.source_root = program_dir.resolve(), source_root(program_dir)
+    # A stack export's positions are relative to the project: resolved against the program's folder.
+    result.sources = {
+        r.urn: r.source
+        if r.source.path.is_absolute() or program_dir is None
+        else SourceLocation(result.program_dir / r.source.path, r.source.line)
+        for r in resources
+        if r.source is not None
+    }
     descriptions = {p.name: p.description for p in pack.policies}
     try:
         pack.server.configure(config)

@@ -3,6 +3,7 @@
 import copy
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,13 @@ def test_text_report_groups_by_level(capsys):
     assert code == 0
     assert "mandatory violations: 0" in out and "undecided (unknown at preview): 0" in out
     assert "PASSED: no mandatory violations" in out
+    # The tree counts components too; the verdict says why its count is smaller.
+    total, cloud, components = (
+        int(n)
+        for n in re.search(r"(\d+) resources to create \((\d+) cloud resources, (\d+) components\)", out).groups()
+    )
+    assert total == cloud + components and components > 0
+    assert f"policies over {cloud} resources (components, {components} more, are judged with what they contain)" in out
 
 
 @pytest.fixture

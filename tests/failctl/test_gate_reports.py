@@ -255,3 +255,19 @@ def assert_surefire_valid(xml: str) -> ElementTree.Element:
                 counted[key] += 1
     assert {k: int(suite.get(k)) for k in counted} == counted
     return suite
+
+
+def test_audit_locates_findings_by_the_engines_source_positions(capsys, orders, sarif_schema):
+    """`pulumi stack export` keeps each resource's `sourcePosition` (project:///file#line,col)."""
+    export = json.loads((ROOT / "tests" / "fixtures" / "stack-export-broken.json").read_text())
+    for n, resource in enumerate(export["deployment"]["resources"]):
+        resource["sourcePosition"] = f"project:///infra/app.py#{n + 10},5"
+    (orders / "export.json").write_text(json.dumps(export))
+    code = cli.main(["audit", "export.json", "--format", "sarif"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1
+    validate_sarif(document, sarif_schema)
+    lines = {r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in document["runs"][0]["results"]}
+    assert lines and all(line >= 10 for line in lines)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in document["runs"][0]["results"]}
+    assert uris == {"infra/app.py"}
