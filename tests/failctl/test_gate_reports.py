@@ -271,3 +271,40 @@ def test_audit_locates_findings_by_the_engines_source_positions(capsys, orders, 
     assert lines and all(line >= 10 for line in lines)
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in document["runs"][0]["results"]}
     assert uris == {"infra/app.py"}
+
+
+def test_done_when_another_programs_folder_is_gated_as_a_user_runs_it(tmp_path, sarif_schema):
+    """In a fresh process, from inside another program's folder, with the stack `pulumi stack
+    select` chose: that program is gated and each SARIF result sits on its constructor's line."""
+    import hashlib
+    import os
+    import sys
+
+    program = tmp_path / "orders"
+    shutil.copytree(OTHER_PROGRAM, program)
+    home = tmp_path / "home"
+    digest = hashlib.sha1(str(program / "Pulumi.yaml").encode()).hexdigest()
+    (home / "workspaces").mkdir(parents=True)
+    (home / "workspaces" / f"orders-service-{digest}-workspace.json").write_text('{"stack": "acme/orders-service/dev"}')
+    env = {k: v for k, v in os.environ.items() if k not in ("PULUMI_STACK", "PULUMI_BACKEND_URL")}
+    report = ["--format", "sarif", "-o", "gate.sarif"]
+    done = subprocess.run(
+        [sys.executable, "-m", "failctl", "preview", "--account", "123456789012", "--policy-pack", PACK, *report],
+        cwd=program,
+        env=env | {"PULUMI_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    document = json.loads((program / "gate.sarif").read_text())
+    validate_sarif(document, sarif_schema)
+    lines = constructor_lines(program / "__main__.py")
+    results = document["runs"][0]["results"]
+    assert len([r for r in results if r["level"] == "error"]) == 3
+    for result in results:
+        name = result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].rsplit("::", 1)[-1]
+        assert result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith(
+            "urn:pulumi:dev::orders-service::"
+        )
+        assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == lines[name]
