@@ -101,8 +101,11 @@ class GateResult:
         return any(v.level == MANDATORY for v in self.violations)
 
     def as_json(self) -> dict[str, Any]:
+        severities = {p.name: p.severity for p in self.pack_handle.policies} if self.pack_handle else {}
         return {
-            "violations": [v.__dict__ | self.where(v.urn) for v in self.violations],
+            "violations": [
+                v.__dict__ | {"severity": severities.get(v.policy) or None} | self.where(v.urn) for v in self.violations
+            ],
             "undecided": [u.__dict__ | self.where(u.urn) for u in self.undecided],
             "exemptions": [e.__dict__ | {"expired": e.expired} | self.where(e.urn) for e in self.exemptions],
         }
@@ -161,7 +164,9 @@ def load_config(path: str | Path | None, pack: Pack) -> dict[str, tuple[str, dic
     names = {p.name for p in pack.policies}
     unknown = sorted(set(raw) - names - {"all"})
     if unknown:
-        raise GateInputError(f"policy pack config names unknown policies: {', '.join(unknown)}")
+        close = difflib.get_close_matches(unknown[0], sorted(names), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise GateInputError(f"policy pack config names unknown policies: {', '.join(unknown)}{hint}")
     default_level = raw.get("all")
     if default_level is not None and default_level not in LEVELS:
         raise GateInputError(f"'all' must be one of {', '.join(LEVELS)}; got {default_level!r}")

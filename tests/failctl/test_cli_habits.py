@@ -148,3 +148,17 @@ def test_a_missing_stack_reference_names_the_reference_flag(capsys, failing_prog
     )
     code, _, err = run(capsys, "preview", "-C", str(failing_program), "-s", "dev", "--account", "123456789012")
     assert code == 2 and "pass --stack-reference acme/network/prod=FILE" in err
+
+
+def test_a_misspelled_policy_in_the_pack_config_suggests_the_right_one(capsys, tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"sqs-queue-encrypted-with-customer-kms-key": "advisory"}))
+    code, _, err = run(capsys, *gate_args("--policy-pack-config", str(config)))
+    assert code == 2 and f"(did you mean {SQS_POLICY}?)" in err
+
+
+def test_json_findings_carry_the_policys_severity(capsys):
+    _, out, _ = run(capsys, *gate_args("--format", "json"))
+    severities = {v["policy"]: v["severity"] for v in json.loads(out)["violations"]}
+    assert severities["s3-write-grants-require-resource-account"] == "critical"
+    assert severities[SQS_POLICY] == "high"
