@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo preview test test-fast lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(VENV)/bin/failctl demo
+
+# This project's own offline preview and gate: the program is the folder it runs in.
+preview: setup
+	$(VENV)/bin/failctl preview -s dev --account 123456789012 --policy-pack policy
 
 lint: setup
 	$(PY) -m ruff check .

@@ -39,7 +39,7 @@ def _assemble() -> list[Any]:
     )
 
     policies = [
-        resource_account.POLICY,
+        *resource_account.POLICIES,
         *encryption.POLICIES,
         *streams.POLICIES,
         *async_destinations.POLICIES,

@@ -3,6 +3,7 @@
 import copy
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 def run_cli(capsys, *argv):
     if argv[0] == "preview" and "--account" not in argv:
         argv = (*argv, "--account", "210987654321")
+    if argv[0] == "preview" and "--stack" not in argv:
+        argv = (*argv, "--stack", "dev")
     code = cli.main(list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
@@ -35,6 +38,13 @@ def test_text_report_groups_by_level(capsys):
     assert code == 0
     assert "mandatory violations: 0" in out and "undecided (unknown at preview): 0" in out
     assert "PASSED: no mandatory violations" in out
+    # The tree counts components too; the verdict says why its count is smaller.
+    total, cloud, components = (
+        int(n)
+        for n in re.search(r"(\d+) resources to create \((\d+) cloud resources, (\d+) components\)", out).groups()
+    )
+    assert total == cloud + components and components > 0
+    assert f"policies over {cloud} resources (components, {components} more, are judged with what they contain)" in out
 
 
 @pytest.fixture
@@ -177,7 +187,8 @@ def test_audit_in_junit_fails_one_case_per_mandatory_violation(capsys):
     from xml.etree import ElementTree
 
     code, out, _ = run_cli(capsys, "audit", str(FIXTURES / "stack-export-broken.json"), "--format", "junit")
-    suite = ElementTree.fromstring(out.split("?>", 1)[1]).find("testsuite")
+    suite = ElementTree.fromstring(out.split("?>", 1)[1])
+    assert suite.tag == "testsuite"  # the Surefire XSD's root
     failures = suite.findall("testcase/failure")
     assert code == 1 and int(suite.get("failures")) == len(failures) > 0
     assert int(suite.get("tests")) == len(suite.findall("testcase"))
@@ -221,5 +232,5 @@ def test_a_program_that_fails_is_one_line_not_a_traceback(capsys, tmp_path):
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  aws:region: eu-west-1\n")
     (tmp_path / "__main__.py").write_text("raise ValueError('no such bucket size')\n")
     code, _, err = run_cli(capsys, "preview", "--cwd", str(tmp_path))
-    assert code == 2 and "the program failed: ValueError: no such bucket size" in err
+    assert code == 2 and "the program failed at __main__.py:1: ValueError: no such bucket size" in err
     assert len(err.strip().splitlines()) == 1
