@@ -51,11 +51,12 @@ def fail_closed(validate: Callable[[Any, Any], None], policy: str) -> Callable[[
         advisory = reports_advisory(report_violation)
         found: list[tuple[str, str | None]] = []
         settle = _report_stack if hasattr(args, "resources") else _report_resource
+        reads = _record_reads(args)
         try:
             validate(args, lambda message, urn=None: found.append((message, urn)))
         except Exception as error:
             if type(error).__module__.split(".")[0] != "pulumi_policy":
-                report_violation(crash_message(error), None)
+                report_violation(crash_message(error, reads[-1] if reads else None), None)
                 return
             settle(args, policy, advisory, found, report_violation)  # what it found before the unknown
             raise
@@ -76,12 +77,52 @@ def reports_advisory(report_violation: Any) -> bool:
     return level is EnforcementLevel.ADVISORY
 
 
-def crash_message(error: BaseException) -> str:
+def crash_message(error: BaseException, reading: tuple[str, str] | None = None) -> str:
+    where = ""
+    if reading is not None:
+        name, prop = reading
+        where = f" while reading {prop}" + (f" of {name}" if name else "")
     return (
-        f"this policy could not check the resource ({type(error).__name__}: {str(error)[:200]}), so it is "
-        "treated as a violation (fail closed); no exemption lifts this. Simplify the resource's value or "
+        f"this policy could not check the resource{where} ({type(error).__name__}: {str(error)[:200]}), so it "
+        "is treated as a violation (fail closed); no exemption lifts this. Simplify the resource's value or "
         "report the policy bug."
     )
+
+
+class _RecordingProps(Mapping):
+    """A resource's props that note each top-level property a policy reads, so a crash can name
+    the last one. Reads pass through unchanged (an unknown still raises as before)."""
+
+    def __init__(self, props: Any, name: str, reads: list[tuple[str, str]]) -> None:
+        self._props, self._name, self._reads = props, name, reads
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._props[key]
+        self._reads.append((self._name, key))
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._props)
+
+    def __len__(self) -> int:
+        return len(self._props)
+
+
+def _record_reads(args: Any) -> list[tuple[str, str]]:
+    """Wrap the props this policy will read (a resource's, or every resource's of the stack)."""
+    reads: list[tuple[str, str]] = []
+
+    def recording(props: Any, name: str) -> Any:
+        if isinstance(props, _RecordingProps):  # wrapped for another policy: record for this one
+            props = props._props
+        return _RecordingProps(props, name, reads) if isinstance(props, Mapping) else props
+
+    if hasattr(args, "resources"):
+        for resource in args.resources:
+            resource.props = recording(resource.props, resource.name)
+    else:
+        args.props = recording(args.props, "")
+    return reads
 
 
 def _exemption(policy: str, urn: str, props: Any, config: Any, advisory: bool) -> exemptions.Exemption | None:

@@ -46,6 +46,7 @@ UNEXEMPTABLE = {
     "exemptions-in-force": "it reports the exemptions themselves",
     "exemption-tags-valid": "it reports the exemptions themselves",
 }
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 TAG_VALUE = re.compile(r"^\s*until\s+([^\s:]+)\s*:\s*(.*)$", re.DOTALL)
 # AWS tag values: letters, numbers and spaces representable in UTF-8, and _ . : / = + - @; 256 at most.
 AWS_TAG_PUNCTUATION = frozenset("_.:/=+-@")
@@ -116,10 +117,7 @@ class Exemption:
 
     @property
     def expiry(self) -> date | None:
-        try:
-            return date.fromisoformat(self.until)
-        except ValueError:
-            return None
+        return parse_day(self.until)
 
     @property
     def expired(self) -> bool:
@@ -154,6 +152,16 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+def parse_day(text: str) -> date | None:
+    """A date written YYYY-MM-DD, and only so (fromisoformat alone also takes 20261231 and weeks)."""
+    if not DAY.fullmatch(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def horizon_days(config: Mapping[str, Any]) -> int:
     raw = config.get(HORIZON_SETTING) if isinstance(config, Mapping) else None
     if isinstance(raw, int | float) and not isinstance(raw, bool) and raw == raw:
@@ -169,9 +177,8 @@ def reason_problem(reason: str) -> str:
 
 
 def date_problem(until: str, horizon: int) -> str:
-    try:
-        expiry = date.fromisoformat(until)
-    except ValueError:
+    expiry = parse_day(until)
+    if expiry is None:
         return f"its expiry {until[:40]!r} is malformed: write a date as YYYY-MM-DD"
     latest = today() + timedelta(days=horizon)
     if expiry > latest:
@@ -304,9 +311,7 @@ def tag_problem(policy: str, value: str) -> str:
     match = TAG_VALUE.match(value)
     if match is None:
         return 'its value is malformed: write "until YYYY-MM-DD: <reason>"'
-    try:
-        date.fromisoformat(match.group(1))
-    except ValueError:
+    if parse_day(match.group(1)) is None:
         return f"its expiry {match.group(1)[:40]!r} is malformed: write a date as YYYY-MM-DD"
     return reason_problem(match.group(2))
 

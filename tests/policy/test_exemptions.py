@@ -208,12 +208,14 @@ def test_expired_and_unreadable_tags_excuse_nothing_and_say_which(pack, tmp_path
         queue("old", {f"{TAG}{SQS}": "until 2020-01-01: was temporary for the migration"}),
         queue("vague", {f"{TAG}{SQS}": "one day"}),
         queue("typo", {f"{TAG}{SQS}": "until 2026-13-45: vendor queue until migration"}),
+        queue("compact", {f"{TAG}{SQS}": f"until {day(5).replace('-', '')}: vendor queue until migration"}),
     ]
     result = evaluate(pack, resources, {SQS: "advisory"}, tmp_path)
     blocked = blocked_on(result, SQS)
     assert "expired on 2020-01-01" in blocked["old"]
     assert "malformed" in blocked["vague"] and "EXPIRED" not in blocked["vague"]
     assert "'2026-13-45' is malformed" in blocked["typo"] and "expired" not in blocked["typo"]
+    assert "is malformed: write a date as YYYY-MM-DD" in blocked["compact"]
     states = {e.urn.rsplit("::", 1)[-1]: e.state for e in result.exemptions}
     assert states["old"] == "EXPIRED on 2020-01-01"
     assert states["typo"].startswith("REFUSED: its expiry '2026-13-45' is malformed")

@@ -74,6 +74,9 @@ KEYS = [
     "targetArn",
     "forceDestroy",
     "blockPublicAcls",
+    "tags",
+    "lambda-failures-exempt:sqs-queues-encrypted-with-customer-kms-key",
+    "lambda-failures-exempt:no-such-policy",
 ]
 scalars = st.one_of(
     st.none(),
@@ -81,6 +84,7 @@ scalars = st.one_of(
     st.floats(allow_nan=True),
     st.text(max_size=20),
     st.sampled_from(["aws:kms", "s3:*", "*", "Allow", "arn:aws:s3:::b", ":dynamodb:", "x.fifo", UNKNOWN]),
+    st.sampled_from(["until 2026-12-01: vendor queue", "until 9999-99-99: x", "until : ", "until 2026-12-01:"]),
     st.builds(json.dumps, st.dictionaries(st.sampled_from(KEYS), st.text(max_size=5), max_size=3)),
     st.just('{"Statement": [{"Effect": "Allow", "Action": "s3:*"}]}'),
     st.just("{not json"),

@@ -81,3 +81,31 @@ def test_install_refuses_a_server_it_does_not_know(monkeypatch):
     monkeypatch.delattr(server_module, "json_format")
     with pytest.raises(RuntimeError, match="review struct_values"):
         struct_values.install()
+
+
+def test_a_crash_names_the_property_the_policy_was_reading():
+    """Any other crash: reported under the policy that crashed, naming the last property it read."""
+    from pulumi_policy import StackValidationArgs
+    from support.policy_harness import resource_args, stack_resource
+
+    from failure_guards.common import fail_closed
+
+    def crashes(args, report):
+        return args.props["maximumRetryAttempts"] / 0
+
+    found: list[str] = []
+    fail_closed(crashes, "stream-mapping-retries-bounded")(
+        resource_args(ESM, {"maximumRetryAttempts": 3}), lambda message, urn=None: found.append(message)
+    )
+    assert len(found) == 1 and "while reading maximumRetryAttempts (ZeroDivisionError" in found[0]
+
+    def stack_crashes(args, report):
+        for resource in args.resources:
+            resource.props["bucket"].upper()
+
+    stack = [stack_resource("aws:s3/bucket:Bucket", "archive", {"bucket": 7})]
+    found.clear()
+    fail_closed(stack_crashes, "s3-bucket-names-not-claimable")(
+        StackValidationArgs(stack, {}), lambda message, urn=None: found.append(message)
+    )
+    assert len(found) == 1 and "while reading bucket of archive (AttributeError" in found[0]
