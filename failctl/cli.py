@@ -308,12 +308,12 @@ def _preview(args: argparse.Namespace) -> int:
         raise EnvironmentProblemError(str(error)) from None
     except (ConfigError, StackConfigError, gate.GateInputError) as error:
         raise BadInputError(str(error)) from None
-    except ProgramError as error:
-        if isinstance(error.original, ConfigError):
-            raise BadInputError(str(error.original)) from error
+    except (BadInputError, EnvironmentProblemError):
+        raise
+    except Exception as error:  # the program itself failed: say where, and what flag would help
         if args.debug:
-            traceback.print_exception(error.original)
-        raise BadInputError(str(error)) from None
+            traceback.print_exception(error)
+        raise BadInputError(str(ProgramError(error, selection.program_dir))) from None
     for warning in synthesis.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     with _output(args):

@@ -238,7 +238,9 @@ def junit(result: GateResult, pack: Pack) -> str:
     for policy in pack.policies:
         if policy.name in reported or (result.config and result.config.get(policy.name, ("",))[0] == "disabled"):
             continue
-        case = suite.case(policy.name, f"all {result.resources} resources")
+        excused = sum(1 for e in result.exemptions if e.policy == policy.name and not e.expired)
+        judged = f"the other {result.resources - excused} resources" if excused else f"all {result.resources} resources"
+        case = suite.case(policy.name, judged)
         if crashed:
             message = f"not a pass: the policy pack failed {crashed} time(s), so this policy's verdict is unknown"
             suite.child(case, "error", message, message=message, type="policy pack failure")

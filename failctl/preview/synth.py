@@ -51,11 +51,17 @@ class AccountUnknownError(Exception):
     """No account was given and none could be learned from AWS credentials."""
 
 
-class ProgramError(Exception):
-    """The program raised: the exception, where in the program, and what flag would have helped."""
+HINT = "failctl hint: "  # prefix of the notes (PEP 678) synthesize adds to a program's exception
 
-    def __init__(self, original: BaseException, program_dir: Path, hints: list[str]) -> None:
-        self.original, self.hints = original, hints
+
+class ProgramError(Exception):
+    """The program raised: the exception, where in the program, and what flag would have helped
+    (the hints synthesize noted on the exception, which it re-raises as the program raised it)."""
+
+    def __init__(self, original: BaseException, program_dir: Path) -> None:
+        self.original = original
+        hints = [n.removeprefix(HINT) for n in getattr(original, "__notes__", []) if n.startswith(HINT)]
+        self.hints = hints
         self.where = failed_at(original, program_dir)
         text = "; ".join(line.strip() for line in str(original).splitlines() if line.strip())[:500]
         if isinstance(original, pulumi.ConfigMissingError):  # its advice is the CLI's; the hints give ours
@@ -416,8 +422,9 @@ def synthesize(
         _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
     except Exception as error:
         _abandon_loop()
-        hints = _failure_hints(error, inputs, mocks, stack)
-        raise ProgramError(error, project_dir.resolve(), hints) from error
+        for hint in _failure_hints(error, inputs, mocks, stack):
+            error.add_note(HINT + hint)
+        raise
     except BaseException:
         _abandon_loop()
         raise

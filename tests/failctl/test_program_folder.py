@@ -129,3 +129,17 @@ def test_this_projects_own_preview_runs_from_its_root(capsys, pulumi_home, monke
     code, out, err = preview(capsys, "-s", "dev")
     assert code == 0, err
     assert json.loads(out)["resources"][0]["urn"].startswith("urn:pulumi:dev::lambda-failures::")
+
+
+def test_an_unreadable_workspace_file_is_bad_input_naming_it(capsys, orders, pulumi_home):
+    path = select_stack(pulumi_home, orders, "orders-service", {})
+    path.write_text("{not json")
+    code, _, err = preview(capsys)
+    assert code == 2 and "could not parse file" in err and path.name in err and "--stack" in err
+
+
+def test_a_project_file_the_offline_preview_cannot_read_is_named(capsys, tmp_path, pulumi_home, monkeypatch):
+    (tmp_path / "Pulumi.yml").write_text("name: x\nruntime: python\n")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = preview(capsys, "-s", "dev")
+    assert code == 2 and "Pulumi.yml: the offline preview reads only Pulumi.yaml projects" in err
