@@ -23,7 +23,6 @@ from lambda_failures.components.naming import (
 )
 from lambda_failures.components.settings import PROJECT, AsyncSettings
 
-
 # The archive stack's outputs (README, "Outputs") that a function in another stack needs.
 ARCHIVE_OUTPUTS = {
     "bucket_name": "FailedEventsBucketName",

@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from xml.etree import ElementTree
@@ -172,19 +173,23 @@ def _verdict(pack, resources, **changes):
     return result
 
 
-def test_exemptions_are_suppressions_and_undecided_checks_open_with_level_none(pack, sarif_schema):
-    tag = f"lambda-failures-exempt:{SQS_POLICY}"
-    result = _verdict(
-        pack,
-        [_queue("legacy", {tag: "until 2999-01-01: vendor queue"}), _queue("plain", line=9)],
-        undecided=[gate.Undecided("kms-keys-rotate", "urn:pulumi:t::p::aws:kms/key:Key::k", "keyId unknown")],
-    )
+def test_exemptions_are_suppressions_and_undecided_checks_open_with_level_none(pack, sarif_schema, tmp_path):
+    """A mandatory policy is exempted by the pack's owner (the pack config), so it is an
+    `external` suppression with the owner's reason."""
+    until = (date.today() + timedelta(days=30)).isoformat()
+    exemption = {"urn": "urn:pulumi:t::p::aws:sqs/queue:Queue::legacy", "reason": "vendor queue", "until": until}
+    config_file = tmp_path / "policy-config.json"
+    config_file.write_text(json.dumps({SQS_POLICY: {"exemptions": [exemption]}}))
+    config = gate.load_config(config_file, pack)
+    result = gate.evaluate(pack, [_queue("legacy"), _queue("plain", line=9)], config, Path("/program"))
+    result.pack_handle, result.config = pack, config
+    result.undecided = [gate.Undecided("kms-keys-rotate", "urn:pulumi:t::p::aws:kms/key:Key::k", "keyId unknown")]
     document = json.loads(report_formats.sarif(result, pack, result.config))
     jsonschema.Draft4Validator(sarif_schema).validate(document)
     results = document["runs"][0]["results"]
     (suppressed,) = [r for r in results if r.get("suppressions")]
     assert suppressed["suppressions"] == [
-        {"kind": "inSource", "status": "accepted", "justification": "vendor queue (until 2999-01-01, by tag)"}
+        {"kind": "external", "status": "accepted", "justification": f"vendor queue (until {until}, by config)"}
     ]
     (open_check,) = [r for r in results if r.get("kind") == "open"]
     assert open_check["level"] == "none"
@@ -193,7 +198,9 @@ def test_exemptions_are_suppressions_and_undecided_checks_open_with_level_none(p
     junit = report_formats.junit(result, pack)
     assert_surefire_valid(junit)
     (skipped_exemption,) = [
-        c for c in ElementTree.fromstring(junit.split("?>", 1)[1]) if c.get("name", "").startswith("legacy")
+        c
+        for c in ElementTree.fromstring(junit.split("?>", 1)[1])
+        if c.get("name", "").startswith("legacy") and c.find("skipped") is not None
     ]
     assert "vendor queue" in skipped_exemption.find("skipped").get("message")
 

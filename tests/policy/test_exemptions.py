@@ -273,7 +273,7 @@ def test_audit_a_self_exempted_s3_grant_is_blocked_and_an_owner_exemption_is_pri
     code = cli.main(["audit", str(export), "--policy-pack", str(PACK_DIR), "--policy-pack-config", str(config)])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "[exemptions-in-force] urn:pulumi:dev::shop::aws:iam/role:Role::uploader" in out
+    assert "[exemptions-in-force, low] urn:pulumi:dev::shop::aws:iam/role:Role::uploader" in out
     assert f"exempt from {policy} until {day(20)} by the pack config: legacy uploader for the vendor" in out
 
 
