@@ -116,10 +116,24 @@ class FailureSummary:
     source_arn: str | None = None
     request_payload: Any = None
     batch: list[dict[str, Any]] = field(default_factory=list)
+    # The stored event itself where it is not `{"Records": batch}`: a Kafka record keeps the
+    # Kafka event (records keyed by topic-partition), which is what its function takes.
+    event: dict[str, Any] | None = None
 
     @property
     def retryable(self) -> bool:
         return self.kind == "async" and self.condition in RETRYABLE_CONDITIONS
+
+    @property
+    def replay_event(self) -> dict[str, Any]:
+        """What a stream record's function is invoked with to re-drive it."""
+        return self.event if self.event is not None else {"Records": self.batch}
+
+    @property
+    def record_count(self) -> int:
+        if self.event is not None:
+            return sum(len(r) for r in (self.event.get("records") or {}).values() if isinstance(r, list))
+        return len(self.batch)
 
 
 def _function_name(arn: Any) -> str:
@@ -146,6 +160,9 @@ def summarize(key: str, record: dict[str, Any]) -> FailureSummary:
         "condition": str(context.get("condition") or "unknown"),
         "request_id": context.get("requestId"),
     }
+    kafka = record.get("KafkaBatchInfo")
+    if isinstance(kafka, dict):
+        return _kafka_summary(kafka, record.get("payload"), common)
     batch_info = record.get("DDBStreamBatchInfo") or record.get("KinesisBatchInfo")
     if isinstance(batch_info, dict):
         return FailureSummary(
@@ -166,6 +183,27 @@ def summarize(key: str, record: dict[str, Any]) -> FailureSummary:
         error_type=response.get("errorType"),
         error_message=response.get("errorMessage"),
         request_payload=record.get("requestPayload"),
+        **common,
+    )
+
+
+def _kafka_summary(info: dict[str, Any], payload: Any, common: dict[str, Any]) -> FailureSummary:
+    """An MSK or self-managed Kafka record: `KafkaBatchInfo`, and the Kafka event as `payload`
+    (an object, or its JSON text), absent when the batch was too large to keep."""
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except json.JSONDecodeError:
+            payload = None
+    event = payload if isinstance(payload, dict) and isinstance(payload.get("records"), dict) else None
+    offsets = info.get("recordInfo") if isinstance(info.get("recordInfo"), dict) else {}
+    return FailureSummary(
+        kind="stream",
+        shard_id=",".join(sorted(str(p) for p in event["records"])) if event else None,
+        sequence_range=f"offset {offsets.get('offset')}" if offsets.get("offset") is not None else None,
+        batch_size=info.get("batchSize"),
+        source_arn=info.get("eventSourceArn"),
+        event=event,
         **common,
     )
 

@@ -13,7 +13,9 @@ or from another language, and a bad one is refused naming the input.
 No `from __future__ import annotations` here: the host reads these annotations as types.
 """
 
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -21,6 +23,7 @@ from pulumi.errors import InputPropertyError
 from pulumi.output import Unknown
 from pulumi.provider import ConstructResult
 from pulumi.provider import main as provider_main
+from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyType
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 
@@ -28,6 +31,7 @@ from lambda_failures.components.alarms import AlarmTarget
 from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
 from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
 from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
+from lambda_failures.components.function_spec import FunctionSpec, Tracing, VpcConfig, check_placement
 from lambda_failures.components.naming import RANDOM_SUFFIX_BYTES, AwsContext
 from lambda_failures.components.naming import aws_context as naming_aws_context
 from lambda_failures.components.settings import (
@@ -46,7 +50,9 @@ from lambda_failures.components.settings import (
     read_log_retention,
     read_name_prefix,
     read_powertools_layer_version,
+    read_reserved_concurrency,
     read_stream,
+    shown,
     stream_source_kind,
 )
 from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs, StreamSource
@@ -60,6 +66,8 @@ RANDOM_SUFFIX = re.compile(f"[0-9a-f]{{{2 * RANDOM_SUFFIX_BYTES}}}")
 WIRING = ("archive_bucket_name", "archive_bucket_arn", "archive_grant_arn", "archive_key_alias", "alert_topic_arn")
 S3_BUCKET_ARN = re.compile(r"arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
 KEY_ALIAS = re.compile(r"alias/(?!aws/)[A-Za-z0-9/_-]{1,250}")
+# pulumi-random's RandomId hex: what follows a random bucket name's prefix.
+RANDOM_SUFFIX = re.compile(f"[0-9a-f]{{{2 * RANDOM_SUFFIX_BYTES}}}")
 SNS_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
 
 
@@ -73,7 +81,7 @@ class SharedArchiveArgs(TypedDict):
     allow_destroy: NotRequired[bool]
     """Let `pulumi destroy` delete the archive bucket (default false: it is protected)."""
     bucket_namespace: NotRequired[BucketNamespace]
-    """account-regional (default: a name no other account can claim) or global (a random suffix)."""
+    """account-regional (a name no other account can claim) or global (a random suffix); default account-regional."""
     alarm_email: NotRequired[pulumi.Input[str]]
     """An address subscribed to the alert topic (kept secret in state; a secret is checked by SNS)."""
     tags: NotRequired[dict[str, str]]
@@ -139,6 +147,54 @@ class SharedArchive(pulumi.ComponentResource):
         )
 
 
+class VpcArgs(TypedDict):
+    """Where the function's network interfaces go; the role gets the permissions Lambda needs for them."""
+
+    subnet_ids: list[str]
+    """1 to 16 subnet ids (subnet-...)."""
+    security_group_ids: list[str]
+    """1 to 5 security group ids (sg-...)."""
+
+
+class FunctionArgs(TypedDict):
+    """The caller's function: its code and every setting Lambda takes."""
+
+    code: NotRequired[pulumi.Archive]
+    """The code: an archive of a folder or zip (fileArchive) or of assets; with handler and runtime. Or imageUri."""
+    handler: NotRequired[str]
+    """The entry point Lambda calls, e.g. app.handler (with code)."""
+    runtime: NotRequired[str]
+    """A Lambda managed runtime not past its deprecation date, e.g. python3.13 or nodejs22.x (with code)."""
+    image_uri: NotRequired[str]
+    """An Amazon ECR image URI, instead of code, handler and runtime."""
+    architectures: NotRequired[list[str]]
+    """One of x86_64 (default) or arm64."""
+    memory_mb: NotRequired[int]
+    """Memory in MB (128-10240, default 256)."""
+    timeout_seconds: NotRequired[int]
+    """Timeout in seconds (1-900, default 30)."""
+    ephemeral_storage_mb: NotRequired[int]
+    """/tmp size in MB (512-10240, default 512)."""
+    layers: NotRequired[list[str]]
+    """Layer version ARNs in the function's region (at most 5, the Powertools layer included)."""
+    vpc: NotRequired[VpcArgs]
+    """Subnets and security groups to run in."""
+    tracing: NotRequired[Tracing]
+    """X-Ray tracing: Active (default) or PassThrough."""
+    reserved_concurrency: NotRequired[int]
+    """-1 unreserved (the default); 0 sends every event straight to the archive; up to 10000."""
+    role_statements: NotRequired[list[Any]]
+    """Extra IAM statements for the function's role; the policy pack judges them like every grant."""
+    managed_policy_arns: NotRequired[list[str]]
+    """IAM policies to attach to the function's role; the policy pack judges them."""
+    powertools: NotRequired[bool]
+    """Add the AWS-published Powertools for AWS Lambda (Python) layer (Python runtimes only; default false)."""
+    powertools_layer_version: NotRequired[int]
+    """Version of that layer (1-10000, default 27)."""
+    log_retention_days: NotRequired[int]
+    """CloudWatch Logs retention, one of the periods CloudWatch accepts (default 30)."""
+
+
 # The two functions' args repeat their shared inputs rather than inherit them: the host reads an
 # input's description only from the source of the class that declares it.
 class ArchivedAsyncFunctionArgs(TypedDict):
@@ -154,30 +210,24 @@ class ArchivedAsyncFunctionArgs(TypedDict):
     """SharedArchive.keyAlias."""
     alert_topic_arn: pulumi.Input[str]
     """SharedArchive.alertTopicArn: where this function's alarms go."""
-    log_retention_days: NotRequired[int]
-    """CloudWatch Logs retention, one of the periods CloudWatch accepts (default 30)."""
-    powertools_layer_version: NotRequired[int]
-    """Version of the Powertools for AWS Lambda (Python) layer (default 27)."""
+    function: FunctionArgs
+    """The function to run: code with handler and runtime, or imageUri, and its settings."""
+    environment: NotRequired[pulumi.Input[dict[str, pulumi.Input[str]]]]
+    """The function's environment variables; secret values stay secret in state and outputs."""
     tags: NotRequired[dict[str, str]]
-    """Tags for every resource."""
+    """Tags for every resource (at most 50; no aws: prefix)."""
     max_retry_attempts: NotRequired[int]
     """Retries of a failed asynchronous event (0-2, default 2)."""
     max_event_age_seconds: NotRequired[int]
     """Age after which an event is sent to the archive unprocessed (60-21600, default 3600)."""
     success_destination: NotRequired[SuccessDestination]
-    """none (default), sqs, sns, eventbridge or lambda: an encrypted destination for successes."""
-    reserved_concurrency: NotRequired[int]
-    """-1 unreserved (default); 0 sends every event straight to the archive."""
+    """none, sqs, sns, eventbridge or lambda: an encrypted destination for successes (default none)."""
     dead_letter_queue: NotRequired[bool]
     """Also keep failed events in an encrypted SQS dead-letter queue (default false)."""
-    memory_mb: NotRequired[int]
-    """128-10240 (default 256)."""
-    timeout_seconds: NotRequired[int]
-    """1-900 (default 30)."""
 
 
 class ArchivedAsyncFunction(pulumi.ComponentResource):
-    """This project's async function, its failed events delivered to a SharedArchive.
+    """The caller's function invoked asynchronously, its failed events delivered to a SharedArchive.
 
     Bounded retries and event age, the S3 on-failure destination, optional success destination,
     dead-letter queue and reserved concurrency, and alarms on events lost outside the code.
@@ -196,9 +246,11 @@ class ArchivedAsyncFunction(pulumi.ComponentResource):
         super().__init__(f"{PACKAGE_NAME}:index:ArchivedAsyncFunction", name, None, opts)
         args = inputs_of("ArchivedAsyncFunction", args)
         reader = input_reader("ArchivedAsyncFunction", args)
+        settings = read_function(reader)
+        inputs = function_inputs(self, reader, args)
         self.function = AsyncFunction(
             f"{name}-function",
-            AsyncFunctionArgs(settings=read_function(reader), **function_inputs(self, reader, args)),
+            AsyncFunctionArgs(settings=settings, **inputs),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.function_name = pulumi.Output.from_input(self.function.function_name)
@@ -228,36 +280,36 @@ class ArchivedStreamConsumerArgs(TypedDict):
     """SharedArchive.keyAlias."""
     alert_topic_arn: pulumi.Input[str]
     """SharedArchive.alertTopicArn: where this function's alarms go."""
-    log_retention_days: NotRequired[int]
-    """CloudWatch Logs retention, one of the periods CloudWatch accepts (default 30)."""
-    powertools_layer_version: NotRequired[int]
-    """Version of the Powertools for AWS Lambda (Python) layer (default 27)."""
+    function: FunctionArgs
+    """The consumer function to run: code with handler and runtime, or imageUri, and its settings."""
+    environment: NotRequired[pulumi.Input[dict[str, pulumi.Input[str]]]]
+    """The function's environment variables; secret values stay secret in state and outputs."""
     tags: NotRequired[dict[str, str]]
-    """Tags for every resource."""
+    """Tags for every resource (at most 50; no aws: prefix)."""
     source_arn: NotRequired[pulumi.Input[str]]
     """The DynamoDB or Kinesis stream to consume (a table's streamArn); without it, a table is created."""
     source_kind: NotRequired[StreamSourceKind]
     """dynamodb or kinesis: required when sourceArn is an output, since the role's permissions depend on it."""
     max_retry_attempts: NotRequired[int]
-    """Retries of a failing batch (bounded by the policy pack, default 3)."""
+    """Retries of a failing batch (0-10, the policy pack's bound; default 3)."""
     max_record_age_seconds: NotRequired[int]
-    """Age after which a record goes to the archive unprocessed (default 3600)."""
+    """Age after which a record goes to the archive unprocessed (60-86400, default 3600)."""
     batch_size: NotRequired[int]
     """1-10000 (default 100)."""
     batching_window_seconds: NotRequired[int]
     """0-300 (default 0)."""
     starting_position: NotRequired[StartingPosition]
-    """LATEST (default) or TRIM_HORIZON."""
+    """LATEST or TRIM_HORIZON (default LATEST)."""
     filter_patterns: NotRequired[str]
     """A JSON list of at most 5 event filter patterns."""
     table_deletion_protection: NotRequired[bool]
     """Deletion protection of the created table (default true)."""
     iterator_age_alarm_ms: NotRequired[int]
-    """Iterator age that raises the falling-behind alarm (default 60000)."""
+    """Iterator age in ms that raises the falling-behind alarm (1000-604800000, default 60000)."""
 
 
 class ArchivedStreamConsumer(pulumi.ComponentResource):
-    """This project's stream consumer, its failed batches delivered to a SharedArchive.
+    """The caller's stream consumer, its failed batches delivered to a SharedArchive.
 
     Bounded retries and record age, bisection, partial batch responses, the S3 on-failure
     destination, and alarms on iterator age, errors and undelivered failures.
@@ -280,13 +332,11 @@ class ArchivedStreamConsumer(pulumi.ComponentResource):
         plain = {**args, "source_arn": None} if isinstance(source_arn, pulumi.Output) else args
         reader = input_reader("ArchivedStreamConsumer", plain, strip=STREAM_KEY_PREFIX)
         settings = read_stream(reader)
+        source = stream_source(reader, source_arn, settings.source_arn, args.get("source_kind"))
+        inputs = function_inputs(self, reader, args)
         self.consumer = StreamConsumer(
             f"{name}-consumer",
-            StreamConsumerArgs(
-                settings=settings,
-                source=stream_source(reader, source_arn, settings.source_arn, args.get("source_kind")),
-                **function_inputs(self, reader, args),
-            ),
+            StreamConsumerArgs(settings=settings, source=source, **inputs),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.function_name = pulumi.Output.from_input(self.consumer.function_name)
@@ -309,7 +359,34 @@ COMPONENTS: list[type[pulumi.ComponentResource]] = [SharedArchive, ArchivedAsync
 class ComponentPackageProvider(ComponentProvider):
     """The SDK's component provider, reporting a refused input as the engine reports a bad input
     property (INVALID_ARGUMENT, the input's name and the reason) rather than as a traceback:
-    the host wraps whatever a component raises in ComponentInitError, refusals included."""
+    the host wraps whatever a component raises in ComponentInitError, refusals included, and
+    its own integer conversion fails with a traceback on a map, a list, a secret or an unknown,
+    and names no property for a string, so integer inputs are checked here first."""
+
+    def map_input_properties(
+        self,
+        inputs: Any,
+        properties: dict[str, PropertyDefinition],
+        mapping: dict[str, str],
+        component_name: str,
+        property_path: str,
+    ) -> Any:
+        for schema_name, prop in properties.items():
+            value = inputs.get(schema_name) if isinstance(inputs, dict) else None
+            path = f"{property_path}.{schema_name}" if property_path else schema_name
+            if prop.ref and prop.ref.startswith("#/types/") and isinstance(value, pulumi.Output | Unknown):
+                # The host would read it as an empty object, dropping every member.
+                raise InputPropertyError(
+                    path, "must be a plain object, known when the program runs (secret variables go in environment)"
+                )
+            if prop.type == PropertyType.INTEGER and not prop.ref and value is not None:
+                if isinstance(value, pulumi.Output | Unknown):
+                    raise InputPropertyError(
+                        path, f"must be a plain integer known when the program runs; got {shown(value)}"
+                    )
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise InputPropertyError(path, f"must be an integer; got {shown(value)}")
+        return super().map_input_properties(inputs, properties, mapping, component_name, property_path)
 
     def construct(
         self, name: str, resource_type: str, inputs: dict[str, Any], options: pulumi.ResourceOptions | None = None
@@ -361,13 +438,20 @@ def aws_context(parent: pulumi.Resource) -> AwsContext:
 
 
 def function_inputs(parent: pulumi.Resource, reader: Reader, args: Any) -> dict[str, Any]:
-    """What every archived function takes: where it runs, its names, the archive, its alarms."""
+    """What every archived function takes: where it runs, its names, its code and settings, the
+    archive, its alarms. Every input is read before anything is registered."""
     tags = read_tags(reader, args.get("tags"))
+    prefix = read_name_prefix(reader, "")
+    spec = function_spec(reader, args.get("function"), args.get("environment"))
     wiring = {key: required(reader, args, key) for key in WIRING}
-    check_wiring(reader, wiring)
+    ctx = aws_context(parent)
+    check_wiring(reader, wiring, ctx)
+    with function_refusals():
+        check_placement(spec, ctx.partition, ctx.region)
     return {
-        "aws": aws_context(parent),
-        "name_prefix": read_name_prefix(reader, ""),
+        **spec_fields(spec),
+        "aws": ctx,
+        "name_prefix": prefix,
         "archive": ArchiveTarget(
             bucket_name=wiring["archive_bucket_name"],
             bucket_arn=wiring["archive_bucket_arn"],
@@ -375,10 +459,74 @@ def function_inputs(parent: pulumi.Resource, reader: Reader, args: Any) -> dict[
             key_alias=wiring["archive_key_alias"],
         ),
         "alarms": AlarmTarget(wiring["alert_topic_arn"], tags),
-        "log_retention_days": read_log_retention(reader),
-        "powertools_layer_version": read_powertools_layer_version(reader),
         "tags": tags,
     }
+
+
+def spec_fields(spec: FunctionSpec) -> dict[str, Any]:
+    return {name: getattr(spec, name) for name in FunctionSpec.__dataclass_fields__}
+
+
+FUNCTION = "function"
+
+
+def function_spec(reader: Reader, value: Any, environment: Any = None) -> FunctionSpec:
+    """The `function` input as a FunctionSpec, each refusal naming `function.<input>`."""
+    if not isinstance(value, dict):
+        raise reader.fail(FUNCTION, "an object with code, handler and runtime, or imageUri", value)
+    inner = reader.nested(FUNCTION, lambda key: value.get(snake_case(key)))
+    vpc = value.get("vpc")
+    with function_refusals():
+        spec = FunctionSpec(
+            code=value.get("code"),
+            handler=value.get("handler"),
+            image_uri=value.get("image_uri"),
+            runtime=value.get("runtime"),
+            architectures=tuple(value.get("architectures") or ("x86_64",)),
+            memory_mb=inner.int("memoryMb"),
+            timeout_seconds=inner.int("timeoutSeconds"),
+            ephemeral_storage_mb=whole(value.get("ephemeral_storage_mb", 512)),
+            environment=environment if environment is not None else {},
+            layers=tuple(value.get("layers") or ()),
+            vpc=(
+                VpcConfig(tuple(vpc.get("subnet_ids") or ()), tuple(vpc.get("security_group_ids") or ()))
+                if isinstance(vpc, dict)
+                else vpc
+            ),
+            tracing=value.get("tracing") or Tracing.ACTIVE,
+            reserved_concurrency=read_reserved_concurrency(inner),
+            role_statements=tuple(value.get("role_statements") or ()),
+            managed_policy_arns=tuple(value.get("managed_policy_arns") or ()),
+            powertools=plain_bool(inner, "powertools", value.get("powertools")),
+            powertools_layer_version=read_powertools_layer_version(inner),
+            log_retention_days=read_log_retention(inner),
+        )
+    return spec
+
+
+@contextlib.contextmanager
+def function_refusals() -> Iterator[None]:
+    """A FunctionSpec refusal named as the input is: `function.<camelCase name>`."""
+    try:
+        yield
+    except ConfigError as error:
+        if error.key.startswith(f"{FUNCTION}."):
+            raise
+        name = ".".join([FUNCTION, *(camel_case(part) for part in error.key.split("."))])
+        raise ConfigError(f"{name} {error.reason}", name, error.reason) from None
+
+
+def whole(value: Any) -> Any:
+    """Numbers cross the provider protocol as doubles: a whole one is an integer."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def plain_bool(reader: Reader, key: str, value: Any) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise reader.fail(key, "true or false", value)
+    return value
 
 
 def camel_case(snake: str) -> str:
@@ -395,15 +543,20 @@ def required(reader: Reader, args: Any, key: str) -> Any:
     return value
 
 
-def check_wiring(reader: Reader, wiring: dict[str, Any]) -> None:
+def check_wiring(reader: Reader, wiring: dict[str, Any], ctx: AwsContext) -> None:
     """The known wiring must name one archive: a bucket ARN, its name, a grant covering it, a
-    key alias and a topic ARN. A mix-up would pass every policy and fail only when Lambda first
-    delivers a failure (denied), losing it. Outputs are the engine's to resolve and pass as given."""
+    key alias and a topic ARN, in this stack's partition (and the topic in its account and region:
+    alarms publish only to a topic of their own region, and the alert key grants CloudWatch of its
+    own account). A mix-up would pass every policy and fail only when Lambda first delivers a
+    failure (denied), losing it. Outputs are the engine's to resolve and pass as given."""
     known = {key: value for key, value in wiring.items() if isinstance(value, str)}
     bucket_arn = known.get("archive_bucket_arn")
     bucket = S3_BUCKET_ARN.fullmatch(bucket_arn) if bucket_arn else None
     if bucket_arn and not bucket:
         raise reader.fail("archiveBucketArn", "an S3 bucket ARN (SharedArchive.bucketArn)", bucket_arn)
+    for key, arn in known.items():
+        if arn.startswith("arn:") and arn.split(":")[1] != ctx.partition:
+            raise reader.fail(camel_case(key), f"an ARN in this stack's partition ({ctx.partition})", arn)
     name = known.get("archive_bucket_name")
     if bucket and name and name != bucket.group(1):
         raise reader.fail("archiveBucketName", f"the bucket archiveBucketArn names ({bucket.group(1)})", name)
@@ -417,6 +570,10 @@ def check_wiring(reader: Reader, wiring: dict[str, Any]) -> None:
     topic = known.get("alert_topic_arn")
     if topic and not SNS_TOPIC_ARN.fullmatch(topic):
         raise reader.fail("alertTopicArn", "an SNS topic ARN (SharedArchive.alertTopicArn)", topic)
+    if topic and topic.split(":")[3:5] != [ctx.region, ctx.account_id]:
+        raise reader.fail(
+            "alertTopicArn", f"a topic in this stack's region and account ({ctx.region}, {ctx.account_id})", topic
+        )
 
 
 def grant_covers(grant: str, bucket_arn: str) -> bool:
@@ -433,11 +590,25 @@ def grant_covers(grant: str, bucket_arn: str) -> bool:
     )
 
 
+# AWS's tagging rules (Tagging AWS resources, "Tag naming limits and requirements"): at most 50
+# user tags, keys of 1 to 128 characters and values of up to 256 from letters, digits, spaces and
+# _ . : / = + - @, no key starting with `aws:` (reserved for AWS).
+MAX_TAGS = 50
+TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
+
+
 def read_tags(reader: Reader, value: Any) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise reader.fail("tags", "a map of plain strings", value)
+    if len(value) > MAX_TAGS:
+        raise reader.fail("tags", f"at most {MAX_TAGS} tags", f"{len(value)} tags")
+    for key, text in value.items():
+        if not 1 <= len(key) <= 128 or not TAG_TEXT.fullmatch(key) or key.lower().startswith("aws:"):
+            raise reader.fail("tags", "keys of 1 to 128 letters, digits, spaces and _ . : / = + - @, not aws:", key)
+        if len(text) > 256 or not TAG_TEXT.fullmatch(text):
+            raise reader.fail("tags", f"values of up to 256 letters, digits, spaces and _ . : / = + - @ ({key})", text)
     return dict(value)
 
 

@@ -88,7 +88,7 @@ class PlannedReplay:
 
     @property
     def target(self) -> str:
-        mode = "Event" if self.summary.kind == "async" else f"RequestResponse, {len(self.summary.batch)} records"
+        mode = "Event" if self.summary.kind == "async" else f"RequestResponse, {self.summary.record_count} records"
         return f"{self.summary.function} ({mode})"
 
 
@@ -148,7 +148,7 @@ def _invoke_once(client: Any, planned: PlannedReplay) -> Outcome:
     response = client.invoke(
         FunctionName=summary.function,
         InvocationType="RequestResponse",
-        Payload=json.dumps({"Records": summary.batch}),
+        Payload=json.dumps(summary.replay_event),
     )
     body = response["Payload"].read() if hasattr(response.get("Payload"), "read") else response.get("Payload", b"")
     if response.get("FunctionError"):
@@ -160,7 +160,7 @@ def _invoke_once(client: Any, planned: PlannedReplay) -> Outcome:
     if still_failing:
         ids = ", ".join(str(f.get("itemIdentifier")) for f in still_failing if isinstance(f, dict))
         return Outcome(summary.key, "partial", f"{len(still_failing)} records still rejected: {ids}")
-    return Outcome(summary.key, "replayed", f"batch of {len(summary.batch)} accepted by {summary.function}")
+    return Outcome(summary.key, "replayed", f"batch of {summary.record_count} accepted by {summary.function}")
 
 
 def invoke(client: Any, planned: PlannedReplay, sleep: Callable[[float], None] | None = None) -> Outcome:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pulumi
 
-from lambda_failures.components.runtimes import ARCHITECTURES, DEFAULT_RUNTIME, runtime_problem
+from lambda_failures.components.runtimes import ARCHITECTURES, DEFAULT_RUNTIME, powertools_problem, runtime_problem
 from lambda_failures.components.settings import ConfigError, Reader, key_default
 
 # Lambda CreateFunction: Handler `[^\s]+` up to 128; ImageUri an ECR image; Layers up to 5
@@ -94,7 +94,7 @@ class FunctionSpec:
     memory_mb: int = key_default("memoryMb")
     timeout_seconds: int = key_default("timeoutSeconds")
     ephemeral_storage_mb: int = 512
-    environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    environment: pulumi.Input[Mapping[str, pulumi.Input[str]]] = field(default_factory=dict)
     layers: Sequence[str] = ()
     vpc: VpcConfig | None = None
     tracing: Tracing | str = Tracing.ACTIVE
@@ -167,6 +167,8 @@ def _check_code(spec: FunctionSpec) -> None:
 
 
 def _check_environment(environment: Any) -> None:
+    if isinstance(environment, pulumi.Output):
+        return  # a map known only once resolved (a secret one, say): Lambda judges it
     if not isinstance(environment, Mapping):
         raise _fail("environment", "a map of names to text", environment)
     for key, value in environment.items():
@@ -215,7 +217,12 @@ def _check_role(spec: FunctionSpec) -> None:
 
 
 def check_placement(spec: FunctionSpec, partition: str, region: str) -> None:
-    """What must match where the function deploys: layers and policies in its partition and region."""
+    """What must match where the function deploys: layers and policies in its partition and region,
+    and the Powertools layer published there for the runtime."""
+    if spec.powertools:
+        problem = powertools_problem(spec.runtime, partition, region)
+        if problem:
+            raise _fail("powertools", problem, spec.runtime)
     for layer in spec.layers:
         match = LAYER_ARN.fullmatch(layer)
         if match and (match.group(1), match.group(2)) != (partition, region):

@@ -20,8 +20,8 @@ import pulumi_aws as aws
 from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.function_spec import FunctionSpec, check_placement
 from lambda_failures.components.naming import AwsContext, function_arn, log_group_arn, resource_name
-from lambda_failures.components.runtimes import DEFAULT_RUNTIME, powertools_layer_arn, powertools_problem
-from lambda_failures.components.settings import PROJECT, Reader
+from lambda_failures.components.runtimes import DEFAULT_RUNTIME, powertools_layer_arn
+from lambda_failures.components.settings import PROJECT
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding lambda_failures/
 # The AWS managed policy that lets Lambda create, describe and delete the network interfaces a
@@ -107,14 +107,14 @@ class LambdaFunction(pulumi.ComponentResource):
             f"{name}-logs",
             name=log_group_name,
             retention_in_days=args.log_retention_days,
-            tags=args.tags,
+            tags=args.tags or None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.role = aws.iam.Role(
             f"{name}-role",
             name=self.role_name,
             assume_role_policy=json.dumps(docs.assume_role("lambda.amazonaws.com")),
-            tags=args.tags,
+            tags=args.tags or None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         statements = [
@@ -151,7 +151,7 @@ class LambdaFunction(pulumi.ComponentResource):
                 else None
             ),
             environment={"variables": self._environment(args)},
-            tags=args.tags,
+            tags=args.tags or None,
             # The log group must exist first, or Lambda creates one without retention; the
             # role's grants first, or the first invocations run without them.
             opts=pulumi.ResourceOptions(
@@ -169,12 +169,9 @@ class LambdaFunction(pulumi.ComponentResource):
 
     @staticmethod
     def _powertools(args: LambdaFunctionArgs) -> list[str]:
-        """The AWS-published layer, only when asked and only where it is published for this runtime."""
+        """The AWS-published layer, only when asked (check_placement: only where it is published)."""
         if not args.powertools:
             return []
-        problem = powertools_problem(args.runtime, args.aws.partition, args.aws.region)
-        if problem:
-            raise Reader(lambda _: None, "", str).fail("powertools", problem, args.runtime)
         return [
             powertools_layer_arn(
                 args.aws.partition, args.aws.region, args.runtime, args.architectures[0], args.powertools_layer_version
@@ -182,13 +179,15 @@ class LambdaFunction(pulumi.ComponentResource):
         ]
 
     @staticmethod
-    def _environment(args: LambdaFunctionArgs) -> dict[str, pulumi.Input[str]]:
-        """The caller's variables as given: a secret value keeps the whole map secret in state."""
+    def _environment(args: LambdaFunctionArgs) -> pulumi.Input[dict[str, pulumi.Input[str]]]:
+        """The caller's variables as given: a secret value stays secret in state."""
         defaults = (
             {"POWERTOOLS_SERVICE_NAME": args.function_name, "POWERTOOLS_METRICS_NAMESPACE": PROJECT}
             if args.powertools
             else {}
         )
+        if isinstance(args.environment, pulumi.Output):
+            return args.environment.apply(lambda given: {**defaults, **(given or {})})
         return {**defaults, **args.environment}
 
     def _attachments(self, name: str, args: LambdaFunctionArgs) -> list[aws.iam.RolePolicyAttachment]:

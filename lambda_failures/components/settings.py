@@ -310,7 +310,8 @@ KEYS: dict[str, Key] = {
         _bool(
             "autoReplay",
             False,
-            "Let the failure processor re-drive async events that failed for age or throttling (EventAgeExceeded).",
+            "Let the failure processor re-drive async events that failed for age or throttling (EventAgeExceeded), "
+            "once per request; refused with reservedConcurrency 0.",
         ),
         _choice(
             "bucketNamespace",
@@ -387,6 +388,10 @@ class Reader:
     def over(self, get: Getter) -> Reader:
         """The same rules and names over other values (an output's, once it is known)."""
         return Reader(get, self._where, self._name)
+
+    def nested(self, prefix: str, get: Getter) -> Reader:
+        """The same rules over an object input's members, named `<prefix>.<key>`."""
+        return Reader(get, self._where, lambda key: f"{prefix}.{key}")
 
     def fail(self, key: str, expected: str, raw: Any) -> ConfigError:
         name = self._name(key)

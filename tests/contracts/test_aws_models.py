@@ -407,6 +407,13 @@ PROP_TARGETS: dict[str, dict[str, tuple[Target, ...]]] = {
         "environment.variables": (Member(L, CF, "Environment.Variables"), Rule(DOC_LAMBDA_QUOTAS, _env_size)),
         "environment.variables{key}": (Member(L, CF, "Environment.Variables{key}"),),
         "environment.variables{value}": (Member(L, CF, "Environment.Variables{value}"),),
+        "packageType": (Member(L, CF, "PackageType"),),
+        "imageUri": (Member(L, CF, "Code.ImageUri"),),
+        "ephemeralStorage.size": (Member(L, CF, "EphemeralStorage.Size"),),
+        "vpcConfig.subnetIds": (Member(L, CF, "VpcConfig.SubnetIds"),),
+        "vpcConfig.subnetIds[]": (Member(L, CF, "VpcConfig.SubnetIds[]"),),
+        "vpcConfig.securityGroupIds": (Member(L, CF, "VpcConfig.SecurityGroupIds"),),
+        "vpcConfig.securityGroupIds[]": (Member(L, CF, "VpcConfig.SecurityGroupIds[]"),),
         **_map_tags(L, CF),
     },
     "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": {
@@ -498,6 +505,10 @@ PROP_TARGETS: dict[str, dict[str, tuple[Target, ...]]] = {
             Rule(DOC_IAM_QUOTAS + " (role trust policy, 2048 characters)", _max_len(2048, non_whitespace=True)),
         ),
         **_tags("iam", "CreateRole"),
+    },
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
+        "role": (Member("iam", "AttachRolePolicy", "RoleName"),),
+        "policyArn": (Member("iam", "AttachRolePolicy", "PolicyArn"),),
     },
     "aws:iam/rolePolicy:RolePolicy": {
         "role": (Member("iam", "PutRolePolicy", "RoleName"),),
@@ -1273,3 +1284,50 @@ def test_java_patterns_translate_for_python() -> None:
     assert glue.fullmatch("failed_events \U0001f600") and not glue.fullmatch("a\nb")
     tag = python_pattern("([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)")
     assert tag.fullmatch("lambda-failures é 1") and not tag.fullmatch("a;b")
+
+
+# ---------------------------------------------------------------------------------------
+# A caller's functions (the public API): every setting a team may give
+# ---------------------------------------------------------------------------------------
+
+
+def test_the_runtimes_we_know_are_exactly_lambdas_runtime_enum() -> None:
+    """A runtime botocore adds (or drops) fails here until runtimes.py says when it is deprecated."""
+    from lambda_failures.components.runtimes import NOT_DOCUMENTED, RUNTIME_DEPRECATION
+
+    enum = set(botocore.session.get_session().get_service_model(L).shape_for("Runtime").enum)
+    assert set(RUNTIME_DEPRECATION) | NOT_DOCUMENTED == enum
+
+
+@pytest.mark.parametrize("image", [False, True])
+def test_a_callers_function_meets_the_aws_contracts(tmp_path, image: bool) -> None:
+    """The team program of tests/components/test_function_spec.py (VPC, storage, environment,
+    Powertools on arm64, a Node.js consumer), and the same with a container image."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from components.test_function_spec import write_program
+    from support.pulumi_harness import ACCOUNT, REGION
+
+    from failctl.preview.synth import synthesize
+
+    folder = write_program(tmp_path)
+    if image:
+        main = folder / "__main__.py"
+        main.write_text(
+            main.read_text().replace(
+                'code=pulumi.FileArchive("./clicks"), handler="index.handler", runtime="nodejs22.x",',
+                f'image_uri="{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/clicks:v1",',
+            )
+        )
+    synthesis = synthesize("dev", project_dir=folder, account_id=ACCOUNT, region=REGION)
+    ctx = Ctx(account=ACCOUNT, region=REGION)
+    problems, unmapped = [], []
+    for resource in synthesis.resources:
+        if resource.custom:
+            report = check_resource(resource.type, resource.props, ctx, resource.name)
+            problems += report.problems
+            unmapped += report.unmapped
+    assert not unmapped and not problems, unmapped + problems
+    kinds = {r.props.get("packageType") for r in synthesis.of_type("aws:lambda/function:Function")}
+    assert kinds == ({"Zip", "Image"} if image else {"Zip"})
