@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo preview test test-fast lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -17,11 +17,19 @@ $(VENV)/.installed: pyproject.toml
 demo: setup
 	$(VENV)/bin/failctl demo
 
+# This project's own offline preview and gate: the program is the folder it runs in.
+preview: setup
+	$(VENV)/bin/failctl preview -s dev --account 123456789012 --policy-pack policy
+
 lint: setup
 	$(PY) -m ruff check .
 
 test: lint
 	$(PY) -m pytest -q
+
+# While changing code: everything but the tests marked slow (tests/conftest.py SLOW_MODULES).
+test-fast: lint
+	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
 	PYTHONPATH=tests $(PY) bench/run_all.py

@@ -7,7 +7,7 @@ GATE = (
     "from failctl.cli import main; import sys, io, contextlib\n"
     "out = io.StringIO()\n"
     "with contextlib.redirect_stdout(out):\n"
-    "    code = main(['preview', '--policy-pack', 'policy', '--account', '123456789012'])\n"
+    "    code = main(['preview', '-s', 'dev', '--policy-pack', 'policy', '--account', '123456789012'])\n"
     "sys.exit(code)"
 )
 

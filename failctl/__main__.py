@@ -1,5 +1,5 @@
 import sys
 
-from failctl.cli import main
+from failctl.launcher import main
 
 sys.exit(main())

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
+import io
 import json
+import os
+import re
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -18,17 +24,45 @@ class _Parser(argparse.ArgumentParser):
     """Bad arguments are one line on stderr and exit code 2, like every other bad input."""
 
     def error(self, message: str) -> NoReturn:
+        found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if found:
+            choices = re.findall(r"'([^']*)'|([\w-]+)", found.group(2))
+            message += did_you_mean(found.group(1), [a or b for a, b in choices])
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("lambda-failures")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="failctl", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"failctl {_version()}")
+    parser.add_argument("--debug", action="store_true", help="on an error, print the full traceback too")
     commands = parser.add_subparsers(dest="command", required=True)
 
     preview = commands.add_parser("preview", help="run the program offline, as a fresh stack's preview sees it")
-    preview.add_argument("--stack", default="dev", help="stack whose Pulumi.<stack>.yaml to use")
     preview.add_argument(
-        "--cwd", type=Path, metavar="DIR", help="the Pulumi Python program to preview (default: this project)"
+        "-s",
+        "--stack",
+        help="stack whose Pulumi.<stack>.yaml to use (default: the stack `pulumi stack select` chose, or PULUMI_STACK)",
+    )
+    preview.add_argument(
+        "-C",
+        "--cwd",
+        type=Path,
+        metavar="DIR",
+        help="run as if in DIR: the program is the nearest folder at or above it with a Pulumi.yaml (default: .)",
     )
     preview.add_argument(
         "--account", help="12-digit account the stack deploys to (default: the account of your AWS credentials)"
@@ -53,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--json", action="store_true", help="print the plan as JSON (same as --format json)")
     _format_argument(preview)
     _pack_arguments(preview, required=False)
+    _gate_arguments(preview)
 
     audit_cmd = commands.add_parser(
         "audit", help="evaluate the policy pack over `pulumi stack export` output (FILE or - for stdin)"
@@ -60,7 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     audit_cmd.add_argument("export", help="stack export file, or - to read standard input")
     audit_cmd.add_argument("--json", action="store_true", help="print the verdict as JSON (same as --format json)")
     _format_argument(audit_cmd)
-    _pack_arguments(audit_cmd, required=False, default="policy")
+    _pack_arguments(audit_cmd, required=False, default=str(BUNDLED_PACK))
+    _gate_arguments(audit_cmd)
+
+    policies = commands.add_parser("policies", help="list the pack's policies: level, severity, description, link")
+    policies.add_argument("--json", action="store_true", help="print them as JSON")
+    policies.add_argument(
+        "--markdown", action="store_true", help="print the rules document (docs/policies.md is this output)"
+    )
+    _pack_arguments(policies, required=False, default=str(BUNDLED_PACK))
 
     query = commands.add_parser("query", help="run a named query (or --sql) locally or in Athena")
     query.add_argument("name", nargs="?", help="named query: " + ", ".join(_query_names()))
@@ -101,9 +144,33 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="the whole flow locally: gate, emulated Lambda on moto, alerts, queries, replay"
     )
     demo.add_argument(
-        "--keep", metavar="DIR", type=Path, help="leave the demo's archive in DIR, laid out like the bucket"
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="leave the demo's archive in DIR (new or empty), laid out like the bucket",
     )
+    demo.add_argument("--append", action="store_true", help="with --keep: add to the archive already in DIR")
     return parser
+
+
+BUNDLED_PACK = Path(__file__).resolve().parents[1] / "policy"
+
+
+def _gate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="POLICY[,POLICY]",
+        help="run only these policies (the others are disabled)",
+    )
+    parser.add_argument(
+        "--skip-check", action="append", default=[], metavar="POLICY[,POLICY]", help="do not run these policies"
+    )
+    parser.add_argument(
+        "--soft-fail", action="store_true", help="report violations but exit 0 (exit 1 only for failed work)"
+    )
+    parser.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="write the report to FILE, not stdout")
 
 
 def _owner_argument(parser: argparse.ArgumentParser) -> None:
@@ -183,14 +250,23 @@ def _pack_arguments(parser: argparse.ArgumentParser, required: bool, default: st
 # Pulumi and the pack load only for the commands that run them: query and replay start fast.
 
 
-def _gate(args: argparse.Namespace, resources: Any) -> Any:
+def _gate(args: argparse.Namespace, resources: Any, program_dir: Path | None = None) -> Any:
     from failctl.preview import gate
 
     pack = gate.load_pack(args.policy_pack)
     config = gate.load_config(args.policy_pack_config, pack)
-    verdict = gate.evaluate(pack, resources, config)
+    config = gate.select_policies(config, _names(args.check), _names(args.skip_check))
+    verdict = gate.evaluate(pack, resources, config, program_dir)
     verdict.pack_handle, verdict.config = pack, config
     return verdict
+
+
+def _names(values: list[str]) -> list[str]:
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def _gate_exit(args: argparse.Namespace, verdict: Any) -> int:
+    return EXIT_VIOLATIONS if verdict is not None and verdict.blocked and not args.soft_fail else EXIT_OK
 
 
 def _print_verdict(verdict: Any, output: str) -> bool:
@@ -207,47 +283,71 @@ def _print_verdict(verdict: Any, output: str) -> bool:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from failctl.preview import gate, render
-    from failctl.preview.synth import AccountUnknownError, StackConfigError, synthesize
+    from failctl.preview import gate, render, workspace
+    from failctl.preview.synth import AccountUnknownError, ProgramError, StackConfigError, synthesize
     from lambda_failures.components.settings import ConfigError
 
     output = _output_format(args)
     if output in ("sarif", "junit") and not args.policy_pack:
         raise BadInputError(f"--format {output} reports a verdict: add --policy-pack DIR")
     try:
+        selection = workspace.select(args.cwd, args.stack)
+    except workspace.WorkspaceError as error:
+        raise BadInputError(str(error)) from None
+    try:
         synthesis = synthesize(
-            args.stack,
+            selection.stack,
             account_id=args.account,
             region=args.region,
             secrets=dict(args.secret),
             stack_references=_stack_references(args.stack_reference),
-            **({"project_dir": args.cwd} if args.cwd else {}),
+            project_dir=selection.program_dir,
         )
-        verdict = _gate(args, synthesis.resources) if args.policy_pack else None
+        verdict = _gate(args, synthesis.resources, selection.program_dir) if args.policy_pack else None
     except AccountUnknownError as error:
-        print(f"failctl preview: {error}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
+        raise EnvironmentProblemError(str(error)) from None
     except (ConfigError, StackConfigError, gate.GateInputError) as error:
-        print(f"failctl preview: {_one_line(error)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except Exception as error:  # the program itself failed: say where, without a traceback
-        print(f"failctl preview: the program failed: {type(error).__name__}: {_one_line(error)[:500]}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        raise BadInputError(str(error)) from None
+    except (BadInputError, EnvironmentProblemError):
+        raise
+    except Exception as error:  # the program itself failed: say where, and what flag would help
+        if args.debug:
+            traceback.print_exception(error)
+        raise BadInputError(str(ProgramError(error, selection.program_dir))) from None
     for warning in synthesis.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if verdict is not None and _print_verdict(verdict, output):
-        pass
-    elif output == "json":
-        document = render.synthesis_json(synthesis)
-        if verdict is not None:
-            document.update(verdict.as_json())
-        print(json.dumps(document, indent=2))
-    else:
-        print("\n".join(render.tree_lines(synthesis)))
-        if verdict is not None:
-            print()
-            print("\n".join(gate.report_lines(verdict)))
-    return EXIT_VIOLATIONS if verdict is not None and verdict.blocked else EXIT_OK
+    with _output(args):
+        if verdict is not None and _print_verdict(verdict, output):
+            pass
+        elif output == "json":
+            document = render.synthesis_json(synthesis)
+            if verdict is not None:
+                document.update(verdict.as_json())
+            print(json.dumps(document, indent=2))
+        else:
+            print("\n".join(render.tree_lines(synthesis)))
+            if verdict is not None:
+                print()
+                print("\n".join(gate.report_lines(verdict)))
+    return _gate_exit(args, verdict)
+
+
+@contextlib.contextmanager
+def _output(args: argparse.Namespace):
+    """The report on stdout, or written whole to -o FILE (replaced only once complete)."""
+    target = getattr(args, "output_file", None)
+    if target is None:
+        yield
+        return
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        yield
+    try:
+        partial = target.with_name(f".{target.name}.partial")
+        partial.write_text(buffer.getvalue())
+        partial.replace(target)
+    except OSError as error:
+        raise BadInputError(f"cannot write {target}: {error.strerror or error}") from None
 
 
 def _stack_references(pairs: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
@@ -273,23 +373,53 @@ def _audit(args: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if args.export == "-" else audit.read_text(args.export)
         resources = audit.resources_from_export(text)
-        verdict = _gate(args, resources)
+        verdict = _gate(args, resources, _audited_program())
     except (audit.ExportError, gate.GateInputError) as error:
-        print(f"failctl audit: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        raise BadInputError(str(error)) from None
     output = _output_format(args)
-    if _print_verdict(verdict, output):
-        pass
-    elif output == "json":
-        print(json.dumps(verdict.as_json(), indent=2))
+    with _output(args):
+        if _print_verdict(verdict, output):
+            pass
+        elif output == "json":
+            print(json.dumps(verdict.as_json(), indent=2))
+        else:
+            print("\n".join(gate.report_lines(verdict)))
+    return _gate_exit(args, verdict)
+
+
+def _audited_program() -> Path | None:
+    """The program an export's source positions are relative to: the one `failctl audit` runs in."""
+    from failctl.preview import workspace
+
+    try:
+        return workspace.find_project_file(Path.cwd()).parent
+    except workspace.WorkspaceError:
+        return None
+
+
+def _policies(args: argparse.Namespace) -> int:
+    from failctl.preview import gate, rules_document
+
+    try:
+        pack = gate.load_pack(args.policy_pack)
+    except gate.GateInputError as error:
+        raise BadInputError(str(error)) from None
+    if args.markdown:
+        print(rules_document.markdown(pack), end="")
+    elif args.json:
+        print(json.dumps(rules_document.rows(pack), indent=2))
     else:
-        print("\n".join(gate.report_lines(verdict)))
-    return EXIT_VIOLATIONS if verdict.blocked else EXIT_OK
+        print("\n".join(rules_document.table(pack)))
+    return EXIT_OK
 
 
 def _query(args: argparse.Namespace) -> int:
     from failctl.archive import query_command
 
+    names = _query_names()
+    if args.name and args.name not in names:
+        hint = did_you_mean(args.name, names) or f" ({', '.join(names)})"
+        raise BadInputError(f"no named query {args.name!r}{hint}")
     return query_command.run(args)
 
 
@@ -302,10 +432,18 @@ def _replay(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from failctl.emulation import demo
 
-    return demo.run(keep=args.keep)
+    return demo.run(keep=args.keep, append=args.append)
 
 
-COMMANDS = {"preview": _preview, "audit": _audit, "query": _query, "replay": _replay, "demo": _demo}
+COMMANDS = {
+    "preview": _preview,
+    "audit": _audit,
+    "policies": _policies,
+    "query": _query,
+    "replay": _replay,
+    "demo": _demo,
+}
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader went away
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -313,11 +451,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except BadInputError as error:
-        print(f"failctl {args.command}: {_one_line(error)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(args, error, EXIT_BAD_INPUT)
     except EnvironmentProblemError as error:
-        print(f"failctl {args.command}: {_one_line(error)}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
+        return _fail(args, error, EXIT_ENVIRONMENT)
     except KeyboardInterrupt:
         print(f"failctl {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _fail(args: argparse.Namespace, error: Exception, code: int) -> int:
+    if args.debug:
+        traceback.print_exception(error)
+    print(f"failctl {args.command}: {_one_line(error)}", file=sys.stderr)
+    return code
+
+
+def _quiet_stdout() -> None:
+    """The reader of our stdout left (`| head`): nothing more to say, and nothing at exit either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

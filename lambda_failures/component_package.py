@@ -71,6 +71,8 @@ PACKAGE_NAME = PROJECT
 # The stream settings' config keys carry a `stream` prefix that the consumer's own inputs do not.
 STREAM_KEY_PREFIX = "stream"
 # The five inputs that attach a function to a SharedArchive (its outputs, of the same names).
+# The random suffix SharedArchive gives a bucket in the global namespace (pulumi-random RandomId hex).
+RANDOM_SUFFIX = re.compile(f"[0-9a-f]{{{2 * RANDOM_SUFFIX_BYTES}}}")
 WIRING = ("archive_bucket_name", "archive_bucket_arn", "archive_grant_arn", "archive_key_alias", "alert_topic_arn")
 S3_BUCKET_ARN = re.compile(r"arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
 KEY_ALIAS = re.compile(r"alias/(?!aws/)[A-Za-z0-9/_-]{1,250}")
@@ -729,7 +731,8 @@ def check_wiring(reader: Reader, wiring: dict[str, Any], ctx: AwsContext) -> Non
         raise reader.fail("archiveBucketName", f"the bucket archiveBucketArn names ({bucket.group(1)})", name)
     grant = known.get("archive_grant_arn")
     if bucket_arn and grant and not grant_covers(grant, bucket_arn):
-        raise reader.fail("archiveGrantArn", "archiveBucketArn, or its name prefix followed by *", grant)
+        expected = "archiveBucketArn, or SharedArchive.grantArn (its name with the random suffix as *)"
+        raise reader.fail("archiveGrantArn", expected, grant)
     alias = known.get("archive_key_alias")
     if alias and not KEY_ALIAS.fullmatch(alias):
         raise reader.fail("archiveKeyAlias", "a customer managed key's alias (alias/<name>)", alias)
@@ -743,14 +746,17 @@ def check_wiring(reader: Reader, wiring: dict[str, Any], ctx: AwsContext) -> Non
 
 
 def grant_covers(grant: str, bucket_arn: str) -> bool:
-    """The grant is the bucket's ARN, or, for a random name, the name up to its random suffix
-    followed by `*` (naming.random_bucket_name_prefix): a shorter prefix such as `o*` would
-    grant delivery to buckets of anyone's."""
+    """The grant is the bucket's ARN, or what SharedArchive.grantArn gives for a randomly named
+    bucket: its name with exactly the random suffix written `*`. Any broader wildcard (`o*`,
+    `orders-*`) would let every function write to other buckets of the account, so it is refused."""
     if not grant.endswith("*"):
         return grant == bucket_arn
     prefix = grant[:-1]
-    suffix = bucket_arn[len(prefix) :]
-    return bucket_arn.startswith(prefix) and prefix.endswith("-") and RANDOM_SUFFIX.fullmatch(suffix) is not None
+    return (
+        prefix.endswith("-")
+        and bucket_arn.startswith(prefix)
+        and RANDOM_SUFFIX.fullmatch(bucket_arn[len(prefix) :]) is not None
+    )
 
 
 # AWS's tagging rules (Tagging AWS resources, "Tag naming limits and requirements"): at most 50

@@ -20,6 +20,31 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "lambda-failures-test")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 
 
+# Tests that start real processes and servers (moto, loopback Lambdas, the pack's host, the
+# demo) and take seconds each. `make test` runs them all; `make test-fast` leaves these out.
+SLOW_MODULES = frozenset(
+    {
+        "tests/failctl/test_replay_concurrency.py",
+        "tests/failctl/test_demo.py",
+        "tests/failctl/test_consumer_example.py",
+        "tests/failctl/test_gate_cli.py",
+        "tests/contracts/test_analyzer_protocol.py",
+        "tests/contracts/test_component_provider.py",
+    }
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: starts real processes or servers (listed in SLOW_MODULES)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        if item.path.relative_to(root).as_posix() in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def stack() -> Synthesis:
     """The default stack, synthesized once for the read-only assertions."""

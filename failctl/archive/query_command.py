@@ -53,12 +53,16 @@ def _print(columns: list[str], rows: list[tuple[Any, ...]], as_json: bool) -> No
     print(f"({len(rows)} rows)")
 
 
-def _show(columns: list[str], rows: list[tuple[Any, ...]], args: argparse.Namespace) -> None:
-    """The rows on stdout; with --plot, also the picture (failures-per-day)."""
+def _show(columns: list[str], rows: list[tuple[Any, ...]], args: argparse.Namespace, more: Any = None) -> None:
+    """The rows on stdout; with --plot, also the picture (failures-per-day, with stream failures
+    from `more(sql)` when the named query is drawn)."""
     if getattr(args, "plot", None):
         from failctl.archive.plot import plot_failures_per_day
 
-        plot_failures_per_day(columns, rows, args.plot)
+        first, last = day_range(args.first, args.last)
+        source = args.source or f"Athena {args.stack or args.database}"
+        stream = more if args.name == "failures-per-day" else None
+        plot_failures_per_day(columns, rows, args.plot, first, last, source, stream)
     _print(columns, rows, args.json)
 
 
@@ -85,8 +89,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped {key}: {reason}", file=sys.stderr)
     for key, reason in result.load.nulled:
         print(f"read as NULL in {key}: {reason}", file=sys.stderr)
-    _show(result.columns, result.rows, args)
+    _show(result.columns, result.rows, args, lambda sql: _columns_rows(run_local(store, sql, first, last)))
     return 0
+
+
+def _columns_rows(result: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+    return result.columns, result.rows
 
 
 def _athena(args: argparse.Namespace, sql: str, first: date | None, last: date | None) -> int:
@@ -106,5 +114,10 @@ def _athena(args: argparse.Namespace, sql: str, first: date | None, last: date |
         raise QueryInputError(str(error)) from None
     except (BotoCoreError, ClientError) as error:
         raise from_aws(error, "Athena query") from None
-    _show(columns, rows, args)
+    _show(
+        columns,
+        rows,
+        args,
+        lambda more: run_athena(boto3.client("athena"), target, more, day_parameters(more, first, last)),
+    )
     return 0

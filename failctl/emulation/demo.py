@@ -420,7 +420,23 @@ def _keep(aws: dict[str, Any], stack: DemoStack, folder: Path) -> None:
     print(f"  and `failctl replay --source {folder}` (a dry run)")
 
 
-def run(keep: Path | None = None) -> int:
+def check_keep(folder: Path, append: bool) -> None:
+    """Before the demo runs: `--keep` must name a folder that is new or empty, or be told to add
+    to an earlier archive (`--append`), whose records would otherwise mix into every query."""
+    from failctl.errors import BadInputError
+
+    if folder.exists() and not folder.is_dir():
+        raise BadInputError(f"--keep {folder}: is a file, not a folder; name a new or empty folder")
+    if folder.is_dir() and any(folder.iterdir()) and not append:
+        raise BadInputError(
+            f"--keep {folder}: the folder is not empty (an earlier archive?); name a new or empty folder, "
+            "or pass --append to add this run's records to it"
+        )
+
+
+def run(keep: Path | None = None, append: bool = False) -> int:
+    if keep is not None:
+        check_keep(keep, append)
     started = time.monotonic()
     stage(1, "Offline preview and policy gate")
     planned = _gate()

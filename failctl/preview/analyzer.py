@@ -25,10 +25,13 @@ from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from failctl.preview.plugin_process import PluginError, PluginProcess
+from failure_guards.struct_values import struct_to_dict
 
 CALL_SECONDS = 120
 LEVELS = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}
 LEVEL_NAMES = {number: name for name, number in LEVELS.items()}
+# analyzer.proto `PolicySeverity`: 0 is unspecified.
+SEVERITIES = {1: "low", 2: "medium", 3: "high", 4: "critical"}
 # The server's words when a policy reads a value unknown at preview (pulumi_policy, Analyze).
 CANNOT_RUN = "can't run policy"
 
@@ -44,6 +47,9 @@ class PolicyInfo:
     level: str
     config_properties: dict[str, Any] = field(default_factory=dict)
     config_required: tuple[str, ...] = ()
+    severity: str = ""  # low, medium, high, critical; "" when the pack does not say
+    tags: tuple[str, ...] = ()
+    url: str = ""
 
 
 @dataclass
@@ -118,6 +124,9 @@ class PackServer:
                     level=LEVEL_NAMES.get(policy.enforcementLevel, "advisory"),
                     config_properties=dict(schema.get("properties") or {}),
                     config_required=tuple(schema.get("required") or ()),
+                    severity=SEVERITIES.get(policy.severity, ""),
+                    tags=tuple(policy.tags),
+                    url=policy.url,
                 )
             )
         return answer.name, policies
@@ -138,7 +147,7 @@ class PackServer:
         return [
             (
                 r.policyName,
-                json_format.MessageToDict(r.properties) if r.HasField("properties") else None,
+                struct_to_dict(r.properties) if r.HasField("properties") else None,  # NaN as read
                 r.diagnostic,
             )
             for r in answer.remediations

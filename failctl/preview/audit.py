@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from failctl.preview.synth import UNKNOWN, SynthResource
+from failctl.preview.synth import UNKNOWN, SourceLocation, SynthResource
 
 SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -70,6 +71,19 @@ def resources_from_export(text: str) -> list[SynthResource]:
                     for k, v in (raw.get("propertyDependencies") or {}).items()
                     if isinstance(v, list)
                 },
+                source=source_position(raw.get("sourcePosition")),
             )
         )
     return resources
+
+
+def source_position(value: object) -> SourceLocation | None:
+    """The engine's `project:///<path relative to the project>#<line>[,<column>]` (source_eval.go
+    `parseSourcePosition`), kept relative: the gate resolves it against the program's folder."""
+    if not isinstance(value, str) or not value.startswith("project:///"):
+        return None
+    path, _, fragment = value.removeprefix("project:///").partition("#")
+    line = fragment.split(",", 1)[0]
+    if not path or not line.isdigit() or int(line) < 1:
+        return None
+    return SourceLocation(Path(unquote(path)), int(line))

@@ -13,6 +13,7 @@ a resource is a mandatory violation on that resource, never a pass.
 from __future__ import annotations
 
 import atexit
+import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from failctl.preview.analyzer import (
     is_unknown_at_preview,
     level_name,
 )
-from failctl.preview.synth import SynthResource
+from failctl.preview.synth import SourceLocation, SynthResource
 from failure_guards import exemptions as exemption_rules
 from failure_guards.exemptions import Exemption
 
@@ -65,22 +66,50 @@ class GateResult:
     pack: str
     policies: int
     resources: int
+    components: int = 0
     violations: list[Violation] = field(default_factory=list)
     undecided: list[Undecided] = field(default_factory=list)
     exemptions: list[Exemption] = field(default_factory=list)
+    # Where the program declared each resource (by URN), when the plan came from a program.
+    sources: dict[str, SourceLocation] = field(default_factory=dict)
+    # The program's folder (stack-level findings point at its Pulumi.yaml) and the folder paths
+    # are given relative to: the git work tree holding it, else the program's folder.
+    program_dir: Path | None = None
+    source_root: Path | None = None
     # Set by the CLI for the report formats: the pack that judged, and the config it judged with.
     pack_handle: Any = None
     config: dict[str, Any] = field(default_factory=dict)
+
+    def location(self, urn: str | None) -> tuple[str, int] | None:
+        """(path relative to source_root, line) where the finding's resource was declared; a
+        stack-level finding points at the project file; None when the position is not known
+        (a stack export written without source positions)."""
+        root = self.source_root or self.program_dir
+        if root is None:
+            return None
+        source = self.sources.get(urn) if urn else None
+        if urn is None and self.program_dir is not None:
+            source = SourceLocation(self.program_dir / "Pulumi.yaml", 1)
+        return (source.relative_to(root), source.line) if source is not None else None
+
+    def where(self, urn: str | None) -> dict[str, Any]:
+        found = self.location(urn)
+        return {"file": found[0], "line": found[1]} if found else {"file": None, "line": None}
 
     @property
     def blocked(self) -> bool:
         return any(v.level == MANDATORY for v in self.violations)
 
     def as_json(self) -> dict[str, Any]:
+        severities = {p.name: p.severity for p in self.pack_handle.policies} if self.pack_handle else {}
         return {
-            "violations": [v.__dict__ for v in self.violations],
-            "undecided": [u.__dict__ for u in self.undecided],
-            "exemptions": [e.__dict__ | {"expired": e.expired} for e in self.exemptions],
+            "violations": [
+                v.__dict__ | {"severity": severities.get(v.policy) or None} | self.where(v.urn) for v in self.violations
+            ],
+            "undecided": [u.__dict__ | self.where(u.urn) for u in self.undecided],
+            "exemptions": [
+                e.__dict__ | {"expired": e.expired, "inForce": e.in_force} | self.where(e.urn) for e in self.exemptions
+            ],
         }
 
 
@@ -137,11 +166,30 @@ def load_config(path: str | Path | None, pack: Pack) -> dict[str, tuple[str, dic
     names = {p.name for p in pack.policies}
     unknown = sorted(set(raw) - names - {"all"})
     if unknown:
-        raise GateInputError(f"policy pack config names unknown policies: {', '.join(unknown)}")
+        close = difflib.get_close_matches(unknown[0], sorted(names), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise GateInputError(f"policy pack config names unknown policies: {', '.join(unknown)}{hint}")
     default_level = raw.get("all")
     if default_level is not None and default_level not in LEVELS:
         raise GateInputError(f"'all' must be one of {', '.join(LEVELS)}; got {default_level!r}")
     return {p.name: _policy_config(p, raw.get(p.name), default_level) for p in pack.policies}
+
+
+def select_policies(
+    config: dict[str, tuple[str, dict[str, Any]]], check: list[str], skip: list[str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """`--check` runs only the policies named, `--skip-check` leaves some out: the others are disabled,
+    as the engine disables a policy whose level is `disabled` (it is neither run nor reported)."""
+    for name in [*check, *skip]:
+        if name not in config:
+            close = difflib.get_close_matches(name, list(config), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else " (`failctl policies` lists them)"
+            raise GateInputError(f"no policy named {name}{hint}")
+    chosen = set(check) if check else set(config)
+    return {
+        name: ("disabled", settings) if name not in chosen or name in skip else (level, settings)
+        for name, (level, settings) in config.items()
+    }
 
 
 def _policy_config(policy: PolicyInfo, entry: Any, default_level: str | None) -> tuple[str, dict[str, Any]]:
@@ -156,6 +204,9 @@ def _policy_config(policy: PolicyInfo, entry: Any, default_level: str | None) ->
         raise GateInputError(f"config for {policy.name} must be a level or an object")
     if level not in LEVELS:
         raise GateInputError(f"{policy.name}: enforcement level must be one of {', '.join(LEVELS)}; got {level!r}")
+    problems = exemption_rules.config_problems(policy.name, given)
+    if problems:
+        raise GateInputError(problems[0])
     properties = _integers(policy.config_properties)
     unknown = sorted(set(given) - set(properties))
     if unknown:
@@ -188,13 +239,37 @@ def _resource(r: SynthResource) -> AnalyzedResource:
     return AnalyzedResource(r.urn, r.type, r.name, r.props, r.parent, r.protect, r.dependencies)
 
 
+def source_root(program_dir: Path) -> Path:
+    """The git work tree holding the program (what code scanning paths are relative to), else the program."""
+    program_dir = program_dir.resolve()
+    for folder in (program_dir, *program_dir.parents):
+        if (folder / ".git").exists():
+            return folder
+    return program_dir
+
+
 def evaluate(
-    pack: Pack, resources: Iterable[SynthResource], config: dict[str, tuple[str, dict[str, Any]]] | None = None
+    pack: Pack,
+    resources: Iterable[SynthResource],
+    config: dict[str, tuple[str, dict[str, Any]]] | None = None,
+    program_dir: Path | None = None,
 ) -> GateResult:
     resources = list(resources)
     custom = [_resource(r) for r in resources if r.custom]
     config = config or load_config(None, pack)
-    result = GateResult(pack.name, len(pack.policies), len(custom))
+    active = [name for name, (level, _) in config.items() if level != "disabled"]
+    result = GateResult(pack.name, len(active), len(custom))
+    result.components = len(resources) - len(custom)
+    if program_dir is not None:
+        result.program_dir, result.source_root = program_dir.resolve(), source_root(program_dir)
+    # A stack export's positions are relative to the project: resolved against the program's folder.
+    result.sources = {
+        r.urn: r.source
+        if r.source.path.is_absolute() or program_dir is None
+        else SourceLocation(result.program_dir / r.source.path, r.source.line)
+        for r in resources
+        if r.source is not None
+    }
     descriptions = {p.name: p.description for p in pack.policies}
     try:
         pack.server.configure(config)
@@ -228,7 +303,9 @@ def _exemptions(resources: list[AnalyzedResource], config: dict[str, tuple[str, 
         for policy, (level, policy_config) in config.items():
             if level == "disabled":
                 continue
-            exemption = exemption_rules.find(policy, resource.urn, resource.props, policy_config)
+            exemption = exemption_rules.find(
+                policy, resource.urn, resource.props, policy_config, advisory=level == "advisory"
+            )
             if exemption is not None:
                 found.append(exemption)
     return found
@@ -276,20 +353,29 @@ def _sort(diagnostics: list[Any], urn: str | None, descriptions: dict[str, str],
 
 
 def report_lines(result: GateResult) -> list[str]:
-    lines = [f"Policy pack {result.pack}: {result.policies} policies over {result.resources} resources"]
+    components = (
+        f" (components, {result.components} more, are judged with what they contain)" if result.components else ""
+    )
+    lines = [f"Policy pack {result.pack}: {result.policies} policies over {result.resources} resources{components}"]
+    severities = {p.name: p.severity for p in result.pack_handle.policies} if result.pack_handle else {}
+
+    def at(urn: str | None) -> str:
+        found = result.location(urn)
+        return f"{found[0]}:{found[1]}: " if found else ""
+
     for level in (MANDATORY, "advisory", "remediate"):
         found = [v for v in result.violations if v.level == level]
         label = "remediated" if level == "remediate" else f"{level} violations"
         lines.append(f"{label}: {len(found)}")
         for v in found:
-            lines.append(f"  [{v.policy}] {v.urn or '(stack)'}")
+            severity = f", {severities[v.policy]}" if severities.get(v.policy) else ""
+            lines.append(f"  {at(v.urn)}[{v.policy}{severity}] {v.urn or '(stack)'}")
             lines.append(f"      {v.message}")
     lines.append(f"exemptions: {len(result.exemptions)}")
     for e in result.exemptions:
-        state = "EXPIRED" if e.expired else f"until {e.until}"
-        lines.append(f"  [{e.policy}] {e.urn}: {e.reason} ({state}, by {e.source})")
+        lines.append(f"  {at(e.urn)}[{e.policy}] {e.urn}: {e.reason} ({e.state}, by {e.source})")
     lines.append(f"undecided (unknown at preview): {len(result.undecided)}")
     for u in result.undecided:
-        lines.append(f"  [{u.policy}] {u.urn or '(stack)'}: {u.reason}")
+        lines.append(f"  {at(u.urn)}[{u.policy}] {u.urn or '(stack)'}: {u.reason}")
     lines.append("BLOCKED: mandatory violations" if result.blocked else "PASSED: no mandatory violations")
     return lines

@@ -116,7 +116,11 @@ def tree_lines(synthesis: Synthesis) -> list[str]:
             walk(resource.urn, depth + 1)
 
     walk(None, 1)
-    lines.append(f"{len(synthesis.resources)} resources to create")
+    components = sum(1 for r in synthesis.resources if not r.custom)
+    lines.append(
+        f"{len(synthesis.resources)} resources to create ({len(synthesis.resources) - components} cloud resources, "
+        f"{components} components)"
+    )
     lines.append("Outputs:")
     for key, value in synthesis.outputs.items():
         lines.append(f"    {key}: {display(value)}")

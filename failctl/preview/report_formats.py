@@ -1,105 +1,247 @@
-"""The gate's verdict in the formats CI systems read: SARIF 2.1.0 (code-scanning dashboards) and
-JUnit XML (test reports).
+"""The gate's verdict in the formats CI systems read: SARIF 2.1.0 (code scanning) and JUnit XML
+(test reports), and the rules document both link to.
 
-SARIF: one rule per policy (its description, the fix as help, its level), one result per
-violation, located at the resource's URN (a logical location: a plan has no source lines),
-and a note per policy that could not decide. JUnit: one test case per policy x resource that
-a policy reported on (failure for a mandatory violation, a system-out note for an advisory),
-one per policy that passed everything, and a skipped case per undecided check.
+SARIF: one rule per policy (description, help, `helpUri` to the policy's section of the rules
+document, default level, `security-severity` and tags as GitHub code scanning reads them), plus
+the rule of a pack failure. One result per finding, at the file and line where the program
+declared the resource (repository-relative: the git work tree, else the program's folder), with
+the URN as its logical location and a fingerprint made of policy, type and logical name (stable
+when code moves). Exempted resources are results with a `suppressions` entry carrying the
+reason; checks that could not decide are `kind: open`, `level: none` (SARIF §3.27.9-10).
+
+JUnit, in the shape the Surefire XSD (`surefire-test-report-3.0.xsd`) defines: one `testsuite`
+root with `tests`, `errors`, `skipped` and `failures`; a case per policy x resource reported (a
+failure for a mandatory violation, system-out for an advisory one, skipped for an exemption or an
+undecided check), an `error` for a pack failure, and one case per policy that passed everything,
+which becomes an error when the pack failed (a crash is never a pass). Names are unique within a
+class, and text that XML 1.0 cannot carry (control characters) is escaped, never written raw.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from failctl.preview.gate import GateResult, Pack
+from failctl.preview.analyzer import PolicyInfo
+from failctl.preview.gate import MANDATORY, PACK_FAILURE, GateResult, Pack
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVELS = {"mandatory": "error", "advisory": "warning", "remediate": "note", "disabled": "none"}
+# GitHub code scanning reads `security-severity` as a CVSS-like score: >9 critical, 7-8.9 high,
+# 4-6.9 medium, 0.1-3.9 low.
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 TOOL = "failctl"
+SOURCE_ROOT = "%SRCROOT%"
+FINGERPRINT = "failctlFinding/v1"
+RULES_DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "policies.md"
+PACK_FAILURE_RULE = PolicyInfo(
+    name=PACK_FAILURE,
+    description="The policy pack failed while judging a resource or the stack: the gate fails closed.",
+    level=MANDATORY,
+    severity="high",
+)
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("lambda-failures")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+def help_uri(policy: PolicyInfo) -> str:
+    """The policy's own link when the pack gives one, else its section of the rules document."""
+    return policy.url or f"{RULES_DOCUMENT.as_uri()}#{anchor(policy.name)}"
+
+
+def anchor(name: str) -> str:
+    """The anchor a Markdown renderer gives a `## name` heading."""
+    return re.sub(r"[^a-z0-9 _-]", "", name.lower()).replace(" ", "-")
+
+
+def _rule(policy: PolicyInfo, level: str) -> dict[str, Any]:
+    tags = ["security", "lambda-failures", *policy.tags]
+    properties: dict[str, Any] = {"tags": list(dict.fromkeys(tags)), "precision": "very-high"}
+    if policy.severity:
+        properties["security-severity"] = SECURITY_SEVERITY[policy.severity]
+    return {
+        "id": policy.name,
+        "name": policy.name,
+        "shortDescription": {"text": policy.description},
+        "fullDescription": {"text": policy.description},
+        "help": {
+            "text": f"{policy.description} Each finding's message names the property to change and the fix.",
+            "markdown": f"{policy.description}\n\nEach finding's message names the property to change and the fix. "
+            f"See [{policy.name}]({help_uri(policy)}).",
+        },
+        "helpUri": help_uri(policy),
+        "defaultConfiguration": {"level": SARIF_LEVELS.get(level, "warning")},
+        "properties": properties,
+    }
 
 
 def _rules(pack: Pack, config: dict[str, tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": policy.name,
-            "name": policy.name,
-            "shortDescription": {"text": policy.description},
-            "fullDescription": {"text": policy.description},
-            "help": {"text": f"{policy.description} The violation message names the property and the fix."},
-            "defaultConfiguration": {"level": SARIF_LEVELS.get(config.get(policy.name, (policy.level,))[0], "warning")},
+    rules = [_rule(p, config.get(p.name, (p.level,))[0]) for p in pack.policies]
+    rules.append(_rule(PACK_FAILURE_RULE, MANDATORY))
+    return rules
+
+
+def _location(result: GateResult, urn: str | None) -> dict[str, Any]:
+    location: dict[str, Any] = {}
+    found = result.location(urn)
+    if found is not None:
+        location["physicalLocation"] = {
+            "artifactLocation": {"uri": found[0], "uriBaseId": SOURCE_ROOT},
+            "region": {"startLine": found[1]},
         }
-        for policy in pack.policies
-    ]
+    location["logicalLocations"] = [{"fullyQualifiedName": urn or f"stack of {result.pack}", "kind": "resource"}]
+    return location
+
+
+def _fingerprint(policy: str, urn: str | None) -> str:
+    """Policy, type and logical name: the same finding keeps it when lines move or the stack changes."""
+    tail = urn.split("::", 2)[-1] if urn else "(stack)"
+    return hashlib.sha256(f"{policy}\0{tail}".encode()).hexdigest()
+
+
+def _result(result: GateResult, index: dict[str, int], policy: str, urn: str | None, **fields: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"ruleId": policy}
+    if policy in index:
+        entry["ruleIndex"] = index[policy]
+    entry.update(fields)
+    entry["locations"] = [_location(result, urn)]
+    entry["partialFingerprints"] = {FINGERPRINT: _fingerprint(policy, urn)}
+    return entry
 
 
 def sarif(result: GateResult, pack: Pack, config: dict[str, tuple[str, dict[str, Any]]]) -> str:
     rules = _rules(pack, config)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
-    results = []
-    for v in result.violations:
-        entry: dict[str, Any] = {
-            "ruleId": v.policy,
-            "level": SARIF_LEVELS.get(v.level, "warning"),
-            "message": {"text": v.message},
-            "locations": [
-                {"logicalLocations": [{"fullyQualifiedName": v.urn or f"stack {result.pack}", "kind": "resource"}]}
-            ],
-        }
-        if v.policy in index:
-            entry["ruleIndex"] = index[v.policy]
-        results.append(entry)
+    levels = {name: level for name, (level, _) in config.items()}
+    results = [
+        _result(result, index, v.policy, v.urn, level=SARIF_LEVELS.get(v.level, "warning"), message={"text": v.message})
+        for v in result.violations
+    ]
+    for e in result.exemptions:
+        if e.expired:
+            continue  # the pack reports it as a violation, saying so
+        results.append(
+            _result(
+                result,
+                index,
+                e.policy,
+                e.urn,
+                level=SARIF_LEVELS.get(levels.get(e.policy, "advisory"), "warning"),
+                message={"text": f"exempted until {e.until}: {e.reason}"},
+                suppressions=[
+                    {
+                        "kind": "inSource" if e.source == "tag" else "external",
+                        "status": "accepted",
+                        "justification": f"{e.reason} (until {e.until}, by {e.source})",
+                    }
+                ],
+            )
+        )
     for u in result.undecided:
         results.append(
-            {
-                "ruleId": u.policy,
-                "level": "note",
-                "kind": "open",
-                "message": {"text": f"could not decide at preview: {u.reason}"},
-                "locations": [{"logicalLocations": [{"fullyQualifiedName": u.urn or "stack", "kind": "resource"}]}],
-            }
+            _result(
+                result,
+                index,
+                u.policy,
+                u.urn,
+                kind="open",
+                level="none",
+                message={"text": f"could not decide at preview: {u.reason}"},
+            )
         )
-    document = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {"driver": {"name": TOOL, "rules": rules}},
-                "results": results,
-            }
-        ],
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": TOOL, "version": tool_version(), "rules": rules}},
+        "results": results,
     }
-    return json.dumps(document, indent=2)
+    root = result.source_root or result.program_dir
+    if root is not None:
+        run["originalUriBaseIds"] = {SOURCE_ROOT: {"uri": root.as_uri() + "/"}}
+    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
+
+
+# XML 1.0 `Char`: tab, newline, carriage return and everything from space up, less surrogates and U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """Characters XML 1.0 cannot hold, written as `\\uNNNN` escapes: the document stays well-formed."""
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class _Suite:
+    def __init__(self, name: str) -> None:
+        self.element = ElementTree.Element("testsuite", name=xml_text(name))
+        self.counts = {"tests": 0, "errors": 0, "skipped": 0, "failures": 0}
+        self._names: set[tuple[str, str]] = set()
+
+    def case(self, classname: str, name: str) -> ElementTree.Element:
+        unique, n = name, 1
+        while (classname, unique) in self._names:
+            n += 1
+            unique = f"{name} #{n}"
+        self._names.add((classname, unique))
+        self.counts["tests"] += 1
+        return ElementTree.SubElement(
+            self.element, "testcase", name=xml_text(unique), classname=xml_text(classname), time="0"
+        )
+
+    def child(self, case: ElementTree.Element, tag: str, text: str, **attributes: str) -> None:
+        element = ElementTree.SubElement(case, tag, {k: xml_text(v) for k, v in attributes.items()})
+        element.text = xml_text(text)
+        counted = {"failure": "failures", "error": "errors", "skipped": "skipped"}.get(tag)
+        if counted:
+            self.counts[counted] += 1
+
+    def xml(self) -> str:
+        for key in ("tests", "errors", "skipped", "failures"):
+            self.element.set(key, str(self.counts[key]))
+        self.element.set("time", "0")
+        return ElementTree.tostring(self.element, encoding="unicode", xml_declaration=True)
+
+
+def _case_name(result: GateResult, urn: str | None) -> str:
+    name = urn.rsplit("::", 1)[-1] if urn else "(stack)"
+    found = result.location(urn)
+    return f"{name} ({found[0]}:{found[1]})" if found else (urn or "(stack)")
 
 
 def junit(result: GateResult, pack: Pack) -> str:
-    suite = ElementTree.Element(
-        "testsuite",
-        name=f"policy pack {result.pack}",
-        tests="0",
-        failures=str(sum(1 for v in result.violations if v.level == "mandatory")),
-        skipped=str(len(result.undecided)),
-    )
-    reported = {v.policy for v in result.violations} | {u.policy for u in result.undecided}
-    cases = 0
+    suite = _Suite(f"policy pack {result.pack}")
     for v in result.violations:
-        case = ElementTree.SubElement(suite, "testcase", classname=v.policy, name=v.urn or "stack")
-        if v.level == "mandatory":
-            ElementTree.SubElement(case, "failure", message=v.message, type="mandatory").text = v.message
+        case = suite.case(v.policy, _case_name(result, v.urn))
+        detail = f"{v.message}\n{v.urn or '(stack)'}"
+        if v.policy == PACK_FAILURE:
+            suite.child(case, "error", detail, message=v.message, type="policy pack failure")
+        elif v.level == MANDATORY:
+            suite.child(case, "failure", detail, message=v.message, type=MANDATORY)
         else:
-            ElementTree.SubElement(case, "system-out").text = f"{v.level}: {v.message}"
-        cases += 1
+            suite.child(case, "system-out", f"{v.level}: {detail}")
+    for e in result.exemptions:
+        if not e.expired:
+            case = suite.case(e.policy, _case_name(result, e.urn))
+            suite.child(case, "skipped", "", message=f"exempted until {e.until}: {e.reason} (by {e.source})")
     for u in result.undecided:
-        case = ElementTree.SubElement(suite, "testcase", classname=u.policy, name=u.urn or "stack")
-        ElementTree.SubElement(case, "skipped", message=f"could not decide at preview: {u.reason}")
-        cases += 1
+        case = suite.case(u.policy, _case_name(result, u.urn))
+        suite.child(case, "skipped", "", message=f"could not decide at preview: {u.reason}")
+    reported = {v.policy for v in result.violations} | {u.policy for u in result.undecided}
+    crashed = sum(1 for v in result.violations if v.policy == PACK_FAILURE)
     for policy in pack.policies:
-        if policy.name not in reported:
-            ElementTree.SubElement(suite, "testcase", classname=policy.name, name=f"all {result.resources} resources")
-            cases += 1
-    suite.set("tests", str(cases))
-    suites = ElementTree.Element("testsuites")
-    suites.append(suite)
-    return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)
+        if policy.name in reported or (result.config and result.config.get(policy.name, ("",))[0] == "disabled"):
+            continue
+        excused = sum(1 for e in result.exemptions if e.policy == policy.name and not e.expired)
+        judged = f"the other {result.resources - excused} resources" if excused else f"all {result.resources} resources"
+        case = suite.case(policy.name, judged)
+        if crashed:
+            message = f"not a pass: the policy pack failed {crashed} time(s), so this policy's verdict is unknown"
+            suite.child(case, "error", message, message=message, type="policy pack failure")
+    return suite.xml()

@@ -15,19 +15,25 @@ import gc
 import json
 import re
 import runpy
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import pulumi
 from google.protobuf import json_format
+from pulumi.runtime import config as pulumi_runtime_config
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+import failctl as failctl_package
+import lambda_failures as lambda_failures_package
 from failctl.preview.project_config import ProjectFileError, load_project, load_stack_config
+from failctl.preview.regions import RegionError, partition_of
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown-string sentinel
@@ -45,8 +51,42 @@ class AccountUnknownError(Exception):
     """No account was given and none could be learned from AWS credentials."""
 
 
+HINT = "failctl hint: "  # prefix of the notes (PEP 678) synthesize adds to a program's exception
+
+
+class ProgramError(Exception):
+    """The program raised: the exception, where in the program, and what flag would have helped
+    (the hints synthesize noted on the exception, which it re-raises as the program raised it)."""
+
+    def __init__(self, original: BaseException, program_dir: Path) -> None:
+        self.original = original
+        hints = [n.removeprefix(HINT) for n in getattr(original, "__notes__", []) if n.startswith(HINT)]
+        self.hints = hints
+        self.where = failed_at(original, program_dir)
+        text = "; ".join(line.strip() for line in str(original).splitlines() if line.strip())[:500]
+        if isinstance(original, pulumi.ConfigMissingError):  # its advice is the CLI's; the hints give ours
+            text = f"missing required configuration variable {original.key!r}"
+        at = f" at {self.where.relative_to(program_dir)}:{self.where.line}" if self.where else ""
+        problem = f"the program failed{at}: {type(original).__name__}: {text}"
+        super().__init__(problem + "".join(f"; {hint}" for hint in hints))
+
+
 class OfflineInvokeError(Exception):
     """The program called a provider function the offline preview has no answer for."""
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where the program declared a resource: the file and the line of the constructor call."""
+
+    path: Path
+    line: int
+
+    def relative_to(self, base: Path) -> str:
+        try:
+            return self.path.relative_to(base).as_posix()
+        except ValueError:
+            return self.path.as_posix()
 
 
 @dataclass
@@ -59,6 +99,7 @@ class SynthResource:
     props: dict[str, Any]
     protect: bool = False
     dependencies: dict[str, list[str]] = field(default_factory=dict)
+    source: SourceLocation | None = None
 
 
 @dataclass
@@ -82,10 +123,12 @@ class PreviewMocks(pulumi.runtime.Mocks):
         region: str,
         partition: str = "aws",
         stack_references: dict[str, dict[str, Any]] | None = None,
+        dns_suffix: str = "amazonaws.com",
     ) -> None:
         self.account_id = account_id
         self.region = region
         self.partition = partition
+        self.dns_suffix = dns_suffix
         self.stack_references = stack_references or {}
         self.unanswered: list[str] = []
 
@@ -113,7 +156,7 @@ class PreviewMocks(pulumi.runtime.Mocks):
         if args.token == "aws:index/getRegion:getRegion":
             return {"region": self.region, "name": self.region, "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": self.partition, "dnsSuffix": "amazonaws.com", "id": self.partition}
+            return {"partition": self.partition, "dnsSuffix": self.dns_suffix, "id": self.partition}
         if args.token == "aws:iam/getPolicyDocument:getPolicyDocument":
             return policy_document(dict(args.args))
         # Anything else needs AWS: the program gets nothing back, and the preview says so.
@@ -166,15 +209,61 @@ def policy_document(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """Keeps each registration as the engine would hand it to an analyzer."""
+# Frames in these folders are not the user's program: the SDKs and this project's own packages.
+_NOT_PROGRAM = tuple(
+    Path(module.__file__).resolve().parent
+    for module in (pulumi, failctl_package, lambda_failures_package)
+    if getattr(module, "__file__", None)
+)
 
-    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+
+def _frame_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+def _in_program(path: Path, program_dir: Path) -> bool:
+    if {"site-packages", "dist-packages"} & set(path.parts):
+        return False
+    if any(path.is_relative_to(folder) for folder in _NOT_PROGRAM):
+        return False
+    return path.is_relative_to(program_dir)
+
+
+def failed_at(error: BaseException, program_dir: Path) -> SourceLocation | None:
+    """The innermost frame of the traceback in the program's own files."""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        path = Path(frame.filename).resolve() if frame.filename else None
+        if path is not None and frame.lineno and _in_program(path, program_dir):
+            return SourceLocation(path, frame.lineno)
+    return None
+
+
+def declared_at(frames: Any, program_dir: Path) -> SourceLocation | None:
+    """The first frame, innermost out, in the program's own files: what the SDK sends the engine
+    as the registration's stack trace (`_get_stack_trace`), less the SDKs, installed packages
+    and this project's packages (a component's children land on the user's call to the component)."""
+    for frame in frames:
+        path = _frame_path(frame.pc.uri) if frame.HasField("pc") else None
+        if path is not None and frame.pc.line > 0 and _in_program(path, program_dir):
+            return SourceLocation(path, int(frame.pc.line))
+    return None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Keeps each registration as the engine would hand it to an analyzer, with where it was declared."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks, program_dir: Path | None = None) -> None:
         super().__init__(mocks)
         self.registrations: list[SynthResource] = []
+        self.program_dir = (program_dir or PROJECT_DIR).resolve()
+        self._sources: dict[str, SourceLocation | None] = {}
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
+        # Registered outside any user frame (in an apply, say): the line of its parent component.
+        source = declared_at(request.stackTrace.frames, self.program_dir) or self._sources.get(request.parent)
+        self._sources[response.urn] = source
         if request.type != "pulumi:pulumi:Stack":
             self.registrations.append(
                 SynthResource(
@@ -186,6 +275,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     props=json_format.MessageToDict(request.object),
                     protect=bool(request.protect),
                     dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
+                    source=source,
                 )
             )
         return response
@@ -211,6 +301,39 @@ class StackInputs:
     values: dict[str, str]
     secret_keys: list[str]
     warnings: list[str]
+    undecrypted: list[str] = field(default_factory=list)
+    # Keys in the project's namespace that Pulumi.yaml does not declare, and the stack file's name:
+    # warned about only if the program never reads them.
+    undeclared: list[str] = field(default_factory=list)
+    stack_file: str = ""
+
+    def unread_warnings(self, read: set[str]) -> list[str]:
+        return [
+            f"{key} is set in {self.stack_file} but not declared in Pulumi.yaml, and the program never read it"
+            for key in self.undeclared
+            if key not in read
+        ]
+
+
+class ConfigReads(dict):
+    """The config map the SDK reads (`pulumi.runtime.config.CONFIG`), noting every key looked up."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.read.add(key)
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
 
 
 def stack_inputs(
@@ -229,21 +352,20 @@ def stack_inputs(
     values = dict(loaded.values)
     given = {_qualified(project.name, key): value for key, value in (secrets or {}).items()}
     warnings = [
-        f"{key} is set in {loaded.path.name} but not declared in Pulumi.yaml: the program never reads it"
-        for key in loaded.undeclared
-    ]
-    warnings += [
         f"{key} has an empty value in {loaded.path.name}: the program reads it as unset" for key in loaded.empty
     ]
+    undecrypted = []
     for key in sorted(loaded.secrets):
         if key in given:
             values[key] = given.pop(key)
         else:
             del values[key]
+            undecrypted.append(key)
             warnings.append(f"{key} is a secret the offline preview cannot decrypt: planned without it (--secret)")
     for key, value in given.items():
         values[key] = value
-    return StackInputs(values, sorted(set(loaded.secrets) | set(given)), warnings)
+    secret_keys = sorted(set(loaded.secrets) | set(given))
+    return StackInputs(values, secret_keys, warnings, undecrypted, list(loaded.undeclared), loaded.path.name)
 
 
 def _qualified(project: str, key: str) -> str:
@@ -275,16 +397,22 @@ def synthesize(
         raise StackConfigError(
             f"aws:region is not set for stack {stack}: `pulumi config set aws:region <region>`, or pass --region"
         )
+    try:
+        partition = partition_of(region)
+    except RegionError as error:
+        raise StackConfigError(f"aws:region of stack {stack}: {error}") from None
     if account_id is None:
         account_id = caller_account()
     if not ACCOUNT_ID.fullmatch(account_id):
         raise StackConfigError(f"account {account_id!r} is not a 12-digit AWS account id")
     project = load_project(project_dir).name
-    mocks = PreviewMocks(account_id, region, stack_references=stack_references)
-    monitor = RecordingMonitor(mocks)
+    mocks = PreviewMocks(account_id, region, partition.id, stack_references, partition.dns_suffix)
+    monitor = RecordingMonitor(mocks, project_dir)
 
     pulumi_settings.reset_options(project=project, stack=stack, preview=True)
     set_all_config(dict(inputs.values), inputs.secret_keys)
+    reads = ConfigReads(pulumi_runtime_config.CONFIG.get())
+    pulumi_runtime_config.CONFIG.set(reads)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=True, monitor=monitor)
 
     # As `python DIR` runs it: the program's folder leads the import path while it runs, so
@@ -292,19 +420,41 @@ def synthesize(
     program = str(project_dir.resolve())
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+    except Exception as error:
+        _abandon_loop()
+        for hint in _failure_hints(error, inputs, mocks, stack):
+            error.add_note(HINT + hint)
+        raise
     except BaseException:
         _abandon_loop()
         raise
 
     root = pulumi_settings.get_root_resource()
     outputs = _sync_await(_resolve_outputs(dict(getattr(root, "outputs", {}) or {})))
-    warnings = inputs.warnings + [
+    warnings = inputs.unread_warnings(reads.read) + inputs.warnings + [
         f"{token} has no outputs offline (--stack-reference NAME=FILE gives them)"
         if token.startswith("stack reference")
         else f"invoke {token} needs AWS and got no answer offline: what the program read from it was empty"
         for token in sorted(set(mocks.unanswered))
     ]
     return Synthesis(project, stack, monitor.registrations, outputs, account_id, region, warnings)
+
+
+def _failure_hints(error: Exception, inputs: StackInputs, mocks: PreviewMocks, stack: str) -> list[str]:
+    """What the offline preview left out that the program may have needed, as the flag that gives it."""
+    hints = []
+    missing = getattr(error, "key", None) if isinstance(error, pulumi.ConfigMissingError) else None
+    if missing is not None:
+        if missing in inputs.undecrypted:
+            hints.append(f"{missing} is a secret the offline preview cannot decrypt: pass --secret {missing}=VALUE")
+        else:
+            hints.append(
+                f"{missing} is not set for stack {stack}: set it in its stack file, or pass --secret {missing}=VALUE"
+            )
+    references = {u.removeprefix("stack reference ") for u in mocks.unanswered if u.startswith("stack reference")}
+    for name in sorted(references):
+        hints.append(f"stack reference {name} has no outputs offline: pass --stack-reference {name}=FILE")
+    return hints
 
 
 def _abandon_loop(wait_seconds: float = 5) -> None:

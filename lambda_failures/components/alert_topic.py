@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.customer_key import customer_key
 from lambda_failures.components.naming import AwsContext, resource_name, topic_arn
 from lambda_failures.components.settings import PROJECT
 
-# Services that publish to the topic and so must use its key for this account.
+# Services that publish to the topic and so must use its key for this account (for its alarms only).
 PUBLISHERS = ("cloudwatch.amazonaws.com",)
 
 
@@ -35,7 +36,14 @@ class AlertTopic(pulumi.ComponentResource):
         self.topic_arn = topic_arn(self.topic_name, args.aws)
         self.key_alias = f"alias/{args.name_prefix}-alerts"
         self.key, self.alias = customer_key(
-            name, self.key_alias, f"Encrypts messages on {self.topic_name}", args.aws, self, args.tags, PUBLISHERS
+            name,
+            self.key_alias,
+            f"Encrypts messages on {self.topic_name}",
+            args.aws,
+            self,
+            args.tags,
+            PUBLISHERS,
+            source_arn=docs.cloudwatch_alarms(args.aws),
         )
         self.topic = aws.sns.Topic(
             f"{name}-topic",

@@ -23,9 +23,6 @@ from lambda_failures.components.naming import (
 )
 from lambda_failures.components.settings import PROJECT, AsyncSettings
 
-KEY_USE_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"]
-
-
 # The archive stack's outputs (README, "Outputs") that a function in another stack needs.
 ARCHIVE_OUTPUTS = {
     "bucket_name": "FailedEventsBucketName",
@@ -105,7 +102,7 @@ class AsyncFunction(pulumi.ComponentResource):
         statements += self._success_destination(name)
         statements += self._dead_letter_queue(name)
         if self._key is not None:
-            statements.append(docs.use_key("EncryptDestinationMessages", self._key_alias, KEY_USE_ACTIONS, args.aws))
+            statements.append(docs.use_destination_key(self._key_alias, args.aws))
 
         self.lambda_ = LambdaFunction(
             f"{name}-processor",

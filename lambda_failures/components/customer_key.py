@@ -20,6 +20,7 @@ def customer_key(
     tags: dict[str, str],
     service_principals: tuple[str, ...] = (),
     protect: bool = False,
+    source_arn: str | None = None,
 ) -> tuple[aws.kms.Key, aws.kms.Alias]:
     """`{name}-key` and `{name}-key-alias`; grants elsewhere name the key by this alias."""
     key = aws.kms.Key(
@@ -27,7 +28,7 @@ def customer_key(
         description=description,
         enable_key_rotation=True,
         deletion_window_in_days=30,
-        policy=json.dumps(docs.key_policy(aws_ctx, service_principals)),
+        policy=json.dumps(docs.key_policy(aws_ctx, service_principals, source_arn)),
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent, protect=protect),
     )

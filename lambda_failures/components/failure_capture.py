@@ -155,6 +155,8 @@ def check_target(args: FailureCaptureArgs) -> Target:
 
 
 def check_invoke(invoke: AsyncCapture, ctx: AwsContext) -> None:
+    if not isinstance(invoke, AsyncCapture):
+        raise refuse("invoke", "an AsyncCapture, or None", invoke)
     _bounded("invoke.max_retry_attempts", invoke.max_retry_attempts, 0, ASYNC_MAX_RETRY_ATTEMPTS)
     _bounded(
         "invoke.max_event_age_seconds",
@@ -173,6 +175,8 @@ def check_invoke(invoke: AsyncCapture, ctx: AwsContext) -> None:
 
 def check_stream(stream: StreamCapture, ctx: AwsContext) -> None:
     """The source; StreamSettings checks its own values (the pack's bounds) when built."""
+    if not isinstance(stream, StreamCapture):
+        raise refuse("stream", "a StreamCapture, or None", stream)
     if not isinstance(stream.settings, StreamSettings):
         raise refuse("stream.settings", "a StreamSettings", stream.settings)
     validate(stream.source, ctx, "stream.source")

@@ -106,14 +106,17 @@ def use_key(
     alias_name: pulumi.Input[str],
     actions: list[str],
     aws: AwsContext,
-    via_service: str | None = None,
+    via_service: str | tuple[str, ...] | None = None,
 ) -> Statement:
-    """Use of one customer managed key, named by its alias; optionally only through a service."""
+    """Use of one customer managed key, named by its alias; optionally only through a service
+    (or any of several: kms:ViaService is the endpoint that called KMS for the role)."""
     condition: dict[str, Any] = {
         "ForAnyValue:StringEquals": {"kms:ResourceAliases": alias_name},
     }
     if via_service is not None:
-        condition["StringEquals"] = {"kms:ViaService": aws.service_host(via_service)}
+        services = (via_service,) if isinstance(via_service, str) else via_service
+        hosts = [aws.service_host(service) for service in services]
+        condition["StringEquals"] = {"kms:ViaService": hosts[0] if len(hosts) == 1 else hosts}
     return {
         "Sid": sid,
         "Effect": "Allow",
@@ -127,9 +130,29 @@ def allow(sid: str, actions: str | list[str], resource: pulumi.Input[str] | list
     return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
 
 
-def key_policy(aws: AwsContext, service_principals: tuple[str, ...] = ()) -> Document:
+# Lambda delivers to SQS and SNS destinations (and the dead-letter queue) with the function's
+# role; the queue or topic then calls KMS for it, so the grant needs no other way in.
+DESTINATION_SERVICES = ("sqs", "sns")
+
+
+def use_destination_key(alias_name: pulumi.Input[str], aws: AwsContext) -> Statement:
+    """The function's use of its destinations' key: only through SQS and SNS."""
+    return use_key(
+        "EncryptDestinationMessages", alias_name, ["kms:GenerateDataKey", "kms:Decrypt"], aws, DESTINATION_SERVICES
+    )
+
+
+def cloudwatch_alarms(aws: AwsContext) -> str:
+    """Every CloudWatch alarm of this account and region: the `aws:SourceArn` CloudWatch sends
+    when an alarm action publishes to SNS (the topic must be in the alarm's region)."""
+    return aws.arn("cloudwatch", "alarm:*")
+
+
+def key_policy(aws: AwsContext, service_principals: tuple[str, ...] = (), source_arn: str | None = None) -> Document:
     """Key administration stays with this account's IAM; named services may use the key
-    only on behalf of this account (`aws:SourceAccount`)."""
+    only on behalf of this account (`aws:SourceAccount`) and, given `source_arn`, only for
+    those resources (`aws:SourceArn`, ArnLike): a confused deputy in the same account, such
+    as another CloudWatch feature, gets nothing."""
     statements: list[Statement] = [
         {
             "Sid": "AccountAdministersKeyThroughIam",
@@ -147,7 +170,10 @@ def key_policy(aws: AwsContext, service_principals: tuple[str, ...] = ()) -> Doc
                 "Principal": {"Service": list(service_principals)},
                 "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": aws.account_id}},
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": aws.account_id},
+                    **({"ArnLike": {"aws:SourceArn": source_arn}} if source_arn else {}),
+                },
             }
         )
     return document(*statements)

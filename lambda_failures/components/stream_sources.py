@@ -185,6 +185,8 @@ def arn_source(arn: str, ctx: AwsContext, prop: str = "source") -> StreamSource:
 
 def validate(source: AnySource, ctx: AwsContext, prop: str = "source") -> None:
     """Every name and ARN of a source, before anything is registered."""
+    if not isinstance(source, StreamSource | MskSource | KafkaSource):
+        raise refuse(prop, "a StreamSource, MskSource or KafkaSource", source)
     if isinstance(source, StreamSource):
         if isinstance(source.arn, str):
             found = arn_source(source.arn, ctx, f"{prop}.arn")

@@ -31,6 +31,19 @@ KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 FROM_THIS_STACK = "<key created in this stack>"
 
 
+# What each service does when no key is named (AWS documentation of each service's default).
+UNSET_MEANS = {
+    # S3 with sseAlgorithm aws:kms and no key id: the AWS managed key.
+    "alias/aws/s3": "the AWS managed key alias/aws/s3 is used",
+    # SQS: new queues default to SSE-SQS (SQS-owned keys) unless sqs_managed_sse_enabled is false.
+    "alias/aws/sqs": "the queue is encrypted with SQS-owned keys (SSE-SQS, the default for new queues), "
+    "or not at all with sqs_managed_sse_enabled false, never with a key you control",
+    # SNS: no server-side encryption unless a key is named.
+    "alias/aws/sns": "the topic is not encrypted at rest",
+    "alias/aws/dynamodb": "the AWS managed key alias/aws/dynamodb is used",
+}
+
+
 def key_problem(container: Any, prop: str, aws_managed: str) -> str | None:
     """Why the key at `container[prop]` is not a customer managed key, or None if it is."""
     try:
@@ -38,7 +51,7 @@ def key_problem(container: Any, prop: str, aws_managed: str) -> str | None:
     except UnknownValueError:
         return None  # computed by a key resource in this stack
     if not isinstance(key, str) or not key.strip():
-        return f"{prop} is not set, so the AWS managed key {aws_managed} is used"
+        return f"{prop} is not set, so {UNSET_MEANS.get(aws_managed, f'the AWS managed key {aws_managed} is used')}"
     if key.strip() == aws_managed or key.strip().endswith(f":{aws_managed}") or "alias/aws/" in key:
         return f"{prop} is the AWS managed key {key}"
     return None
@@ -68,6 +81,8 @@ def default_problem(default: Any) -> str | None:
     if not isinstance(default, Mapping):
         return "has no applyServerSideEncryptionByDefault block"
     algorithm = default["sseAlgorithm"] if "sseAlgorithm" in default else None
+    if algorithm == "AES256":
+        return "encrypts with sseAlgorithm 'AES256': S3-managed keys (SSE-S3), not KMS"
     if algorithm not in KMS_ALGORITHMS:
         return f"encrypts with sseAlgorithm {algorithm!r}, not aws:kms or aws:kms:dsse"
     return key_problem(default, "kmsMasterKeyId", "alias/aws/s3")
@@ -81,9 +96,9 @@ def validate_buckets(args: StackValidationArgs, report_violation: ReportViolatio
             defaults.extend(_sse_defaults(config.props))
         if not defaults:
             report_violation(
-                f"bucket {bucket.name} has no default encryption; add an "
-                "aws.s3.BucketServerSideEncryptionConfiguration with sse_algorithm 'aws:kms' and "
-                "kms_master_key_id set to a customer managed key.",
+                f"bucket {bucket.name} names no default encryption, so S3 encrypts it with S3-managed keys "
+                "(SSE-S3, every bucket's default), not KMS; add an aws.s3.BucketServerSideEncryptionConfiguration "
+                "with sse_algorithm 'aws:kms' and kms_master_key_id set to a customer managed key.",
                 bucket.urn,
             )
             continue
@@ -113,8 +128,7 @@ def _validate_queue(args: ResourceValidationArgs, report_violation: ReportViolat
     problem = key_problem(args.props, "kmsMasterKeyId", "alias/aws/sqs")
     if problem:
         report_violation(
-            f"SQS queue {problem}; set kms_master_key_id to a customer managed key "
-            "(sqs_managed_sse_enabled is not KMS).",
+            f"SQS queue {problem}; set kms_master_key_id to a customer managed key.",
             None,
         )
 

@@ -23,6 +23,7 @@ from pulumi_policy import (
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
 )
 
 from .common import MalformedDocumentError, as_list, dig, fail_closed, parse_document, statement_label, statements
@@ -41,7 +42,32 @@ S3_WRITE_OR_LIST = (
     "s3:listbucketversions",
     "s3:listbucketmultipartuploads",
     "s3:listmultipartuploadparts",
+    # Reads of archive data: a grant on a claimable name would read records someone else planted
+    # (and replay would re-drive them).
+    "s3:getobject",
+    "s3:getobjectversion",
 )
+# Actions that move records through a queue or a table: granted on "*", they reach every queue
+# and table the role's account can (and queues of other accounts whose policies allow it).
+DATA_ACTIONS = (
+    "sqs:sendmessage",
+    "sqs:receivemessage",
+    "sqs:deletemessage",
+    "dynamodb:getitem",
+    "dynamodb:batchgetitem",
+    "dynamodb:query",
+    "dynamodb:scan",
+    "dynamodb:putitem",
+    "dynamodb:batchwriteitem",
+    "dynamodb:updateitem",
+    "dynamodb:deleteitem",
+    "dynamodb:partiqlselect",
+    "dynamodb:partiqlinsert",
+    "dynamodb:partiqlupdate",
+    "dynamodb:partiqldelete",
+)
+# A resource that names no queue or table: "*", or an ARN of the service with any account.
+EVERY_RESOURCE = re.compile(r"^(\*|arn:[^:]*:(sqs|dynamodb):[^:]*:\*(:.*)?)$")
 PRINCIPAL_ACCOUNT = "${aws:PrincipalAccount}"
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 DOCUMENT_PROPS = {
@@ -90,18 +116,38 @@ def _iam_pattern(pattern: str) -> str:
     return pattern.lower().replace("[", "[[]")
 
 
-def granted_sensitive_actions(statement: Mapping[str, Any]) -> list[str]:
-    """The S3 write/list actions an Allow statement grants (through Action or NotAction)."""
+def granted_sensitive_actions(statement: Mapping[str, Any], actions: tuple[str, ...] = S3_WRITE_OR_LIST) -> list[str]:
+    """The S3 write/list/read actions (or `actions`) an Allow statement grants (through Action or NotAction)."""
     effect = statement.get("Effect")
     if not isinstance(effect, str) or effect.lower() != "allow":
         return []
     if "Action" in statement:
         patterns = [_iam_pattern(p) for p in as_list(statement["Action"]) if isinstance(p, str)]
-        return [a for a in S3_WRITE_OR_LIST if any(fnmatchcase(a, p) for p in patterns)]
+        return [a for a in actions if any(fnmatchcase(a, p) for p in patterns)]
     if "NotAction" in statement:
         excluded = [_iam_pattern(p) for p in as_list(statement["NotAction"]) if isinstance(p, str)]
-        return [a for a in S3_WRITE_OR_LIST if not any(fnmatchcase(a, p) for p in excluded)]
+        return [a for a in actions if not any(fnmatchcase(a, p) for p in excluded)]
     return []
+
+
+def check_data_grants(document: Mapping[str, Any], label: str) -> Iterator[str]:
+    """One message per statement that grants queue or table data actions on every resource."""
+    for index, statement in statements(document):
+        actions = granted_sensitive_actions(statement, DATA_ACTIONS)
+        if not actions:
+            continue
+        resources = [r for r in as_list(statement.get("Resource")) if isinstance(r, str)]
+        broad = [r for r in resources if EVERY_RESOURCE.match(r)]
+        if "NotResource" in statement:
+            broad.append("NotResource")
+        if not broad:
+            continue
+        shown = ", ".join(actions[:3]) + (f" (+{len(actions) - 3} more)" if len(actions) > 3 else "")
+        yield (
+            f"{label} {statement_label(index, statement)} allows {shown} on {broad[0]!r}, so the role can move "
+            "records into or out of any queue or table it can reach; name the queue and table ARNs in Resource "
+            "(e.g. resources=[queue.arn, table.arn])."
+        )
 
 
 def resource_account_values(statement: Mapping[str, Any]) -> list[Any] | None:
@@ -143,6 +189,12 @@ def check_document(document: Mapping[str, Any], label: str, allowed: list[str] |
         problems = [p for p in (_bad_account(v, allowed) for v in values) if p]
         if problems:
             yield f"{where} but its s3:ResourceAccount condition is wrong: {'; '.join(problems)}; {FIX}."
+
+
+def validate_data_grants(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    for prop, document in _parsed_documents(args, report_violation, "its grants cannot be checked"):
+        for message in check_data_grants(document, prop):
+            report_violation(message, None)
 
 
 def _documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
@@ -200,28 +252,31 @@ def validate(args: ResourceValidationArgs, report_violation: ReportViolation) ->
         message = check_managed_policy(arn, where, allowed_managed)
         if message:
             report_violation(message, None)
-    for prop, raw in _documents(args):
-        try:
-            document = parse_document(raw)
-        except MalformedDocumentError as error:
-            report_violation(
-                f"{prop} is {error}: its S3 grants cannot be checked for s3:ResourceAccount; "
-                "give a JSON IAM policy document.",
-                None,
-            )
-            continue
+    for prop, document in _parsed_documents(args, report_violation, "its S3 grants cannot be checked"):
         for message in check_document(document, prop, allowed):
             report_violation(message, None)
+
+
+def _parsed_documents(
+    args: ResourceValidationArgs, report_violation: ReportViolation, consequence: str
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The resource's policy documents, parsed; one that is not a JSON document is a violation."""
+    for prop, raw in _documents(args):
+        try:
+            yield prop, parse_document(raw)
+        except MalformedDocumentError as error:
+            report_violation(f"{prop} is {error}: {consequence}; give a JSON IAM policy document.", None)
 
 
 POLICY = ResourceValidationPolicy(
     name=NAME,
     description=(
-        "Every IAM Allow statement that grants S3 write or list actions must carry "
+        "Every IAM Allow statement that grants S3 write, list or object read actions must carry "
         "Condition StringEquals s3:ResourceAccount naming the accounts allowed to own the bucket."
     ),
     validate=fail_closed(validate, NAME),
     enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.CRITICAL,
     config_schema=PolicyConfigSchema(
         properties={
             "allowedAccounts": {
@@ -240,3 +295,16 @@ POLICY = ResourceValidationPolicy(
         }
     ),
 )
+
+DATA_NAME = "data-grants-name-their-resources"
+DATA_POLICY = ResourceValidationPolicy(
+    name=DATA_NAME,
+    description=(
+        "IAM Allow statements that send, receive or delete SQS messages or read or write DynamoDB items "
+        'name their queues and tables, never Resource "*".'
+    ),
+    validate=fail_closed(validate_data_grants, DATA_NAME),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+)
+POLICIES = [POLICY, DATA_POLICY]

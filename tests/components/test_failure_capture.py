@@ -214,6 +214,9 @@ REFUSALS = [
         "Lambda cannot send to FIFO",
     ),
     ('function="billing", invoke=None', "invoke: must be set, or stream set"),
+    ('function="billing", invoke={"max_retry_attempts": 1}', "invoke: must be an AsyncCapture"),
+    (f'function="billing", stream="{KINESIS}"', "stream: must be a StreamCapture"),
+    (f'function="billing", stream=StreamCapture("{KINESIS}")', "stream.source: must be a StreamSource, MskSource"),
     (
         f'function="billing", import_invoke_config=True, invoke=None, '
         f'stream=StreamCapture(StreamSource("{KINESIS}", StreamSourceKind.KINESIS))',

@@ -133,7 +133,10 @@ def test_alert_key_lets_cloudwatch_publish_for_this_account_only(stack):
     key = one(stack, "aws:kms/key:Key", "alerts-key")
     service = statement(policy_document(key), "ServicesUseKeyForThisAccount")
     assert service["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
-    assert service["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert service["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{TOPIC_ARN.split(':')[3]}:{ACCOUNT}:alarm:*"},
+    }
 
 
 def test_alarm_email_subscribes_to_the_topic(program):

@@ -304,7 +304,10 @@ def test_a_stream_known_only_once_created_is_read_under_its_own_role_policy():
     registrations, verdict = stream_consumer_engine({"sourceArn": UNKNOWN, "sourceKind": "dynamodb"})
     assert verdict.violations == []
     undecided = {(u.policy, u.urn.rsplit("::", 1)[-1]) for u in verdict.undecided}
-    assert undecided == {("s3-write-grants-require-resource-account", "st-consumer-source-policy")}
+    assert undecided == {
+        ("s3-write-grants-require-resource-account", "st-consumer-source-policy"),
+        ("data-grants-name-their-resources", "st-consumer-source-policy"),
+    }
     policies = {r.name: r.props["policy"] for r in registrations if r.type == "aws:iam/rolePolicy:RolePolicy"}
     assert policies["st-consumer-source-policy"] == UNKNOWN
     delivering = json.loads(policies["st-consumer-consumer-role-policy"])
@@ -454,6 +457,11 @@ KNOWN_WIRING = {
             "ArchivedAsyncFunction",
             {"archiveGrantArn": "arn:aws:s3:::other"},
             "archiveGrantArn: must be archiveBucketArn",
+        ),
+        (
+            "ArchivedAsyncFunction",
+            {"archiveGrantArn": "arn:aws:s3:::o*"},
+            "archiveGrantArn: must be archiveBucketArn, or SharedArchive.grantArn",
         ),
         ("ArchivedAsyncFunction", {"archiveBucketName": "other"}, "archiveBucketName: must be the bucket"),
         ("ArchivedAsyncFunction", {"archiveKeyAlias": "orders"}, "archiveKeyAlias: must be a customer managed key's"),

@@ -208,6 +208,8 @@ def condition_holds(block: dict[str, dict[str, Any]], context: dict[str, str | t
             elif operator == "ForAnyValue:StringEquals":
                 actual_set = actual if isinstance(actual, tuple) else (actual,) if actual is not None else ()
                 holds = any(a in wanted for a in actual_set)
+            elif operator == "ArnLike":
+                holds = isinstance(actual, str) and any(parliament.is_glob_match(w, actual) for w in wanted)
             elif operator == "Bool":
                 holds = isinstance(actual, str) and actual.lower() in [w.lower() for w in wanted]
             else:
@@ -495,27 +497,58 @@ def unscoped_key_calls(
 
 
 def alerts_key_calls(f: Facts, key_policy: dict) -> list[Call]:
-    """CloudWatch publishing an alarm to the encrypted alerts topic."""
+    """CloudWatch publishing an alarm to the encrypted alerts topic. The request carries the
+    alarm's ARN as aws:SourceArn and its account as aws:SourceAccount (what CloudWatch sends to
+    SNS, and SNS to KMS, for an alarm action)."""
     key = f.kms_key_arn()
+    cloudwatch = "cloudwatch.amazonaws.com"
 
-    def ask(action: str, service: str, account: str) -> bool:
-        request = Request(action, key, {"aws:SourceAccount": account}, ("Service", service))
-        return service_may_use_key(key_policy, request)
+    def alarm(account: str, region: str = "", name: str = "orders-errors") -> str:
+        return f"arn:{f.partition}:cloudwatch:{region or f.region}:{account}:alarm:{name}"
 
+    def ask(action: str, service: str, account: str, source_arn: str | None) -> bool:
+        context = {"aws:SourceAccount": account, **({"aws:SourceArn": source_arn} if source_arn else {})}
+        return service_may_use_key(key_policy, Request(action, key, context, ("Service", service)))
+
+    other_region = "us-east-1" if f.region != "us-east-1" else "eu-west-1"
     calls = []
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         calls += [
             Call(
-                f"cloudwatch {action} for {f.account}",
+                f"cloudwatch alarm {action} for {f.account}",
                 True,
-                lambda a=action: ask(a, "cloudwatch.amazonaws.com", f.account),
+                lambda a=action: ask(a, cloudwatch, f.account, alarm(f.account)),
             ),
             Call(
-                f"cloudwatch {action} for {OTHER_ACCOUNT}",
+                f"cloudwatch alarm {action} for {OTHER_ACCOUNT}",
                 False,
-                lambda a=action: ask(a, "cloudwatch.amazonaws.com", OTHER_ACCOUNT),
+                lambda a=action: ask(a, cloudwatch, OTHER_ACCOUNT, alarm(OTHER_ACCOUNT)),
             ),
-            Call(f"events {action} for {f.account}", False, lambda a=action: ask(a, "events.amazonaws.com", f.account)),
+            Call(
+                f"cloudwatch alarm of {OTHER_ACCOUNT} {action} claiming {f.account}",
+                False,
+                lambda a=action: ask(a, cloudwatch, f.account, alarm(OTHER_ACCOUNT)),
+            ),
+            Call(
+                f"cloudwatch {action} for {f.account}, not for an alarm",
+                False,
+                lambda a=action: ask(
+                    a, cloudwatch, f.account, f"arn:{f.partition}:cloudwatch:{f.region}:{f.account}:dashboard/x"
+                ),
+            ),
+            Call(
+                f"cloudwatch {action} with no source ARN", False, lambda a=action: ask(a, cloudwatch, f.account, None)
+            ),
+            Call(
+                f"cloudwatch alarm in {other_region} {action}",
+                False,
+                lambda a=action: ask(a, cloudwatch, f.account, alarm(f.account, other_region)),
+            ),
+            Call(
+                f"events {action} for {f.account}",
+                False,
+                lambda a=action: ask(a, "events.amazonaws.com", f.account, alarm(f.account)),
+            ),
         ]
     return calls
 
@@ -792,9 +825,9 @@ def test_lambda_may_deliver_to_the_success_destination(kind: str) -> None:
         resource_type = "aws:sqs/queue:Queue" if kind == "sqs" else "aws:sns/topic:Topic"
         holder = f._one(resource_type, name=destination.split(":")[-1])
         key = f._depends(holder, "kmsMasterKeyId", "aws:kms/key:Key")
-        calls += unscoped_key_calls(
-            f, identity, f.key_policy(key), f.key_alias(key), ["kms:GenerateDataKey", "kms:Decrypt"], who
-        )
+        # Only through the queue or topic (kms:ViaService): the role cannot use the key itself.
+        actions = ["kms:GenerateDataKey", "kms:Decrypt"]
+        calls += key_calls(f, identity, f.key_policy(key), f.key_alias(key), actions, kind, who)
     assert not failures(calls), "\n".join(failures(calls))
 
 
@@ -805,7 +838,7 @@ def test_lambda_may_send_to_the_dead_letter_queue() -> None:
     dlq = f.s.outputs["DeadLetterQueueArn"]
     key = f.queue_key(dlq)
     calls = [Call(f"sqs:SendMessage {dlq}", True, lambda: role_may(identity, Request("sqs:SendMessage", dlq)))]
-    calls += unscoped_key_calls(f, identity, f.key_policy(key), f.key_alias(key), ["kms:GenerateDataKey"], who)
+    calls += key_calls(f, identity, f.key_policy(key), f.key_alias(key), ["kms:GenerateDataKey"], "sqs", who)
     assert not failures(calls), "\n".join(failures(calls))
 
 
@@ -924,6 +957,22 @@ def test_an_alerts_key_policy_without_source_account_fails() -> None:
     f = stack_facts(REGIONS["eu-west-1"])
     broken = _replace(f.key_policy(f.alerts_key), "ServicesUseKeyForThisAccount", Condition=None)
     assert any(OTHER_ACCOUNT in x for x in failures(alerts_key_calls(f, broken)))
+
+
+def test_an_alerts_key_policy_without_source_arn_lets_any_cloudwatch_feature_in() -> None:
+    f = stack_facts(REGIONS["eu-west-1"])
+    statement = next(s for s in f.key_policy(f.alerts_key)["Statement"] if s["Sid"] == "ServicesUseKeyForThisAccount")
+    account_only = {"StringEquals": statement["Condition"]["StringEquals"]}
+    broken = _replace(f.key_policy(f.alerts_key), "ServicesUseKeyForThisAccount", Condition=account_only)
+    failed = failures(alerts_key_calls(f, broken))
+    assert any("not for an alarm" in x for x in failed) and any("no source ARN" in x for x in failed), failed
+
+
+def test_destination_key_grants_name_sqs_and_sns_endpoints_of_the_stacks_region() -> None:
+    f = stack_facts((("successDestination", "sqs"),))
+    identity = f.role_policy(f.s.outputs["LambdaFunctionName"])
+    (grant,) = [s for s in identity["Statement"] if s.get("Sid") == "EncryptDestinationMessages"]
+    assert grant["Condition"]["StringEquals"]["kms:ViaService"] == [f.via("sqs"), f.via("sns")]
 
 
 def test_a_bucket_policy_with_the_wrong_bool_fails_the_tls_check() -> None:

@@ -110,6 +110,8 @@ def test_without_the_referenced_outputs_the_preview_says_so(capsys, tmp_path, ar
             "preview",
             "--cwd",
             str(CONSUMER),
+            "--stack",
+            "dev",
             "--account",
             ACCOUNT,
             "--policy-pack",
@@ -123,7 +125,7 @@ def test_without_the_referenced_outputs_the_preview_says_so(capsys, tmp_path, ar
     # and event loops, which once printed a traceback at exit about one run in six.
     runs = [
         subprocess.Popen(
-            [sys.executable, "-m", "failctl", "preview", "--cwd", str(CONSUMER), "--account", ACCOUNT],
+            [sys.executable, "-m", "failctl", "preview", "--cwd", str(CONSUMER), "-s", "dev", "--account", ACCOUNT],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -134,6 +136,7 @@ def test_without_the_referenced_outputs_the_preview_says_so(capsys, tmp_path, ar
         err = run.communicate(timeout=300)[1]
         missing = re.search(r"the program failed: KeyError: '(\w+)'", err)
         assert run.returncode == 2 and missing and missing[1] in archive_outputs, err
+        assert f"pass --stack-reference {ARCHIVE_STACK}=FILE" in err
         assert len(err.strip().splitlines()) == 1, err
 
 

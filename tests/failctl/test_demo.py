@@ -53,3 +53,25 @@ def test_demo_runs_every_stage_with_the_stacks_settings_and_keeps_the_archive(tm
     )
     assert query.returncode == 0, query.stderr
     assert "NegativeNumberError" in query.stdout
+
+
+def test_keep_refuses_a_file_and_a_non_empty_folder_before_running(tmp_path, capsys):
+    """Refused up front (exit 2), not after the whole demo; --append adds to an earlier archive."""
+    import time
+
+    from failctl import cli
+    from failctl.emulation import demo
+
+    file = tmp_path / "archive.txt"
+    file.write_text("x")
+    started = time.monotonic()
+    assert cli.main(["demo", "--keep", str(file)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    earlier = tmp_path / "earlier"
+    (earlier / "aws").mkdir(parents=True)
+    assert cli.main(["demo", "--keep", str(earlier)]) == 2
+    err = capsys.readouterr().err
+    assert "not empty" in err and "--append" in err and len(err.strip().splitlines()) == 1
+    assert time.monotonic() - started < 5
+    demo.check_keep(earlier, append=True)
+    demo.check_keep(tmp_path / "new", append=False)

@@ -17,6 +17,8 @@ ACCOUNT_ARGS = ("--account", "210987654321")
 def run_cli(capsys, *argv):
     if argv[0] == "preview" and "--account" not in argv:
         argv = (*argv, *ACCOUNT_ARGS)
+    if argv[0] == "preview" and "--stack" not in argv:
+        argv = (*argv, "--stack", "dev")
     code = cli.main(list(argv))
     out = capsys.readouterr()
     return code, out.out, out.err
@@ -61,12 +63,11 @@ def test_text_shows_the_tree_and_outputs(capsys):
 
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch):
+    """The project's files in a folder of their own, previewed from there as a user would."""
     root = synth.PROJECT_DIR
     for name in PROJECT_FILES:
         shutil.copy(root / name, tmp_path / name)
-    monkeypatch.setattr(synth, "PROJECT_DIR", tmp_path)
-    real = synth.synthesize
-    monkeypatch.setattr(synth, "synthesize", lambda stack, **kwargs: real(stack, project_dir=tmp_path, **kwargs))
+    monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
@@ -94,7 +95,7 @@ def test_a_fresh_stack_previews_with_region_and_account_given(capsys, project_co
 
 def test_without_account_or_credentials_exits_3(capsys, monkeypatch):
     monkeypatch.setattr(synth, "caller_account", _no_credentials)
-    code = cli.main(["preview"])
+    code = cli.main(["preview", "--stack", "dev"])
     err = capsys.readouterr().err
     assert code == 3 and "pass --account" in err and len(err.strip().splitlines()) == 1
 
@@ -169,3 +170,29 @@ def test_an_invoke_that_needs_aws_is_reported_not_fatal(capsys, tmp_path):
     (tmp_path / "__main__.py").write_text("import pulumi_aws as aws\nvpc = aws.ec2.get_vpc(default=True)\n")
     code, _, err = run_cli(capsys, "preview", "--cwd", str(tmp_path), "--region", "eu-west-1")
     assert code == 0 and "invoke aws:ec2/getVpc:getVpc needs AWS and got no answer offline" in err
+
+
+def test_an_undeclared_key_the_program_reads_is_not_reported(capsys, tmp_path):
+    """Another team's program reading its own keys without declaring them: no false warning."""
+    (tmp_path / "Pulumi.yaml").write_text("name: thumbnails\nruntime: python\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n  aws:region: eu-west-1\n  thumbnails:memory: '512'\n  thumbnails:unused: x\n"
+    )
+    (tmp_path / "__main__.py").write_text("import pulumi\npulumi.export('memory', pulumi.Config().get_int('memory'))\n")
+    code, out, err = run_cli(capsys, "preview", "--cwd", str(tmp_path), "--json")
+    assert code == 0 and json.loads(out)["outputs"] == {"memory": 512}
+    assert "thumbnails:memory" not in err
+    assert "thumbnails:unused is set in Pulumi.dev.yaml but not declared in Pulumi.yaml" in err
+
+
+@pytest.mark.parametrize("region", ["eu-wst-1", "mars-north-1", "us-east-1a"])
+def test_a_region_no_partition_has_is_bad_input(capsys, region):
+    code, out, err = run_cli(capsys, "preview", "--region", region)
+    assert code == 2 and out == "" and f"'{region}' is not an AWS region" in err
+
+
+def test_a_china_region_plans_in_its_partition(capsys):
+    code, out, _ = run_cli(capsys, "preview", "--region", "cn-north-1", "--json")
+    assert code == 0
+    arns = [v for r in json.loads(out)["resources"] for v in json.dumps(r["props"]).split('"') if v.startswith("arn:")]
+    assert arns and all(a.startswith("arn:aws-cn:") for a in arns)

@@ -45,12 +45,12 @@ def test_matching_by_name_when_no_dependency_is_recorded():
 
 def test_bucket_without_any_encryption_fails():
     (message,) = stack_violations(S3_POLICY, bucket_with())
-    assert "bucket archive has no default encryption" in message
+    assert "bucket archive names no default encryption, so S3 encrypts it with S3-managed keys (SSE-S3" in message
 
 
 def test_sse_s3_fails():
     (message,) = stack_violations(S3_POLICY, bucket_with(sse_props("AES256", key=None)))
-    assert "sseAlgorithm 'AES256'" in message
+    assert "sseAlgorithm 'AES256': S3-managed keys (SSE-S3), not KMS" in message
 
 
 def test_aws_managed_key_fails():
@@ -162,3 +162,19 @@ def test_asymmetric_keys_are_not_asked_to_rotate():
 def test_unknown_algorithm_cannot_be_decided():
     with pytest.raises(UnknownValueError):
         stack_violations(S3_POLICY, bucket_with(sse_props(algorithm=UNKNOWN)))
+
+
+@pytest.mark.parametrize(
+    ("type_", "props", "said", "not_said"),
+    [
+        ("aws:sqs/queue:Queue", {}, "SQS-owned keys (SSE-SQS, the default for new queues)", "alias/aws/sqs"),
+        ("aws:sns/topic:Topic", {}, "the topic is not encrypted at rest", "alias/aws/sns"),
+    ],
+)
+def test_unset_key_messages_say_what_the_service_does_by_default(type_, props, said, not_said):
+    from support.policy_harness import violations
+
+    service = "sqs-queues" if "sqs" in type_ else "sns-topics"
+    policy = f"{service}-encrypted-with-customer-kms-key"
+    (message,) = violations(policy, type_, props)
+    assert said in message and not_said not in message

@@ -62,8 +62,9 @@ def test_not_action_that_leaves_writes_allowed_needs_the_condition():
     assert "s3:putobject" in message
 
 
-def test_read_only_and_deny_statements_are_not_judged():
-    assert check(put("s3:GetObject", condition=None), put("s3:*", condition=None, Effect="Deny")) == []
+def test_bucket_metadata_reads_and_deny_statements_are_not_judged():
+    """Object reads are (archive data, see below); reading a bucket's own settings is not."""
+    assert check(put("s3:GetBucketLocation", condition=None), put("s3:*", condition=None, Effect="Deny")) == []
 
 
 def test_string_like_is_not_string_equals():
@@ -174,3 +175,57 @@ def test_a_document_too_deep_to_read_is_a_violation_not_a_pass():
     deep = '{"Version": "2012-10-17", "Statement": [' + "[" * 50_000 + "]" * 50_000 + "]}"
     (message,) = violations(NAME, ROLE_POLICY, {"policy": deep})
     assert "could not check the resource" in message and "fail closed" in message
+
+
+@pytest.mark.parametrize("action", ["s3:GetObject", "s3:GetObjectVersion", "s3:Get*"])
+def test_reads_of_archive_data_need_the_resource_account_too(action):
+    (message,) = check(put(action, condition=None))
+    assert "without Condition StringEquals s3:ResourceAccount" in message
+    assert check(put(action)) == []
+
+
+DATA = "data-grants-name-their-resources"
+
+
+def data_check(*statements, type_=ROLE_POLICY):
+    return violations(DATA, type_, {"policy": document(*statements)})
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("sqs:SendMessage", "*"),
+        ("sqs:*", "*"),
+        ("dynamodb:*", "*"),
+        ("dynamodb:PutItem", "arn:aws:dynamodb:eu-west-1:*:table/orders"),
+        ("sqs:SendMessage", "arn:aws:sqs:*:*:*"),
+    ],
+)
+def test_queue_and_table_data_on_every_resource_is_refused(action, resource):
+    (message,) = data_check({"Effect": "Allow", "Action": action, "Resource": resource})
+    assert f"on {resource!r}" in message and "name the queue and table ARNs in Resource" in message
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:eu-west-1:123456789012:dlq"},
+        {"Effect": "Allow", "Action": "dynamodb:ListStreams", "Resource": "*"},
+        {"Effect": "Deny", "Action": "dynamodb:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"},
+    ],
+)
+def test_named_resources_and_non_data_actions_pass(statement):
+    assert data_check(statement) == []
+
+
+def test_not_resource_is_every_other_resource():
+    statement = {"Effect": "Allow", "Action": "dynamodb:GetItem", "NotResource": "arn:aws:dynamodb:*:*:table/x"}
+    (message,) = data_check(statement)
+    assert "NotResource" in message
+
+
+def test_a_roles_inline_policy_is_read_for_data_grants():
+    inline = [{"name": "send", "policy": document({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"})}]
+    (message,) = violations(DATA, "aws:iam/role:Role", {"inlinePolicies": inline})
+    assert message.startswith("inlinePolicies[0].policy")

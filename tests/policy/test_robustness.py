@@ -9,6 +9,9 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 from support.policy_harness import UNKNOWN, opts, stack_resource
 
 from failure_guards import POLICIES
+from failure_guards.common import crash_message
+
+CRASH_MARK = crash_message(ValueError("x")).split(" (", 1)[0]  # "this policy could not check the resource"
 
 TYPES = [
     "aws:iam/policy:Policy",
@@ -71,6 +74,9 @@ KEYS = [
     "targetArn",
     "forceDestroy",
     "blockPublicAcls",
+    "tags",
+    "lambda-failures-exempt:sqs-queues-encrypted-with-customer-kms-key",
+    "lambda-failures-exempt:no-such-policy",
 ]
 scalars = st.one_of(
     st.none(),
@@ -78,6 +84,7 @@ scalars = st.one_of(
     st.floats(allow_nan=True),
     st.text(max_size=20),
     st.sampled_from(["aws:kms", "s3:*", "*", "Allow", "arn:aws:s3:::b", ":dynamodb:", "x.fifo", UNKNOWN]),
+    st.sampled_from(["until 2026-12-01: vendor queue", "until 9999-99-99: x", "until : ", "until 2026-12-01:"]),
     st.builds(json.dumps, st.dictionaries(st.sampled_from(KEYS), st.text(max_size=5), max_size=3)),
     st.just('{"Statement": [{"Effect": "Allow", "Action": "s3:*"}]}'),
     st.just("{not json"),
@@ -95,7 +102,11 @@ STACK_POLICIES = [p for p in POLICIES if isinstance(p, StackValidationPolicy)]
 
 
 def _messages_are_text(found):
+    """Text, and never the guard's: fail_closed turns a crash into a violation, so a policy that
+    crashed would pass a test that only asks for no exception."""
     assert all(isinstance(m, str) and m for m in found)
+    crashed = [m for m in found if CRASH_MARK in m]
+    assert not crashed, crashed
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,0 +1,77 @@
+"""The two policies that report on exemptions, so the Pulumi CLI shows them too.
+
+The analyzer protocol has one way to print something: a violation. `exemptions-in-force`
+reports, at the advisory level, one note per resource listing every exemption that excused it
+and what each one hides; `exemption-tags-valid` reports exemption tags that cannot work (a
+misspelled policy name, a value AWS refuses, an unreadable date, a reason without words).
+Kept advisory, they inform and block nothing; an owner who sets `exemptions-in-force` to
+mandatory forbids exemptions altogether.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from . import exemptions
+from .common import fail_closed
+
+IN_FORCE = "exemptions-in-force"
+TAGS_VALID = "exemption-tags-valid"
+# Set when the pack is assembled (failure_guards.POLICIES): the names a tag may give.
+KNOWN_POLICIES: set[str] = set()
+
+
+def validate_in_force(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    present = {resource.urn for resource in args.resources}
+    for urn, by_policy in sorted(exemptions.take_notes().items()):
+        if urn not in present:  # noted in an earlier run of this process, for a resource gone since
+            continue
+        notes = [exemptions.note_message(policy, e, hidden) for policy, (e, hidden) in sorted(by_policy.items())]
+        report_violation("; ".join(notes), urn)
+
+
+def validate_tags(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    for policy, value in sorted(exemptions.tag_policies(args.props).items()):
+        tag = f"{exemptions.TAG_PREFIX}{policy}"
+        if policy not in KNOWN_POLICIES:
+            near = difflib.get_close_matches(policy, sorted(KNOWN_POLICIES), n=1)
+            hint = f"did you mean {exemptions.TAG_PREFIX}{near[0]}?" if near else "see `failctl policies`"
+            report_violation(f"tag {tag} names no policy of this pack, so it excuses nothing; {hint}", None)
+            continue
+        if not isinstance(value, str):
+            report_violation(f'tag {tag} must be text: "until YYYY-MM-DD: <reason>"', None)
+            continue
+        problem = exemptions.tag_problem(policy, value)
+        if problem:
+            report_violation(f"tag {tag} excuses nothing: {problem}.", None)
+
+
+POLICIES = [
+    ResourceValidationPolicy(
+        name=TAGS_VALID,
+        description=(
+            "Exemption tags name a policy of this pack and read `until YYYY-MM-DD: <reason>` in AWS's tag characters."
+        ),
+        validate=fail_closed(validate_tags, TAGS_VALID),
+        enforcement_level=EnforcementLevel.ADVISORY,
+        severity=Severity.LOW,
+    ),
+    # Last of all: it reports what every other policy excused.
+    StackValidationPolicy(
+        name=IN_FORCE,
+        description="Every exemption in force, per resource: a note for the record, not a verdict.",
+        validate=fail_closed(validate_in_force, IN_FORCE),
+        enforcement_level=EnforcementLevel.ADVISORY,
+        severity=Severity.LOW,
+    ),
+]
