@@ -6,16 +6,13 @@ program declares them. They wrap the components this stack is built from, so the
 are the same: bounded retries and age, the S3 on-failure destination granted under
 s3:ResourceAccount, customer managed keys, alarms on every silent loss.
 
-Inputs are flat and named like the stack's config keys, and go through the same Reader
+Inputs are named like the stack's config keys and read by component_inputs.py through the same Reader
 (components/settings.py): a value is held to one rule whether it came from Pulumi.<stack>.yaml
 or from another language, and a bad one is refused naming the input.
 
 No `from __future__ import annotations` here: the host reads these annotations as types.
 """
 
-import contextlib
-import re
-from collections.abc import Iterator
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -27,58 +24,39 @@ from pulumi.provider.experimental.analyzer import PropertyDefinition, PropertyTy
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.server import ComponentInitError
 
-from lambda_failures.components.alarms import AlarmTarget
-from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
-from lambda_failures.components.async_function import ArchiveTarget, AsyncFunction, AsyncFunctionArgs
-from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
-from lambda_failures.components.failure_capture import (
-    AsyncCapture,
-    FailureCapture,
-    FailureCaptureArgs,
-    StreamCapture,
-    check_invoke,
-    check_stream,
-    check_target,
+from lambda_failures.component_inputs import (
+    STREAM_KEY_PREFIX,
+    alarm_email,
+    aws_context,
+    capture_args,
+    function_inputs,
+    input_reader,
+    inputs_of,
+    read_tags,
+    stream_source,
 )
-from lambda_failures.components.function_spec import FunctionSpec, Tracing, VpcConfig, check_placement
-from lambda_failures.components.naming import RANDOM_SUFFIX_BYTES, AwsContext
-from lambda_failures.components.naming import aws_context as naming_aws_context
+from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
+from lambda_failures.components.async_function import AsyncFunction, AsyncFunctionArgs
+from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
+from lambda_failures.components.failure_capture import FailureCapture
+from lambda_failures.components.function_spec import Tracing
 from lambda_failures.components.settings import (
     PROJECT,
-    STREAM_ARN,
     BucketNamespace,
     ConfigError,
-    Reader,
     StartingPosition,
     StreamSourceKind,
     SuccessDestination,
-    read_alarm_email,
     read_archive,
     read_bucket_namespace,
     read_function,
-    read_log_retention,
     read_name_prefix,
-    read_powertools_layer_version,
-    read_reserved_concurrency,
     read_stream,
     shown,
-    stream_source_kind,
 )
-from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs, StreamSource
-from lambda_failures.components.stream_sources import arn_source
+from lambda_failures.components.stream_consumer import StreamConsumer, StreamConsumerArgs
 
 PACKAGE_NAME = PROJECT
-# The stream settings' config keys carry a `stream` prefix that the consumer's own inputs do not.
-STREAM_KEY_PREFIX = "stream"
-# The five inputs that attach a function to a SharedArchive (its outputs, of the same names).
-# The random suffix SharedArchive gives a bucket in the global namespace (pulumi-random RandomId hex).
-RANDOM_SUFFIX = re.compile(f"[0-9a-f]{{{2 * RANDOM_SUFFIX_BYTES}}}")
-WIRING = ("archive_bucket_name", "archive_bucket_arn", "archive_grant_arn", "archive_key_alias", "alert_topic_arn")
-S3_BUCKET_ARN = re.compile(r"arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
-KEY_ALIAS = re.compile(r"alias/(?!aws/)[A-Za-z0-9/_-]{1,250}")
-# pulumi-random's RandomId hex: what follows a random bucket name's prefix.
-RANDOM_SUFFIX = re.compile(f"[0-9a-f]{{{2 * RANDOM_SUFFIX_BYTES}}}")
-SNS_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
 
 
 class SharedArchiveArgs(TypedDict):
@@ -442,65 +420,6 @@ class ArchivedFailureCapture(pulumi.ComponentResource):
         )
 
 
-# FailureCapture's property names -> the package inputs they come from.
-CAPTURE_INPUTS = {
-    "function": "functionName",
-    "role": "role",
-    "qualifier": "qualifier",
-    "invoke": "captureAsync",
-    "import_invoke_config": "importInvokeConfig",
-    "invoke.max_retry_attempts": "maxRetryAttempts",
-    "invoke.max_event_age_seconds": "maxEventAgeSeconds",
-    "invoke.success_destination_arn": "successDestinationArn",
-    "stream.source": "streamSourceArn",
-}
-
-
-def capture_args(parent: pulumi.Resource, reader: Reader, args: dict[str, Any]) -> FailureCaptureArgs:
-    """Every input read and checked (FailureCapture's own checks, named as the inputs are) before
-    anything of the capture is registered."""
-    tags = read_tags(reader, args.get("tags"))
-    wiring = {key: required(reader, args, key) for key in WIRING}
-    capture_async = plain_bool(reader, "captureAsync", args.get("capture_async", True))
-    importing = plain_bool(reader, "importInvokeConfig", args.get("import_invoke_config"))
-    invoke = AsyncCapture(
-        max_retry_attempts=reader.int("maxRetryAttempts"),
-        max_event_age_seconds=reader.int("maxEventAgeSeconds"),
-        success_destination_arn=reader.str("successDestinationArn"),
-    )
-    settings = read_stream(reader)
-    ctx = aws_context(parent)
-    check_wiring(reader, wiring, ctx)
-    try:
-        stream = StreamCapture(arn_source(settings.source_arn, ctx), settings) if settings.source_arn else None
-        capture = FailureCaptureArgs(
-            aws=ctx,
-            archive=ArchiveTarget(
-                bucket_name=wiring["archive_bucket_name"],
-                bucket_arn=wiring["archive_bucket_arn"],
-                grant_arn=wiring["archive_grant_arn"],
-                key_alias=wiring["archive_key_alias"],
-            ),
-            alarms=AlarmTarget(wiring["alert_topic_arn"], tags),
-            function=args.get("function_name"),
-            role=args.get("role"),
-            qualifier=args.get("qualifier"),
-            invoke=invoke if capture_async else None,
-            stream=stream,
-            tags=tags,
-            import_invoke_config=importing,
-        )
-        check_target(capture)
-        if capture.invoke is not None:
-            check_invoke(capture.invoke, ctx)
-        if capture.stream is not None:
-            check_stream(capture.stream, ctx)
-    except ConfigError as error:
-        name = CAPTURE_INPUTS.get(error.key, camel_case(error.key))
-        raise ConfigError(f"ArchivedFailureCapture input {name} {error.reason}", name, error.reason) from None
-    return capture
-
-
 COMPONENTS: list[type[pulumi.ComponentResource]] = [
     SharedArchive,
     ArchivedAsyncFunction,
@@ -562,252 +481,3 @@ class ComponentPackageProvider(ComponentProvider):
 def serve(args: list[str], version: str) -> None:
     """Run the provider on the engine's address (args), as provider/__main__.py does for the CLI."""
     provider_main(ComponentPackageProvider(COMPONENTS, PACKAGE_NAME, None, version), args)
-
-
-def input_name(config_key: str, strip: str = "") -> str:
-    """The component input a config key is given as: `streamBatchSize` is the consumer's `batchSize`."""
-    if strip and config_key.startswith(strip) and config_key[len(strip) : len(strip) + 1].isupper():
-        config_key = config_key[len(strip)].lower() + config_key[len(strip) + 1 :]
-    return config_key
-
-
-def snake_case(camel: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", camel).lower()
-
-
-def inputs_of(component: str, args: Any) -> dict[str, Any]:
-    """The inputs, each unknown one as an unknown output: the host hands an unknown that
-    depends on nothing as a bare marker, and it is an output like any other."""
-    if not isinstance(args, dict):
-        raise TypeError(f"{component} takes its inputs as a mapping; got {type(args).__name__}")
-    return {key: pulumi.Output.from_input(v) if isinstance(v, Unknown) else v for key, v in args.items()}
-
-
-def input_reader(component: str, args: dict[str, Any], strip: str = "") -> Reader:
-    """Reads a component's inputs by their config keys, naming the input in any refusal."""
-
-    def get(key: str) -> Any:
-        return args.get(snake_case(input_name(key, strip)))
-
-    return Reader(get, where=f"{component} input ", name=lambda key: input_name(key, strip))
-
-
-def aws_context(parent: pulumi.Resource) -> AwsContext:
-    """Where the component's resources go: through the provider it was given."""
-    return naming_aws_context(pulumi.InvokeOptions(parent=parent))
-
-
-def function_inputs(parent: pulumi.Resource, reader: Reader, args: Any) -> dict[str, Any]:
-    """What every archived function takes: where it runs, its names, its code and settings, the
-    archive, its alarms. Every input is read before anything is registered."""
-    tags = read_tags(reader, args.get("tags"))
-    prefix = read_name_prefix(reader, "")
-    spec = function_spec(reader, args.get("function"), args.get("environment"))
-    wiring = {key: required(reader, args, key) for key in WIRING}
-    ctx = aws_context(parent)
-    check_wiring(reader, wiring, ctx)
-    with function_refusals():
-        check_placement(spec, ctx.partition, ctx.region)
-    return {
-        **spec_fields(spec),
-        "aws": ctx,
-        "name_prefix": prefix,
-        "archive": ArchiveTarget(
-            bucket_name=wiring["archive_bucket_name"],
-            bucket_arn=wiring["archive_bucket_arn"],
-            grant_arn=wiring["archive_grant_arn"],
-            key_alias=wiring["archive_key_alias"],
-        ),
-        "alarms": AlarmTarget(wiring["alert_topic_arn"], tags),
-        "tags": tags,
-    }
-
-
-def spec_fields(spec: FunctionSpec) -> dict[str, Any]:
-    return {name: getattr(spec, name) for name in FunctionSpec.__dataclass_fields__}
-
-
-FUNCTION = "function"
-
-
-def function_spec(reader: Reader, value: Any, environment: Any = None) -> FunctionSpec:
-    """The `function` input as a FunctionSpec, each refusal naming `function.<input>`."""
-    if not isinstance(value, dict):
-        raise reader.fail(FUNCTION, "an object with code, handler and runtime, or imageUri", value)
-    inner = reader.nested(FUNCTION, lambda key: value.get(snake_case(key)))
-    vpc = value.get("vpc")
-    with function_refusals():
-        spec = FunctionSpec(
-            code=value.get("code"),
-            handler=value.get("handler"),
-            image_uri=value.get("image_uri"),
-            runtime=value.get("runtime"),
-            architectures=listed(inner, "architectures", value.get("architectures"), ("x86_64",)),
-            memory_mb=inner.int("memoryMb"),
-            timeout_seconds=inner.int("timeoutSeconds"),
-            ephemeral_storage_mb=whole(value.get("ephemeral_storage_mb", 512)),
-            environment=environment if environment is not None else {},
-            layers=listed(inner, "layers", value.get("layers"), ()),
-            vpc=(
-                VpcConfig(tuple(vpc.get("subnet_ids") or ()), tuple(vpc.get("security_group_ids") or ()))
-                if isinstance(vpc, dict)
-                else vpc
-            ),
-            tracing=value.get("tracing") or Tracing.ACTIVE,
-            reserved_concurrency=read_reserved_concurrency(inner),
-            role_statements=listed(inner, "role_statements", value.get("role_statements"), ()),
-            managed_policy_arns=listed(inner, "managed_policy_arns", value.get("managed_policy_arns"), ()),
-            powertools=plain_bool(inner, "powertools", value.get("powertools")),
-            powertools_layer_version=read_powertools_layer_version(inner),
-            log_retention_days=read_log_retention(inner),
-        )
-    return spec
-
-
-@contextlib.contextmanager
-def function_refusals() -> Iterator[None]:
-    """A FunctionSpec refusal named as the input is: `function.<camelCase name>`."""
-    try:
-        yield
-    except ConfigError as error:
-        if error.key.startswith(f"{FUNCTION}."):
-            raise
-        name = ".".join([FUNCTION, *(camel_case(part) for part in error.key.split("."))])
-        raise ConfigError(f"{name} {error.reason}", name, error.reason) from None
-
-
-def listed(reader: Reader, key: str, value: Any, default: tuple) -> tuple:
-    """A list input as a tuple; anything else refused (a string is not a list of its characters)."""
-    if value is None:
-        return default
-    if not isinstance(value, list):
-        raise reader.fail(camel_case(key), "a list", value)
-    return tuple(value)
-
-
-def whole(value: Any) -> Any:
-    """Numbers cross the provider protocol as doubles: a whole one is an integer."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def plain_bool(reader: Reader, key: str, value: Any) -> bool:
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise reader.fail(key, "true or false", value)
-    return value
-
-
-def camel_case(snake: str) -> str:
-    return re.sub(r"_([a-z])", lambda match: match.group(1).upper(), snake)
-
-
-def required(reader: Reader, args: Any, key: str) -> Any:
-    """An input the schema marks required: the host refuses it missing, a direct caller is told too."""
-    value = args.get(key)
-    if value is None or value == "":
-        raise reader.fail(camel_case(key), "set", value)
-    if not isinstance(value, str | pulumi.Output):
-        raise reader.fail(camel_case(key), "a string", value)
-    return value
-
-
-def check_wiring(reader: Reader, wiring: dict[str, Any], ctx: AwsContext) -> None:
-    """The known wiring must name one archive: a bucket ARN, its name, a grant covering it, a
-    key alias and a topic ARN, in this stack's partition (and the topic in its account and region:
-    alarms publish only to a topic of their own region, and the alert key grants CloudWatch of its
-    own account). A mix-up would pass every policy and fail only when Lambda first delivers a
-    failure (denied), losing it. Outputs are the engine's to resolve and pass as given."""
-    known = {key: value for key, value in wiring.items() if isinstance(value, str)}
-    bucket_arn = known.get("archive_bucket_arn")
-    bucket = S3_BUCKET_ARN.fullmatch(bucket_arn) if bucket_arn else None
-    if bucket_arn and not bucket:
-        raise reader.fail("archiveBucketArn", "an S3 bucket ARN (SharedArchive.bucketArn)", bucket_arn)
-    for key, arn in known.items():
-        if arn.startswith("arn:") and arn.split(":")[1] != ctx.partition:
-            raise reader.fail(camel_case(key), f"an ARN in this stack's partition ({ctx.partition})", arn)
-    name = known.get("archive_bucket_name")
-    if bucket and name and name != bucket.group(1):
-        raise reader.fail("archiveBucketName", f"the bucket archiveBucketArn names ({bucket.group(1)})", name)
-    grant = known.get("archive_grant_arn")
-    if bucket_arn and grant and not grant_covers(grant, bucket_arn):
-        expected = "archiveBucketArn, or SharedArchive.grantArn (its name with the random suffix as *)"
-        raise reader.fail("archiveGrantArn", expected, grant)
-    alias = known.get("archive_key_alias")
-    if alias and not KEY_ALIAS.fullmatch(alias):
-        raise reader.fail("archiveKeyAlias", "a customer managed key's alias (alias/<name>)", alias)
-    topic = known.get("alert_topic_arn")
-    if topic and not SNS_TOPIC_ARN.fullmatch(topic):
-        raise reader.fail("alertTopicArn", "an SNS topic ARN (SharedArchive.alertTopicArn)", topic)
-    if topic and topic.split(":")[3:5] != [ctx.region, ctx.account_id]:
-        raise reader.fail(
-            "alertTopicArn", f"a topic in this stack's region and account ({ctx.region}, {ctx.account_id})", topic
-        )
-
-
-def grant_covers(grant: str, bucket_arn: str) -> bool:
-    """The grant is the bucket's ARN, or what SharedArchive.grantArn gives for a randomly named
-    bucket: its name with exactly the random suffix written `*`. Any broader wildcard (`o*`,
-    `orders-*`) would let every function write to other buckets of the account, so it is refused."""
-    if not grant.endswith("*"):
-        return grant == bucket_arn
-    prefix = grant[:-1]
-    return (
-        prefix.endswith("-")
-        and bucket_arn.startswith(prefix)
-        and RANDOM_SUFFIX.fullmatch(bucket_arn[len(prefix) :]) is not None
-    )
-
-
-# AWS's tagging rules (Tagging AWS resources, "Tag naming limits and requirements"): at most 50
-# user tags, keys of 1 to 128 characters and values of up to 256 from letters, digits, spaces and
-# _ . : / = + - @, no key starting with `aws:` (reserved for AWS).
-MAX_TAGS = 50
-TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
-
-
-def read_tags(reader: Reader, value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise reader.fail("tags", "a map of plain strings", value)
-    if len(value) > MAX_TAGS:
-        raise reader.fail("tags", f"at most {MAX_TAGS} tags", f"{len(value)} tags")
-    for key, text in value.items():
-        if not 1 <= len(key) <= 128 or not TAG_TEXT.fullmatch(key) or key.lower().startswith("aws:"):
-            raise reader.fail("tags", "keys of 1 to 128 letters, digits, spaces and _ . : / = + - @, not aws:", key)
-        if len(text) > 256 or not TAG_TEXT.fullmatch(text):
-            raise reader.fail("tags", f"values of up to 256 letters, digits, spaces and _ . : / = + - @ ({key})", text)
-    return dict(value)
-
-
-def stream_source(reader: Reader, given: Any, known: str | None, kind: Any) -> StreamSource | None:
-    """The stream as an output with its kind said; a known ARN is the settings' (its kind must agree)."""
-    if kind is not None and kind not in StreamSourceKind.__members__.values():
-        raise reader.fail("sourceKind", "dynamodb or kinesis", kind)
-    if known is not None:
-        if kind is not None and kind != stream_source_kind(known):
-            raise reader.fail("sourceKind", f"{stream_source_kind(known)}, the kind sourceArn names", kind)
-        return None
-    if not isinstance(given, pulumi.Output):
-        if kind is not None:
-            raise reader.fail("sourceKind", "given only with sourceArn", kind)
-        return None
-    if kind is None:
-        raise reader.fail("sourceKind", "set (dynamodb or kinesis) when sourceArn is an output", kind)
-
-    def checked(arn: str) -> str:
-        if not STREAM_ARN.fullmatch(arn or "") or stream_source_kind(arn) != kind:
-            raise reader.fail("sourceArn", f"a {kind} stream ARN", arn)
-        return arn
-
-    return StreamSource(given.apply(checked), StreamSourceKind(kind))
-
-
-def alarm_email(reader: Reader, value: Any) -> pulumi.Input[str] | None:
-    """Plain, checked now; an output (a secret, say) is passed as given and SNS judges it on
-    subscribing: a refusal raised inside its apply at preview left the host unable to answer
-    the next Construct."""
-    if isinstance(value, pulumi.Output):
-        return value
-    return read_alarm_email(reader)

@@ -23,7 +23,7 @@ from support.pulumi_harness import ACCOUNT, REGION
 from failctl.preview import gate
 from failctl.preview.plugin_process import PluginProcess
 from failctl.preview.project_config import ProjectFileError, load_plugin_project, load_project
-from lambda_failures.component_package import STREAM_KEY_PREFIX, input_name
+from lambda_failures.component_inputs import STREAM_KEY_PREFIX, input_name
 from lambda_failures.components.settings import BUCKET_NAMESPACES, STARTING_POSITIONS, SUCCESS_DESTINATION_KINDS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from support.fake_engine import FakeEngine
 from support.pulumi_harness import ACCOUNT, REGION
 
 from failctl.preview.plugin_process import PluginProcess
-from lambda_failures.component_package import STREAM_KEY_PREFIX, input_name
+from lambda_failures.component_inputs import STREAM_KEY_PREFIX, input_name
 from lambda_failures.components.settings import (
     KEYS,
     PROJECT,
