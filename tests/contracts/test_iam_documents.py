@@ -617,6 +617,31 @@ def test_every_retrofit_document_passes_parliament() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_every_document_of_a_teams_own_functions_passes_parliament(tmp_path) -> None:
+    """A team's functions through the public API (tests/components/test_function_spec.py): a
+    Python function in a VPC with Powertools on arm64 and a Node.js consumer, each role with the
+    component's grants and an extra statement of the team's."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from components.test_function_spec import write_program
+
+    extra = [
+        {
+            "Sid": "ReadOrdersConfig",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": "arn:aws:ssm:eu-west-1:123456789012:parameter/orders/*",
+        }
+    ]
+    folder = write_program(tmp_path, extra)
+    docs = documents(synthesize("dev", project_dir=folder, account_id="123456789012", region="eu-west-1"))
+    assert {"trust", "identity", "key"} <= {d.kind for d in docs}
+    assert any("ReadOrdersConfig" in d.text for d in docs if d.kind == "identity")
+    problems = [f"{d.where}: {p}" for d in docs for p in lint(d.kind, d.text)]
+    assert not problems, "\n".join(problems)
+
+
 def test_bucket_policies_are_linted_where_known() -> None:
     assert [d for d in documents(stack_facts(REGIONS["eu-west-1"]).s) if d.kind == "bucket"]
 
