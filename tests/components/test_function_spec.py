@@ -47,6 +47,7 @@ archive = FailureArchive("archive", FailureArchiveArgs(aws=ctx, name_prefix="tea
 target = ArchiveTarget(archive.bucket_name, archive.bucket_arn, archive.grant_arn, archive.key_alias)
 alarms = AlarmTarget("arn:aws:sns:{region}:{account}:team-alerts")
 EXTRA = {extra}
+MANAGED = {managed}
 
 AsyncFunction("orders", AsyncFunctionArgs(
     aws=ctx, name_prefix="team-orders", archive=target, alarms=alarms,
@@ -55,7 +56,7 @@ AsyncFunction("orders", AsyncFunctionArgs(
     environment={{"TABLE": "orders", "API_KEY": pulumi.Output.secret("s3cr3t")}},
     vpc=VpcConfig(subnet_ids=["{subnet}"], security_group_ids=["{group}"]),
     tracing="PassThrough", reserved_concurrency=5, powertools=True,
-    role_statements=EXTRA,
+    role_statements=EXTRA, managed_policy_arns=MANAGED,
 ))
 StreamConsumer("clicks", StreamConsumerArgs(
     aws=ctx, name_prefix="team-clicks", archive=target, alarms=alarms,
@@ -64,13 +65,20 @@ StreamConsumer("clicks", StreamConsumerArgs(
 """
 
 
-def write_program(folder: Path, extra: list | None = None) -> Path:
+def write_program(folder: Path, extra: list | None = None, managed: list | None = None) -> Path:
     (folder / "Pulumi.yaml").write_text("name: team\nruntime: python\n")
     (folder / "orders").mkdir()
     (folder / "orders" / "app.py").write_text("def handler(event, context):\n    return event\n")
     (folder / "clicks").mkdir()
     (folder / "clicks" / "index.mjs").write_text("export const handler = async () => ({batchItemFailures: []});\n")
-    text = PROGRAM.format(region=REGION, account=ACCOUNT, subnet=SUBNET, group=GROUP, extra=json.dumps(extra or []))
+    text = PROGRAM.format(
+        region=REGION,
+        account=ACCOUNT,
+        subnet=SUBNET,
+        group=GROUP,
+        extra=json.dumps(extra or []),
+        managed=json.dumps(managed or []),
+    )
     (folder / "__main__.py").write_text(textwrap.dedent(text))
     return folder
 
@@ -139,6 +147,17 @@ def test_an_extra_statement_writing_to_s3_without_the_condition_is_refused_by_th
     verdict = gate.evaluate(gate.load_pack(ROOT / "policy"), synthesis.resources)
     refused = {(v.policy, v.urn.rsplit("::", 1)[-1]) for v in verdict.violations}
     assert refused == {("s3-write-grants-require-resource-account", "orders-processor-role-policy")}
+    assert verdict.blocked
+
+
+def test_an_extra_managed_policy_writing_to_s3_is_refused_by_the_pack(tmp_path):
+    managed = ["arn:aws:iam::aws:policy/AmazonS3FullAccess"]
+    synthesis = synthesize(
+        "dev", project_dir=write_program(tmp_path, managed=managed), account_id=ACCOUNT, region=REGION
+    )
+    verdict = gate.evaluate(gate.load_pack(ROOT / "policy"), synthesis.resources)
+    refused = {(v.policy, v.urn.rsplit("::", 1)[-1]) for v in verdict.violations}
+    assert ("s3-write-grants-require-resource-account", "orders-processor-policy-0") in refused
     assert verdict.blocked
 
 
