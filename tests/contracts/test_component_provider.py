@@ -721,3 +721,23 @@ def test_a_capture_of_the_wrong_function_or_role_is_refused_naming_the_input(pro
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     shown = refusal(raised.value)
     assert refused in shown and "Traceback" not in shown, shown
+
+
+def test_the_function_input_carries_every_setting_of_the_python_api(schema):
+    """A setting added to FunctionSpec must reach the package too: `function` holds each one in
+    camelCase, but `environment`, its own input beside it (a secret inside a plain object would
+    hide the object)."""
+    from dataclasses import fields
+
+    from lambda_failures.component_inputs import camel_case
+    from lambda_failures.components.function_spec import FunctionSpec
+
+    members = schema["types"][f"{PACKAGE}:index:FunctionArgs"]["properties"]
+    assert set(members) | {"environment"} == {camel_case(f.name) for f in fields(FunctionSpec)}
+    assert all(spec.get("description") for spec in members.values())
+    assert members["code"]["$ref"] == "pulumi.json#/Archive"
+    vpc = schema["types"][f"{PACKAGE}:index:VpcArgs"]
+    assert set(vpc["required"]) == {"subnetIds", "securityGroupIds"}
+    for token in (TOKENS["ArchivedAsyncFunction"], TOKENS["ArchivedStreamConsumer"]):
+        environment = schema["resources"][token]["inputProperties"]["environment"]
+        assert environment["type"] == "object" and not environment.get("plain")
