@@ -106,7 +106,10 @@ class FunctionSpec:
     log_retention_days: int = key_default("logRetentionDays")
 
     def __post_init__(self) -> None:
-        check_function(self)
+        try:
+            check_function(self)
+        except ConfigError as error:  # said as the caller wrote it: AsyncFunctionArgs.runtime ...
+            raise ConfigError(f"{type(self).__name__}.{error.key} {error.reason}", error.key, error.reason) from None
 
 
 def spec_of(args: FunctionSpec) -> dict[str, Any]:
