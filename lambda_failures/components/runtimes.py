@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import date
 
-# runtime -> deprecation date (None: in Lambda's API, no date announced).
+# runtime -> deprecation date (None: in public preview, no date scheduled). AL2-based runtimes
+# (python3.10, python3.11, java8.al2, java11, java17) keep their own dates past AL2's end of life.
 RUNTIME_DEPRECATION: dict[str, date | None] = {
     "nodejs24.x": date(2028, 4, 30),
     "nodejs22.x": date(2027, 4, 30),
@@ -33,8 +34,8 @@ RUNTIME_DEPRECATION: dict[str, date | None] = {
     "python3.14": date(2029, 6, 30),
     "python3.13": date(2029, 6, 30),
     "python3.12": date(2028, 10, 31),
-    "python3.11": date(2026, 6, 30),
-    "python3.10": date(2026, 6, 30),
+    "python3.11": date(2027, 6, 30),
+    "python3.10": date(2026, 10, 31),
     "python3.9": date(2025, 12, 15),
     "python3.8": date(2024, 10, 14),
     "python3.7": date(2023, 12, 4),
@@ -42,13 +43,13 @@ RUNTIME_DEPRECATION: dict[str, date | None] = {
     "python2.7": date(2021, 7, 15),
     "java25": date(2029, 6, 30),
     "java21": date(2029, 6, 30),
-    "java17": date(2026, 6, 30),
-    "java11": date(2026, 6, 30),
-    "java8.al2": date(2026, 6, 30),
+    "java17": date(2027, 6, 30),
+    "java11": date(2027, 6, 30),
+    "java8.al2": date(2027, 6, 30),
     "java8": date(2024, 1, 8),
-    "java8.al2023": None,
-    "java11.al2023": None,
-    "java17.al2023": None,
+    "java8.al2023": date(2029, 6, 30),
+    "java11.al2023": date(2029, 6, 30),
+    "java17.al2023": date(2029, 6, 30),
     "dotnet10": date(2028, 11, 14),
     "dotnet8": date(2026, 11, 10),
     "dotnet6": date(2024, 12, 20),
@@ -56,7 +57,7 @@ RUNTIME_DEPRECATION: dict[str, date | None] = {
     "dotnetcore2.1": date(2022, 1, 5),
     "dotnetcore2.0": date(2019, 5, 30),
     "dotnetcore1.0": date(2019, 7, 30),
-    "ruby4.0": None,
+    "ruby4.0": date(2029, 3, 31),
     "ruby3.4": date(2028, 3, 31),
     "ruby3.3": date(2027, 3, 31),
     "ruby3.2": date(2026, 3, 31),
