@@ -219,16 +219,16 @@ KEYS: dict[str, Key] = {
             "reservedConcurrency",
             "integer",
             -1,
-            "Reserved concurrency of the processor (0..10000; 0 sends every event straight to the archive). "
-            "-1 means unreserved, as in Lambda's own API.",
+            "Reserved concurrency of the sample async function (0..10000; 0 sends every event straight to the "
+            "archive). -1 means unreserved, as in Lambda's own API.",
             -1,
             10000,
         ),
         _bool(
             "deadLetterQueue", False, "Also attach an SQS dead-letter queue (the older alternative to destinations)."
         ),
-        _int("memoryMb", 256, 128, 10240, "Processor memory in MB (128..10240)."),
-        _int("timeoutSeconds", 30, 1, 900, "Processor timeout in seconds (1..900)."),
+        _int("memoryMb", 256, 128, 10240, "Memory in MB of the sample async function (128..10240)."),
+        _int("timeoutSeconds", 30, 1, 900, "Timeout in seconds of the sample async function (1..900)."),
         _bool("streamConsumer", True, "Deploy the DynamoDB Streams consumer with its table (or streamSourceArn)."),
         _text(
             "streamSourceArn",
