@@ -87,7 +87,17 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--concurrency", type=_bounded_int(1, 64), default=8, help="records in flight at once (1..64, default 8)"
     )
-    replay.add_argument("--rate", type=_positive_float, metavar="N", help="start at most N records per second")
+    replay.add_argument(
+        "--rate", type=_replay_rate, metavar="N", help="start at most N records per second (0.01..10000)"
+    )
+    replay.add_argument(
+        "--stop-wait",
+        type=_bounded_int(0, 600),
+        default=30,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, how long invokes already sent may take to answer before they are "
+        "reported uncertain (0..600, default 30)",
+    )
     replay.add_argument("--execute", action="store_true", help="re-drive for real (default: print the plan)")
     replay.add_argument(
         "--retry-uncertain",
@@ -154,6 +164,14 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of records per second")
+    return value
+
+
+def _replay_rate(text: str) -> float:
+    """Bounded both ways: a rate near zero is a wait longer than any run (or than time.sleep takes)."""
+    value = _positive_float(text)
+    if not 0.01 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not within 0.01..10000 records per second")
     return value
 
 
