@@ -65,6 +65,19 @@ def _parser() -> argparse.ArgumentParser:
     query = commands.add_parser("query", help="run a named query (or --sql) locally or in Athena")
     query.add_argument("name", nargs="?", help="named query: " + ", ".join(_query_names()))
     query.add_argument("--sql", help="your own Athena SQL instead of a named query")
+    query.add_argument(
+        "--timeout",
+        type=_bounded_int(1, 86_400),
+        default=120,
+        metavar="SECONDS",
+        help="a local query running longer is stopped (1..86400, default 120)",
+    )
+    query.add_argument(
+        "--memory-limit",
+        type=_bounded_int(64, 1_048_576),
+        metavar="MB",
+        help="memory a local query may use, in MB (default: half of this machine's memory)",
+    )
     query.add_argument("--source", help="folder laid out like the archive, or s3://bucket[/prefix]")
     query.add_argument("--from", dest="first", type=_day, help="first day, YYYY-MM-DD (UTC)")
     query.add_argument("--to", dest="last", type=_day, help="last day, YYYY-MM-DD (UTC)")
@@ -289,7 +302,7 @@ def _audit(args: argparse.Namespace) -> int:
     from failctl.preview import audit, gate
 
     try:
-        text = sys.stdin.read() if args.export == "-" else audit.read_text(args.export)
+        text = audit.read_text(args.export)
         resources = audit.resources_from_export(text)
         verdict = _gate(args, resources)
     except (audit.ExportError, gate.GateInputError) as error:

@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 import sqlglot
 
+from failctl.archive import sql_guard
 from failctl.archive.stores import RecordLocation, Store, async_keys, days, read_many, stream_keys
 from lambda_failures.archive_format import (
     ASYNC_COLUMNS,
@@ -260,15 +261,13 @@ def to_duckdb(sql: str) -> str:
 
 def check_read_only(sql: str, tables: tuple[str, ...]) -> None:
     """One SELECT (or set operation of SELECTs) reading only the archive tables and its own CTEs."""
-    try:
-        statements = sqlglot.parse(sql, read="athena")
-    except sqlglot.errors.ParseError as error:
-        raise UnsafeQueryError(f"not SQL that Athena reads: {str(error).splitlines()[0]}") from None
+    statements = sql_guard.parse(sql)
     if len(statements) != 1 or statements[0] is None:
         raise UnsafeQueryError("give exactly one SQL statement")
     tree = statements[0]
     if not isinstance(tree, sqlglot.exp.Query):
         raise UnsafeQueryError(f"only SELECT queries are run; got {tree.key.upper()}")
+    sql_guard.refuse_changes(tree)
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(sqlglot.exp.CTE)}
     allowed = {t.lower() for t in tables} | ctes
     for table in tree.find_all(sqlglot.exp.Table):
@@ -283,6 +282,7 @@ def run_local(
     last: date | None = None,
     async_table: str = ASYNC_TABLE,
     stream_table: str = STREAM_TABLE,
+    limits: sql_guard.QueryLimits | None = None,
 ) -> QueryResult:
     check_read_only(sql, (async_table, stream_table))
     wanted = days(first, last) if first and last else None
@@ -302,9 +302,10 @@ def run_local(
     _load(con, store, stream_table, STREAM_COLUMNS, stream_keys(store, wanted), lambda item: {}, 0, report)
     # The data is in: from here on the query cannot read or write files or reach the network.
     con.execute("SET enable_external_access = false")
-    cursor = con.execute(to_duckdb(sql), day_parameters(sql, first, last))
-    names = [d[0] for d in cursor.description]
-    return QueryResult(names, cursor.fetchall(), report)
+    limits = limits or sql_guard.QueryLimits()
+    sql_guard.apply_limits(con, limits)
+    names, rows = sql_guard.run(con, to_duckdb(sql), day_parameters(sql, first, last), limits)
+    return QueryResult(names, rows, report)
 
 
 def day_parameters(sql: str, first: date | None, last: date | None) -> list[str]:

@@ -20,6 +20,7 @@ from failctl.archive.athena_query import (
     target_from_stack,
 )
 from failctl.archive.local_query import day_parameters, run_local
+from failctl.archive.sql_guard import DEFAULT_TIMEOUT_SECONDS, QueryLimits
 from failctl.archive.stores import day_range, open_store
 from failctl.errors import BadInputError, EnvironmentProblemError, from_aws
 from lambda_failures.queries import query_named
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         raise QueryInputError("give --source DIR|s3://bucket/prefix for a local query, or --athena")
     try:
         store = open_store(args.source, args.bucket_owner)
-        result = run_local(store, sql, first, last)
+        limits = QueryLimits(getattr(args, "timeout", DEFAULT_TIMEOUT_SECONDS), getattr(args, "memory_limit", None))
+        result = run_local(store, sql, first, last, limits=limits)
     except (FileNotFoundError, ValueError) as error:
         raise QueryInputError(str(error)) from None
     except (duckdb.Error, sqlglot.errors.ParseError) as error:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from failctl.preview.synth import UNKNOWN, SynthResource
+from lambda_failures.json_depth import MAX_DEPTH, depth_exceeds
 
 SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -17,10 +19,13 @@ class ExportError(Exception):
 
 
 def read_text(path: str) -> str:
+    """The export's text from a file, or from standard input for `-`."""
     try:
-        return Path(path).read_text()
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ExportError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ExportError(f"{path} is not UTF-8 text (byte {error.start})") from None
 
 
 def _unsecret(value: Any) -> Any:
@@ -40,6 +45,8 @@ def _unsecret(value: Any) -> Any:
 
 
 def resources_from_export(text: str) -> list[SynthResource]:
+    if depth_exceeds(text):  # before parsing: every later walk recurses once per level
+        raise ExportError(f"nested deeper than {MAX_DEPTH} levels: not a stack export the audit can read")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -65,11 +72,14 @@ def resources_from_export(text: str) -> list[SynthResource]:
                 custom=bool(raw.get("custom", True)),
                 props=_unsecret(inputs),
                 protect=bool(raw.get("protect", False)),
-                dependencies={
-                    k: [u for u in v if isinstance(u, str)]
-                    for k, v in (raw.get("propertyDependencies") or {}).items()
-                    if isinstance(v, list)
-                },
+                dependencies=_dependencies(raw.get("propertyDependencies")),
             )
         )
     return resources
+
+
+def _dependencies(value: Any) -> dict[str, list[str]]:
+    """`propertyDependencies`: property name -> URNs; any other shape is read as none."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: [u for u in v if isinstance(u, str)] for k, v in value.items() if isinstance(v, list)}
