@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from failctl.preview.synth import UNKNOWN, SynthResource
+from lambda_failures import json_depth
 from lambda_failures.json_depth import MAX_DEPTH, depth_exceeds
 
 SIG = "4dabf18193072939515e22adb298388d"
@@ -34,8 +35,8 @@ def _unsecret(value: Any) -> Any:
         if value.get(SIG) == SECRET_SIG:
             if "plaintext" in value:
                 try:
-                    return _unsecret(json.loads(value["plaintext"]))
-                except (TypeError, json.JSONDecodeError):
+                    return _unsecret(json_depth.loads(value["plaintext"]))
+                except (TypeError, ValueError):  # not JSON text, or nested too deep (TooDeepError)
                     return UNKNOWN
             return UNKNOWN
         return {k: _unsecret(v) for k, v in value.items()}

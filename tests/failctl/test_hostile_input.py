@@ -102,6 +102,14 @@ def test_an_export_nested_100000_deep_is_one_line_and_exit_2(capsys, monkeypatch
     assert code == 2 and len(errors) == 1 and "nested deeper than" in errors[0], errors
 
 
+def test_a_secret_whose_plaintext_nests_100000_deep_is_an_unknown_value(capsys, monkeypatch):
+    export = json.loads((FIXTURES / "stack-export-compliant.json").read_text())
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+    export["deployment"]["resources"][-1]["inputs"]["deep"] = secret | {"plaintext": "[" * 100_000 + "]" * 100_000}
+    code, _, errors = audit(capsys, monkeypatch, json.dumps(export))
+    assert code == 0 and not errors, errors
+
+
 def test_property_dependencies_of_any_shape_are_read_as_none(capsys, monkeypatch):
     export = json.loads((FIXTURES / "stack-export-compliant.json").read_text())
     broken = copy.deepcopy(export)
