@@ -61,3 +61,8 @@ def from_aws(error: BotoCoreError | ClientError, doing: str) -> Exception:
             return EnvironmentProblemError(f"{doing}: AWS refused the caller ({code}: {message})")
         return BadInputError(f"{doing}: {code}: {message}")
     return EnvironmentProblemError(f"{doing}: {type(error).__name__}: {error}")
+
+
+def unreadable(error: OSError) -> EnvironmentProblemError:
+    """A file or folder of a local source the machine would not let us read (exit 3)."""
+    return EnvironmentProblemError(f"cannot read {error.filename or 'the source'}: {error.strerror or error}")

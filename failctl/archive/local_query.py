@@ -17,6 +17,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -206,7 +207,10 @@ def _load(
     convert = row_converter(columns[: len(columns) - partitions])  # the key carries the partitions
     skipped, nulled_rows = report.skipped, report.nulled
     written = 0
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle:
+    with (
+        tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle,
+        removed_on_error(handle.name),
+    ):
         lines = handle.file
         batch: list[str] = []
         for item, data in read_many(store, located):
@@ -241,6 +245,17 @@ def _load(
             )
     finally:
         os.unlink(handle.name)
+
+
+@contextmanager
+def removed_on_error(path: str) -> Iterator[None]:
+    """The rows file goes if the load breaks (an object that cannot be read, a folder denied)."""
+    try:
+        yield
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(path)
+        raise
 
 
 def to_duckdb(sql: str) -> str:

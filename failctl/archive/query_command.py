@@ -22,7 +22,7 @@ from failctl.archive.athena_query import (
 from failctl.archive.local_query import day_parameters, run_local
 from failctl.archive.sql_guard import DEFAULT_TIMEOUT_SECONDS, QueryLimits
 from failctl.archive.stores import day_range, open_store
-from failctl.errors import BadInputError, EnvironmentProblemError, from_aws
+from failctl.errors import BadInputError, EnvironmentProblemError, from_aws, unreadable
 from lambda_failures.queries import query_named
 
 
@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_local(store, sql, first, last, limits=limits)
     except (FileNotFoundError, ValueError) as error:
         raise QueryInputError(str(error)) from None
+    except OSError as error:  # a folder or file of the source this user cannot read
+        raise unreadable(error) from None
     except (duckdb.Error, sqlglot.errors.ParseError) as error:
         raise QueryInputError(f"the query failed: {error}") from None
     except (BotoCoreError, ClientError) as error:

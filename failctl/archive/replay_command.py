@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from failctl.archive import replay
 from failctl.archive.stores import day_range, open_store
-from failctl.errors import BadInputError, EnvironmentProblemError, from_aws
+from failctl.errors import BadInputError, EnvironmentProblemError, from_aws, unreadable
 
 
 class ReplayInputError(BadInputError):
@@ -78,6 +78,8 @@ def _plan(
             plan.append(planned)
     except (BotoCoreError, ClientError) as error:
         raise from_aws(error, f"cannot read {args.source}") from None
+    except OSError as error:  # a folder or file of the source this user cannot read
+        raise unreadable(error) from None
     for key, reason in report.unreadable:
         print(f"skipped {key}: {reason}", file=sys.stderr)
     return plan
