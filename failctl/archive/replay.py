@@ -450,8 +450,8 @@ def execute(
         worker.start()
     with tqdm(total=len(plan), desc="replaying", unit="record", file=sys.stderr, disable=not progress) as bar:
         deadline: float | None = None
-        while any(worker.is_alive() for worker in workers):
-            next(worker for worker in workers if worker.is_alive()).join(0.1)
+        while alive := [worker for worker in workers if worker.is_alive()]:
+            alive[0].join(0.1)
             bar.update(sum(1 for o in outcomes if o is not None) - bar.n)
             if not stop.stopping:
                 continue
