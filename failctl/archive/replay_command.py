@@ -27,7 +27,7 @@ def run(args: argparse.Namespace, client=None) -> int:
     if args.execute and client is None:
         try:  # before reading anything: a machine that cannot invoke learns it at once
             client = replay.lambda_client()
-        except BotoCoreError as error:
+        except (BotoCoreError, ClientError) as error:  # ClientError: a role the profile assumes refused
             raise from_aws(error, "replay --execute") from None
     key = getattr(args, "key", None)
     if key is not None and not key.startswith("aws/lambda/"):
