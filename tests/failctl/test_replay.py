@@ -339,3 +339,16 @@ def test_only_an_error_after_the_request_may_have_been_accepted_is_uncertain(arc
     assert code == 1 and {o["status"] for o in result["outcomes"]} == {status}
     assert {m["state"] for m in markers(archive)} == {state}
     assert client.calls == len(result["outcomes"])  # none retried: retrying is how a record runs twice
+
+
+def test_credentials_a_process_cannot_give_are_found_before_anything_is_claimed(archive, capsys, monkeypatch, tmp_path):
+    config = tmp_path / "config"
+    config.write_text("[default]\ncredential_process = /bin/false\nregion = eu-west-1\n")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    code = cli.main(["replay", "--source", str(archive), "--action", "refund", "--execute"])
+    err = capsys.readouterr().err
+    assert code == 3 and "credentials could not be loaded" in err and len(err.strip().splitlines()) == 1, err
+    assert markers(archive) == []
