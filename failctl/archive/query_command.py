@@ -12,6 +12,7 @@ import duckdb
 import sqlglot
 from botocore.exceptions import BotoCoreError, ClientError
 
+from failctl.archive import sql_guard
 from failctl.archive.athena_query import (
     AthenaQueryError,
     AthenaTarget,
@@ -66,6 +67,7 @@ def _show(columns: list[str], rows: list[tuple[Any, ...]], args: argparse.Namesp
 def run(args: argparse.Namespace) -> int:
     sql = _sql(args)
     try:
+        sql_guard.check(sql)  # for Athena too: one line for SQL nested past the parser, nothing that writes
         first, last = day_range(args.first, args.last)
     except ValueError as error:
         raise QueryInputError(str(error)) from None

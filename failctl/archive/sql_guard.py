@@ -92,6 +92,13 @@ def refuse_changes(tree: exp.Expression) -> None:
             raise QueryRefusedError(f"queries only read; this one contains {node.key.upper()}")
 
 
+def check(sql: str) -> None:
+    """Whatever engine runs it: readable without deep recursion, and changing nothing."""
+    for tree in parse(sql):
+        if tree is not None:
+            refuse_changes(tree)
+
+
 def apply_limits(con: duckdb.DuckDBPyConnection, limits: QueryLimits) -> None:
     """The memory limit, with spilling to disk switched off so it binds."""
     megabytes = limits.memory_limit_mb or default_memory_limit_mb()

@@ -40,6 +40,14 @@ def test_5000_nested_parentheses_are_one_line_and_exit_2(capsys, archive):
     assert code == 2 and len(errors) == 1 and "nests parentheses deeper" in errors[0], errors
 
 
+@pytest.mark.parametrize(
+    "sql", ["SELECT " + "(" * 5000 + "1" + ")" * 5000, "WITH x AS (DELETE FROM failed_events RETURNING *) SELECT 1"]
+)
+def test_athena_gets_the_same_refusals_before_any_aws_call(capsys, sql):
+    code, _, errors = run(capsys, "query", "--sql", sql, "--athena", "--workgroup", "wg", "--database", "db")
+    assert code == 2 and len(errors) == 1 and ("nests parentheses" in errors[0] or "DELETE" in errors[0]), errors
+
+
 def test_parentheses_inside_strings_do_not_count(capsys, archive):
     code, out, errors = query(capsys, archive, "SELECT '" + "(" * 500 + "' AS s FROM failed_events LIMIT 1", "--json")
     assert code == 0 and not errors and json.loads(out)["rows"][0]["s"] == "(" * 500
