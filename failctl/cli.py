@@ -108,6 +108,19 @@ def _parser() -> argparse.ArgumentParser:
     query = commands.add_parser("query", help="run a named query (or --sql) locally or in Athena")
     query.add_argument("name", nargs="?", help="named query: " + ", ".join(_query_names()))
     query.add_argument("--sql", help="your own Athena SQL instead of a named query")
+    query.add_argument(
+        "--timeout",
+        type=_bounded_int(1, 86_400),
+        default=120,
+        metavar="SECONDS",
+        help="a local query running longer is stopped (1..86400, default 120)",
+    )
+    query.add_argument(
+        "--memory-limit",
+        type=_bounded_int(64, 1_048_576),
+        metavar="MB",
+        help="memory a local query may use, in MB (default: half of this machine's memory)",
+    )
     query.add_argument("--source", help="folder laid out like the archive, or s3://bucket[/prefix]")
     query.add_argument("--from", dest="first", type=_day, help="first day, YYYY-MM-DD (UTC)")
     query.add_argument("--to", dest="last", type=_day, help="last day, YYYY-MM-DD (UTC)")
@@ -130,7 +143,17 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--concurrency", type=_bounded_int(1, 64), default=8, help="records in flight at once (1..64, default 8)"
     )
-    replay.add_argument("--rate", type=_positive_float, metavar="N", help="start at most N records per second")
+    replay.add_argument(
+        "--rate", type=_replay_rate, metavar="N", help="start at most N records per second (0.01..10000)"
+    )
+    replay.add_argument(
+        "--stop-wait",
+        type=_bounded_int(0, 600),
+        default=30,
+        metavar="SECONDS",
+        help="on SIGINT/SIGTERM, how long invokes already sent may take to answer before they are "
+        "reported uncertain (0..600, default 30)",
+    )
     replay.add_argument("--execute", action="store_true", help="re-drive for real (default: print the plan)")
     replay.add_argument(
         "--retry-uncertain",
@@ -221,6 +244,14 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of records per second")
+    return value
+
+
+def _replay_rate(text: str) -> float:
+    """Bounded both ways: a rate near zero is a wait longer than any run (or than time.sleep takes)."""
+    value = _positive_float(text)
+    if not 0.01 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not within 0.01..10000 records per second")
     return value
 
 
@@ -371,7 +402,7 @@ def _audit(args: argparse.Namespace) -> int:
     from failctl.preview import audit, gate
 
     try:
-        text = sys.stdin.read() if args.export == "-" else audit.read_text(args.export)
+        text = audit.read_text(args.export)
         resources = audit.resources_from_export(text)
         verdict = _gate(args, resources, _audited_program())
     except (audit.ExportError, gate.GateInputError) as error:

@@ -9,10 +9,13 @@ from __future__ import annotations
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    CredentialRetrievalError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    SSOError,
+    TokenRetrievalError,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT = 0, 1, 2, 3
@@ -47,6 +50,8 @@ def from_aws(error: BotoCoreError | ClientError, doing: str) -> Exception:
         return EnvironmentProblemError(f"{doing}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION)")
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return EnvironmentProblemError(f"{doing}: no AWS credentials; configure a profile or environment variables")
+    if isinstance(error, TokenRetrievalError | SSOError | CredentialRetrievalError):
+        return EnvironmentProblemError(f"{doing}: AWS credentials could not be loaded ({error}); sign in again")
     if isinstance(error, EndpointConnectionError):
         return EnvironmentProblemError(f"{doing}: cannot reach AWS ({error})")
     if isinstance(error, ClientError):
@@ -56,3 +61,8 @@ def from_aws(error: BotoCoreError | ClientError, doing: str) -> Exception:
             return EnvironmentProblemError(f"{doing}: AWS refused the caller ({code}: {message})")
         return BadInputError(f"{doing}: {code}: {message}")
     return EnvironmentProblemError(f"{doing}: {type(error).__name__}: {error}")
+
+
+def unreadable(error: OSError) -> EnvironmentProblemError:
+    """A file or folder of a local source the machine would not let us read (exit 3)."""
+    return EnvironmentProblemError(f"cannot read {error.filename or 'the source'}: {error.strerror or error}")

@@ -3,7 +3,7 @@ record holds, how to read one safely, and the table schema the Glue tables and t
 query engine share.
 
 Handlers, components and failctl all import this module; the Lambda packaging ships it with
-every handler that imports it. It depends on the standard library only.
+every handler that imports it. It depends on the standard library (and json_depth) only.
 
 Key layout (written by Lambda, read by everything else):
     aws/lambda/async/<function>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>             (async)
@@ -20,6 +20,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+from lambda_failures.json_depth import MAX_DEPTH, depth_exceeds
 
 RECORD_PREFIX = "aws/lambda/"  # what S3 notifications and the processor's grants cover
 ASYNC_PREFIX = "aws/lambda/async/"
@@ -83,6 +85,8 @@ def parse_record(data: bytes) -> dict[str, Any]:
     stripped = text.strip()
     if not stripped:
         raise NotAFailureRecordError("empty object")
+    if depth_exceeds(stripped):
+        raise NotAFailureRecordError(f"JSON nested too deeply to read (more than {MAX_DEPTH} levels)")
     try:
         value, end = json.JSONDecoder().raw_decode(stripped)
     except json.JSONDecodeError as error:
@@ -96,9 +100,11 @@ def parse_record(data: bytes) -> dict[str, Any]:
     return value
 
 
-# Conditions where the event never ran to completion for a reason outside the code
-# (throttling, age): re-driving it unchanged can succeed. Function errors cannot.
-RETRYABLE_CONDITIONS = ("EventAgeExceeded", "ZeroReservedConcurrency")
+# Whether an async event never ran is told by its invoke count, not its condition: with a
+# short maximum event age, code that failed on its first attempt also ends as
+# `EventAgeExceeded` (during the 1- and 2-minute retry waits). Only a record with
+# `approximateInvokeCount` 0 (throttled or aged out before a first attempt, or reserved
+# concurrency 0) is an event the code never saw, which re-driving unchanged can help.
 
 
 @dataclass
@@ -114,6 +120,7 @@ class FailureSummary:
     sequence_range: str | None = None
     batch_size: int | None = None
     source_arn: str | None = None
+    invoke_count: int | None = None  # approximateInvokeCount, when the record states a whole number
     request_payload: Any = None
     batch: list[dict[str, Any]] = field(default_factory=list)
     # The stored event itself where it is not `{"Records": batch}`: a Kafka record keeps the
@@ -122,7 +129,8 @@ class FailureSummary:
 
     @property
     def retryable(self) -> bool:
-        return self.kind == "async" and self.condition in RETRYABLE_CONDITIONS
+        """The code never ran on this event (see above): re-driving it cannot repeat a run."""
+        return self.kind == "async" and self.invoke_count == 0
 
     @property
     def replay_event(self) -> dict[str, Any]:
@@ -159,6 +167,7 @@ def summarize(key: str, record: dict[str, Any]) -> FailureSummary:
         "function": _function_name(context.get("functionArn")),
         "condition": str(context.get("condition") or "unknown"),
         "request_id": context.get("requestId"),
+        "invoke_count": _whole_number(context.get("approximateInvokeCount")),
     }
     kafka = record.get("KafkaBatchInfo")
     if isinstance(kafka, dict):
@@ -208,10 +217,16 @@ def _kafka_summary(info: dict[str, Any], payload: Any, common: dict[str, Any]) -
     )
 
 
+def _whole_number(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _batch(payload: Any) -> list[dict[str, Any]]:
     """The stored batch: `payload` is a JSON string holding {"Records": [...]}."""
     if not isinstance(payload, str):
         return []
+    if depth_exceeds(payload):
+        raise NotAFailureRecordError(f"payload nested too deeply to read (more than {MAX_DEPTH} levels)")
     try:
         decoded = json.loads(payload)
     except json.JSONDecodeError:

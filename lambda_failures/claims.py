@@ -24,7 +24,8 @@ from botocore.exceptions import ClientError
 # S3's answers when a conditional write loses: the object exists (or changed), or a
 # concurrent conditional write to the same key is still in flight.
 LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict")
-NOT_FOUND = ("NoSuchKey", "404", "NotFound")
+# What S3 answers for an object, or a version read by id, that is not there.
+NOT_FOUND = ("NoSuchKey", "NoSuchVersion", "404", "NotFound")
 
 
 class ClaimState(StrEnum):

@@ -17,6 +17,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import duckdb
 import sqlglot
 
+from failctl.archive import sql_guard
 from failctl.archive.stores import RecordLocation, Store, async_keys, days, read_many, stream_keys
 from lambda_failures.archive_format import (
     ASYNC_COLUMNS,
@@ -205,7 +207,10 @@ def _load(
     convert = row_converter(columns[: len(columns) - partitions])  # the key carries the partitions
     skipped, nulled_rows = report.skipped, report.nulled
     written = 0
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle:
+    with (
+        tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle,
+        removed_on_error(handle.name),
+    ):
         lines = handle.file
         batch: list[str] = []
         for item, data in read_many(store, located):
@@ -242,6 +247,17 @@ def _load(
         os.unlink(handle.name)
 
 
+@contextmanager
+def removed_on_error(path: str) -> Iterator[None]:
+    """The rows file goes if the load breaks (an object that cannot be read, a folder denied)."""
+    try:
+        yield
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(path)
+        raise
+
+
 def to_duckdb(sql: str) -> str:
     """The Athena (Trino) SQL that is deployed, in DuckDB's dialect (json_extract_scalar kept
     to Athena's meaning through a macro)."""
@@ -260,15 +276,13 @@ def to_duckdb(sql: str) -> str:
 
 def check_read_only(sql: str, tables: tuple[str, ...]) -> None:
     """One SELECT (or set operation of SELECTs) reading only the archive tables and its own CTEs."""
-    try:
-        statements = sqlglot.parse(sql, read="athena")
-    except sqlglot.errors.ParseError as error:
-        raise UnsafeQueryError(f"not SQL that Athena reads: {str(error).splitlines()[0]}") from None
+    statements = sql_guard.parse(sql)
     if len(statements) != 1 or statements[0] is None:
         raise UnsafeQueryError("give exactly one SQL statement")
     tree = statements[0]
     if not isinstance(tree, sqlglot.exp.Query):
         raise UnsafeQueryError(f"only SELECT queries are run; got {tree.key.upper()}")
+    sql_guard.refuse_changes(tree)
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(sqlglot.exp.CTE)}
     allowed = {t.lower() for t in tables} | ctes
     for table in tree.find_all(sqlglot.exp.Table):
@@ -283,6 +297,7 @@ def run_local(
     last: date | None = None,
     async_table: str = ASYNC_TABLE,
     stream_table: str = STREAM_TABLE,
+    limits: sql_guard.QueryLimits | None = None,
 ) -> QueryResult:
     check_read_only(sql, (async_table, stream_table))
     wanted = days(first, last) if first and last else None
@@ -302,9 +317,10 @@ def run_local(
     _load(con, store, stream_table, STREAM_COLUMNS, stream_keys(store, wanted), lambda item: {}, 0, report)
     # The data is in: from here on the query cannot read or write files or reach the network.
     con.execute("SET enable_external_access = false")
-    cursor = con.execute(to_duckdb(sql), day_parameters(sql, first, last))
-    names = [d[0] for d in cursor.description]
-    return QueryResult(names, cursor.fetchall(), report)
+    limits = limits or sql_guard.QueryLimits()
+    sql_guard.apply_limits(con, limits)
+    names, rows = sql_guard.run(con, to_duckdb(sql), day_parameters(sql, first, last), limits)
+    return QueryResult(names, rows, report)
 
 
 def day_parameters(sql: str, first: date | None, last: date | None) -> list[str]:

@@ -8,51 +8,50 @@ Each record is claimed before it is re-driven (a marker created with an S3 condi
 write, or an exclusive file beside a folder source), so concurrent runs cannot both send
 it. The outcome is written on the claim:
 - done: Lambda accepted the invocation (or ran the batch);
-- failed: Lambda answered with an error that proves it did not run it (throttled, refused,
-  not found): retried here with backoff while the budget lasts, and claimable again later;
+- failed: nothing ran, and the error proves it: Lambda answered so (throttled, refused, not
+  found), or the request was never sent (no credentials, Lambda out of reach, the run
+  stopped first); throttling and unreachable endpoints are retried with backoff while the
+  budget lasts; claimable again later;
 - uncertain: the request may have reached Lambda but no answer says so (a 5xx, a timeout,
   a dropped connection, a run killed mid-call, which leaves the claim as it was): reported,
   never re-driven automatically; `--retry-uncertain` re-drives it on purpose.
 botocore's own retries are off for the invoke: a retried 5xx is how a record runs twice.
+
+A run stopped by SIGINT or SIGTERM claims nothing more, waits a bounded time for invokes
+already sent, and settles every claim it holds before it returns.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 from tqdm import tqdm
 
 from failctl.archive.stores import RecordLocation, Store, async_keys, days, read_many, stream_keys
 from lambda_failures.archive_format import FailureSummary, NotAFailureRecordError, parse_record, summarize
 from lambda_failures.claims import Claim, ClaimState
+from lambda_failures.invoke_errors import Verdict, classify, describe
 
-# Lambda's answers that prove the invocation was not run: throttling (retry), and refusals.
-THROTTLED = ("TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded")
-# Errors raised before the request left this machine: it was not sent.
-NOT_SENT = (EndpointConnectionError, ConnectTimeoutError)
 ATTEMPTS = 6
 # Records in flight at once: well under Lambda's default async invoke quotas, enough to hide latency.
 DEFAULT_CONCURRENCY = 8
 # A claim younger than this may belong to a run still at work (an invoke waits at most ~2 x 60 s).
 LEASE_SECONDS = 180
-backoff_sleep: Callable[[float], None] = time.sleep  # tests replace it to run without waiting
+# How long a stopped run waits for invokes already sent before settling them uncertain.
+STOP_WAIT_SECONDS = 30.0
+# Backoff waits end early when the run stops; tests replace this to run without waiting.
+backoff_sleep: Callable[[float], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ class PlannedReplay:
 @dataclass
 class Outcome:
     key: str
-    status: str  # replayed, partial, skipped, failed, uncertain
+    status: str  # replayed, partial, skipped, held, failed, uncertain, not-sent
     detail: str = ""
 
 
@@ -135,21 +134,163 @@ class UncertainOutcomeError(Exception):
 
 
 class RefusedError(Exception):
-    """Lambda answered that it did not run the invocation."""
+    """Lambda answered that it did not run the invocation (or it was refused before sending)."""
 
 
-def _invoke_once(client: Any, planned: PlannedReplay) -> Outcome:
+class NotSentError(Exception):
+    """Nothing was sent, for a reason no other record escapes (no credentials, Lambda out of
+    reach) or because the run is stopping: the claim settles `failed`, free for a later run."""
+
+    def __init__(self, message: str, stops_run: bool = True) -> None:
+        super().__init__(message)
+        self.stops_run = stops_run
+
+
+class Stop:
+    """Why a run ends before its plan is done: a signal (SIGINT, SIGTERM), or an environment
+    in which no record can be sent. Workers stop claiming once it is set; a second signal
+    asks not to wait for what is in flight."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.hurry = threading.Event()
+        self.signal: int | None = None
+        self.environment: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def stopping(self) -> bool:
+        return self.event.is_set()
+
+    def request(self, signum: int) -> None:
+        """A signal handler's whole work: flags only (it runs between two bytecodes of the main thread)."""
+        if self.signal is not None:
+            self.hurry.set()
+        self.signal = self.signal or signum
+        self.event.set()
+
+    def cannot_send(self, message: str) -> None:
+        with self._lock:
+            self.environment = self.environment or message
+        self.event.set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`; True when the run is stopping."""
+        return self.event.wait(seconds)
+
+
+@contextmanager
+def stopped_by_signals(stop: Stop) -> Iterator[None]:
+    """SIGINT and SIGTERM set `stop` instead of killing the run (main thread only; elsewhere
+    signals keep their handlers, as Python allows them only there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in previous:
+        signal.signal(signum, lambda number, _frame: stop.request(number))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+class Flight:
+    """One record between its claim and its settlement, so that a run which stops waiting
+    can settle what is still in flight: `failed` when its request was never sent, else
+    `uncertain`. A lock makes the worker's and the stopping run's settlement exclusive."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.claim: Claim | None = None
+        self.sending = False
+        self.over = False  # settled by the worker, or abandoned by the run
+        self.lock = threading.Lock()
+        self.abandoned: Outcome | None = None
+
+    def send(self) -> None:
+        with self.lock:
+            if self.over:
+                raise NotSentError("not sent: the run stopped waiting")
+            self.sending = True
+
+    def sent(self) -> None:
+        with self.lock:
+            self.sending = False
+
+    def finish(self, markers: Any, state: ClaimState, outcome: Outcome) -> Outcome:
+        """Settle the claim with the worker's outcome, unless the run already settled it."""
+        with self.lock:
+            if self.over:
+                return self.abandoned or outcome
+            self.over = True
+            return _settled(markers, self.claim, state, outcome)
+
+    def abandon(self, markers: Any, waited: float) -> Outcome | None:
+        """The run stops waiting: settle what the worker could not (None if it already did)."""
+        if not self.lock.acquire(timeout=15):
+            return Outcome(self.key, "uncertain", "its claim was being recorded when the run stopped waiting")
+        try:
+            if self.over:
+                return None
+            self.over = True
+            if self.claim is None:
+                outcome = Outcome(
+                    self.key,
+                    "uncertain",
+                    "being claimed when the run stopped: if the claim was "
+                    "written it stays claimed (uncertain later); nothing was sent",
+                )
+            elif self.sending:
+                outcome = _settled(
+                    markers,
+                    self.claim,
+                    ClaimState.UNCERTAIN,
+                    Outcome(
+                        self.key, "uncertain", f"no answer from Lambda {waited:.0f} s after the stop: it may have run"
+                    ),
+                )
+            else:
+                outcome = _settled(
+                    markers,
+                    self.claim,
+                    ClaimState.FAILED,
+                    Outcome(self.key, "not-sent", "not sent: the run stopped; a later run re-drives it"),
+                )
+            self.abandoned = outcome
+            return outcome
+        finally:
+            self.lock.release()
+
+
+def _settled(markers: Any, claim: Claim | None, state: ClaimState, outcome: Outcome) -> Outcome:
+    """Record the outcome on the claim; if that fails, say what later runs will see."""
+    if claim is None:
+        return outcome
+    try:
+        markers.settle(claim, state, {"detail": outcome.detail})
+    except (ClientError, BotoCoreError, OSError, RuntimeError) as error:
+        note = f"; its claim was not recorded ({describe(error)}): later runs see it as uncertain"
+        return Outcome(outcome.key, "uncertain" if state is not ClaimState.FAILED else "failed", outcome.detail + note)
+    return outcome
+
+
+def _invoke_once(client: Any, planned: PlannedReplay, flight: Flight | None) -> Outcome:
     summary = planned.summary
     if summary.kind == "async":
-        client.invoke(
-            FunctionName=summary.function, InvocationType="Event", Payload=json.dumps(summary.request_payload)
-        )
+        request = {"InvocationType": "Event", "Payload": json.dumps(summary.request_payload)}
+    else:
+        request = {"InvocationType": "RequestResponse", "Payload": json.dumps(summary.replay_event)}
+    if flight is not None:
+        flight.send()
+    try:
+        response = client.invoke(FunctionName=summary.function, **request)
+    finally:
+        if flight is not None:
+            flight.sent()
+    if summary.kind == "async":
         return Outcome(summary.key, "replayed", f"re-invoked {summary.function} asynchronously")
-    response = client.invoke(
-        FunctionName=summary.function,
-        InvocationType="RequestResponse",
-        Payload=json.dumps(summary.replay_event),
-    )
     body = response["Payload"].read() if hasattr(response.get("Payload"), "read") else response.get("Payload", b"")
     if response.get("FunctionError"):
         return Outcome(summary.key, "failed", f"{summary.function} failed again: {body[:200]!r}")
@@ -163,54 +304,79 @@ def _invoke_once(client: Any, planned: PlannedReplay) -> Outcome:
     return Outcome(summary.key, "replayed", f"batch of {summary.record_count} accepted by {summary.function}")
 
 
-def invoke(client: Any, planned: PlannedReplay, sleep: Callable[[float], None] | None = None) -> Outcome:
-    """Invoke once per attempt; retry only what proves Lambda did not run it."""
-    sleep = sleep or backoff_sleep
+def _pause(seconds: float, stop: Stop | None) -> None:
+    if backoff_sleep is not None:
+        backoff_sleep(seconds)
+    elif stop is not None:
+        stop.wait(seconds)
+    else:
+        time.sleep(seconds)
+
+
+def invoke(client: Any, planned: PlannedReplay, stop: Stop | None = None, flight: Flight | None = None) -> Outcome:
+    """Invoke once per attempt; retry only what proves Lambda did not run it (throttling, a
+    connection that was never made), and never past a stop."""
     for attempt in range(ATTEMPTS):
         try:
-            return _invoke_once(client, planned)
-        except NOT_SENT as error:
-            last: Exception = error
-        except (ReadTimeoutError, ConnectionClosedError) as error:
-            raise UncertainOutcomeError(f"no answer from Lambda ({type(error).__name__}): it may have run") from None
-        except ClientError as error:
-            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code not in THROTTLED and (status >= 500 or not status):
-                raise UncertainOutcomeError(f"Lambda answered {status or '?'} {code}: it may have run") from None
-            if code not in THROTTLED:
-                raise RefusedError(f"Lambda refused it: {code or status}") from None
-            last = error
-        except BotoCoreError as error:
-            raise UncertainOutcomeError(f"{type(error).__name__}: it may have run") from None
-        sleep(min(20.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0))
-    raise RefusedError(f"still throttled after {ATTEMPTS} attempts: {last}")
+            return _invoke_once(client, planned, flight)
+        except (ClientError, BotoCoreError) as error:
+            verdict, last = classify(error), error
+        if verdict is Verdict.UNCERTAIN:
+            raise UncertainOutcomeError(f"{describe(last)}: it may have run") from None
+        if verdict is Verdict.ENVIRONMENT:
+            raise NotSentError(f"cannot invoke Lambda ({describe(last)}): nothing was sent") from None
+        if verdict in (Verdict.INVALID, Verdict.REFUSED):
+            raise RefusedError(f"Lambda refused it: {describe(last)}") from None
+        if stop is not None and stop.stopping:
+            raise NotSentError("not sent: the run stopped while retrying it", stops_run=False) from None
+        _pause(min(20.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0), stop)
+    if verdict is Verdict.UNREACHABLE:
+        raise NotSentError(f"cannot reach Lambda after {ATTEMPTS} attempts ({describe(last)}): nothing was sent")
+    raise RefusedError(f"still throttled after {ATTEMPTS} attempts: {describe(last)}")
 
 
-def replay_one(store: Store, client: Any, planned: PlannedReplay, retry_uncertain: bool = False) -> Outcome:
+def replay_one(
+    store: Store,
+    client: Any,
+    planned: PlannedReplay,
+    retry_uncertain: bool = False,
+    stop: Stop | None = None,
+    flight: Flight | None = None,
+) -> Outcome:
     """Claim, invoke, settle: the record's claim says what happened, whatever happens next."""
     key = planned.summary.key
-    claim = store.replays.claim(
-        key, {"function": planned.summary.function}, retry_uncertain=retry_uncertain, lease_seconds=LEASE_SECONDS
-    )
+    stop = stop or Stop()
+    flight = flight or Flight(key)
+    markers = store.replays
+    try:
+        claim = markers.claim(
+            key, {"function": planned.summary.function}, retry_uncertain=retry_uncertain, lease_seconds=LEASE_SECONDS
+        )
+    except (ClientError, BotoCoreError, OSError, RuntimeError) as error:
+        if isinstance(error, ClientError | BotoCoreError) and classify(error) is Verdict.ENVIRONMENT:
+            stop.cannot_send(f"cannot claim records ({describe(error)})")
+        return Outcome(key, "failed", f"not claimed ({describe(error)}): nothing was sent")
     if not isinstance(claim, Claim):
         if claim is ClaimState.DONE:
             return Outcome(key, "skipped", "already replayed")
         if claim is ClaimState.CLAIMED:
-            return Outcome(key, "skipped", "being replayed by another run (or one that just died: uncertain later)")
+            return Outcome(key, "held", "claimed by another run (at work, or killed: uncertain after the lease)")
         return Outcome(key, "uncertain", "claimed by a run whose outcome is unknown (--retry-uncertain)")
+    flight.claim = claim
+    if stop.stopping:
+        return flight.finish(markers, ClaimState.FAILED, Outcome(key, "not-sent", "not sent: the run stopped"))
     try:
-        outcome = invoke(client, planned)
+        outcome = invoke(client, planned, stop, flight)
     except UncertainOutcomeError as error:
-        store.replays.settle(claim, ClaimState.UNCERTAIN, {"detail": str(error)})
-        return Outcome(key, "uncertain", str(error))
+        return flight.finish(markers, ClaimState.UNCERTAIN, Outcome(key, "uncertain", str(error)))
     except RefusedError as error:
-        store.replays.settle(claim, ClaimState.FAILED, {"detail": str(error)})
-        return Outcome(key, "failed", str(error))
+        return flight.finish(markers, ClaimState.FAILED, Outcome(key, "failed", str(error)))
+    except NotSentError as error:
+        if error.stops_run:
+            stop.cannot_send(str(error))
+        return flight.finish(markers, ClaimState.FAILED, Outcome(key, "not-sent", str(error)))
     # A batch the consumer ran (all or some records accepted) is done; it is not sent again.
-    state = ClaimState.FAILED if outcome.status == "failed" else ClaimState.DONE
-    store.replays.settle(claim, state, {"detail": outcome.detail})
-    return outcome
+    return flight.finish(markers, ClaimState.FAILED if outcome.status == "failed" else ClaimState.DONE, outcome)
 
 
 class RateLimit:
@@ -221,26 +387,22 @@ class RateLimit:
         self._next = time.monotonic()
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
+    def wait(self, stop: Stop | None = None) -> bool:
+        """Wait for this start's turn; False when the run stopped meanwhile."""
         if not self._interval:
-            return
+            return True
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
             self._next = start + self._interval
-        time.sleep(max(0.0, start - now))
+        delay = max(0.0, start - now)
+        if stop is None:
+            time.sleep(delay)
+            return True
+        return not stop.wait(delay)
 
 
-def _replay_guarded(
-    store: Store, client: Any, planned: PlannedReplay, retry_uncertain: bool, limit: RateLimit
-) -> Outcome:
-    limit.wait()
-    try:
-        return replay_one(store, client, planned, retry_uncertain)
-    except (ClientError, BotoCoreError, OSError, RuntimeError) as error:
-        # The claim itself could not be written or settled: nothing is known to be sent
-        # unless the claim was won, in which case it stays claimed (uncertain).
-        return Outcome(planned.summary.key, "uncertain", f"claim not recorded: {error}")
+NOT_STARTED = "not sent: the run stopped before it; a later run re-drives it"
 
 
 def execute(
@@ -252,24 +414,84 @@ def execute(
     retry_uncertain: bool = False,
     concurrency: int = DEFAULT_CONCURRENCY,
     rate: float | None = None,
+    stop: Stop | None = None,
+    stop_wait: float = STOP_WAIT_SECONDS,
 ) -> None:
     """Replay the plan with `concurrency` records in flight (claims keep it exactly once),
-    starting at most `rate` per second when given; outcomes in plan order."""
+    starting at most `rate` per second when given; outcomes in plan order.
+
+    Once `stop` is set nothing more is claimed; invokes already sent get `stop_wait` seconds
+    to answer, then what is still in flight is settled (uncertain if sent, failed if not) and
+    the run returns, leaving no claim of its own `claimed`. Workers are daemon threads, so a
+    request that never answers cannot hold the process."""
+    stop = stop or Stop()
     limit = RateLimit(rate)
-    with (
-        ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool,
-        tqdm(total=len(plan), desc="replaying", unit="record", file=sys.stderr, disable=not progress) as bar,
-    ):
-        futures = [pool.submit(_replay_guarded, store, client, p, retry_uncertain, limit) for p in plan]
-        for future in as_completed(futures):
-            future.result()
-            bar.update(1)
-        report.outcomes.extend(future.result() for future in futures)
+    outcomes: list[Outcome | None] = [None] * len(plan)
+    flights: dict[int, Flight] = {}
+    lock = threading.Lock()
+    pending = iter(range(len(plan)))
+    markers = store.replays
+
+    def work() -> None:
+        while not stop.stopping:
+            with lock:
+                index = next(pending, None)
+            if index is None or not limit.wait(stop) or stop.stopping:
+                return
+            flight = Flight(plan[index].summary.key)
+            with lock:
+                flights[index] = flight
+            outcomes[index] = replay_one(store, client, plan[index], retry_uncertain, stop, flight)
+            with lock:
+                del flights[index]
+
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(concurrency, len(plan))))]
+    for worker in workers:
+        worker.start()
+    with tqdm(total=len(plan), desc="replaying", unit="record", file=sys.stderr, disable=not progress) as bar:
+        deadline: float | None = None
+        while alive := [worker for worker in workers if worker.is_alive()]:
+            alive[0].join(0.1)
+            bar.update(sum(1 for o in outcomes if o is not None) - bar.n)
+            if not stop.stopping:
+                continue
+            if deadline is None:
+                deadline = time.monotonic() + stop_wait
+                if stop.signal is not None:
+                    name = signal.Signals(stop.signal).name
+                    bar.write(
+                        f"failctl replay: {name}: claiming no more; waiting up to {stop_wait:g} s for "
+                        f"{len(flights)} in flight (again to stop waiting)",
+                        file=sys.stderr,
+                    )
+            if stop.hurry.is_set() or time.monotonic() >= deadline:
+                waited = stop_wait - max(0.0, deadline - time.monotonic())
+                with lock:
+                    in_flight = list(flights.items())
+                for index, flight in in_flight:
+                    abandoned = flight.abandon(markers, waited)
+                    if abandoned is not None:
+                        outcomes[index] = abandoned
+                break
+    report.outcomes.extend(
+        outcome or Outcome(planned.summary.key, "not-sent", NOT_STARTED)
+        for planned, outcome in zip(plan, outcomes, strict=True)
+    )
 
 
 def lambda_client() -> Any:
+    """A client that can invoke, or botocore's error saying why not, before anything is read
+    or claimed: credentials are resolved here (an expired SSO session fails now, not on the
+    first record)."""
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import NoCredentialsError
 
+    session = boto3.Session()
     # One attempt per call: `invoke` retries only what proves Lambda did not run it.
-    return boto3.client("lambda", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    client = session.client("lambda", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise NoCredentialsError()
+    credentials.get_frozen_credentials()
+    return client

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from failctl.archive import replay
 from failctl.archive.stores import day_range, open_store
-from failctl.errors import BadInputError, from_aws
+from failctl.errors import BadInputError, EnvironmentProblemError, from_aws, unreadable
 
 
 class ReplayInputError(BadInputError):
@@ -26,34 +27,62 @@ def run(args: argparse.Namespace, client=None) -> int:
     if args.execute and client is None:
         try:  # before reading anything: a machine that cannot invoke learns it at once
             client = replay.lambda_client()
-        except BotoCoreError as error:
+        except (BotoCoreError, ClientError) as error:  # ClientError: a role the profile assumes refused
             raise from_aws(error, "replay --execute") from None
     key = getattr(args, "key", None)
     if key is not None and not key.startswith("aws/lambda/"):
         raise ReplayInputError(f"--key {key!r} is not a failure record key (aws/lambda/...)")
     selection = replay.Selection(args.function, first, last, args.error_type, args.action, key)
     report = replay.ReplayReport()
+    stop = replay.Stop()
+    with replay.stopped_by_signals(stop) if args.execute else nullcontext():
+        plan = _plan(store, selection, report, args, stop)
+        if not args.execute:
+            _print_plan(plan, args.json)
+            return 0
+        replay.execute(
+            store,
+            client,
+            [] if stop.stopping else plan,
+            report,
+            progress=not args.json,
+            retry_uncertain=getattr(args, "retry_uncertain", False),
+            concurrency=getattr(args, "concurrency", replay.DEFAULT_CONCURRENCY),
+            rate=getattr(args, "rate", None),
+            stop=stop,
+            stop_wait=getattr(args, "stop_wait", replay.STOP_WAIT_SECONDS),
+        )
+        if stop.stopping and not report.outcomes:  # stopped while reading: nothing was claimed
+            report.outcomes = [replay.Outcome(p.summary.key, "not-sent", replay.NOT_STARTED) for p in plan]
+    _print_outcome(report, args.json)
+    if stop.signal is not None:
+        return 128 + stop.signal  # the shell's code for a run ended by that signal
+    if stop.environment is not None:
+        raise EnvironmentProblemError(f"replay --execute stopped: {stop.environment}")
+    return 1 if any(report.count(status) for status in ("failed", "uncertain", "not-sent")) else 0
+
+
+def _plan(
+    store: replay.Store,
+    selection: replay.Selection,
+    report: replay.ReplayReport,
+    args: argparse.Namespace,
+    stop: replay.Stop,
+) -> list[replay.PlannedReplay]:
+    """The selected records, read until done or until the run is stopped."""
+    plan: list[replay.PlannedReplay] = []
     try:
-        plan = list(replay.select(store, selection, report, with_state=not args.execute))
+        for planned in replay.select(store, selection, report, with_state=not args.execute):
+            if stop.stopping:
+                break
+            plan.append(planned)
     except (BotoCoreError, ClientError) as error:
         raise from_aws(error, f"cannot read {args.source}") from None
+    except OSError as error:  # a folder or file of the source this user cannot read
+        raise unreadable(error) from None
     for key, reason in report.unreadable:
         print(f"skipped {key}: {reason}", file=sys.stderr)
-    if not args.execute:
-        _print_plan(plan, args.json)
-        return 0
-    replay.execute(
-        store,
-        client,
-        plan,
-        report,
-        progress=not args.json,
-        retry_uncertain=getattr(args, "retry_uncertain", False),
-        concurrency=getattr(args, "concurrency", replay.DEFAULT_CONCURRENCY),
-        rate=getattr(args, "rate", None),
-    )
-    _print_outcome(report, args.json)
-    return 1 if report.count("failed") or report.count("uncertain") else 0
+    return plan
 
 
 def _print_plan(plan: list[replay.PlannedReplay], as_json: bool) -> None:
@@ -97,8 +126,12 @@ def _print_outcome(report: replay.ReplayReport, as_json: bool) -> None:
     for o in report.outcomes:
         if o.status != "replayed":
             print(f"  {o.status:<8} {o.key}: {o.detail}")
+    held, unsent = report.count("held"), report.count("not-sent")
     print(
         f"Replayed {report.count('replayed')}, partially {report.count('partial')}, "
         f"skipped {report.count('skipped')} (already replayed), failed {report.count('failed')}, "
-        f"uncertain {report.count('uncertain')} (may have run: see --retry-uncertain)."
+        f"uncertain {report.count('uncertain')} (may have run: see --retry-uncertain)"
+        + (f", held {held} (claimed by another run)" if held else "")
+        + (f", not sent {unsent} (a later run re-drives them)" if unsent else "")
+        + "."
     )

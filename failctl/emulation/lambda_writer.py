@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import traceback
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lambda_failures.archive_format import async_failure_key, stream_failure_key
@@ -17,7 +17,13 @@ from lambda_failures.archive_format import async_failure_key, stream_failure_key
 __all__ = ["async_failure_key", "async_failure_record", "error_payload", "stream_failure_key", "stream_failure_record"]
 
 
+def _utc(moment: datetime) -> datetime:
+    """Lambda stamps UTC with `Z`: an aware moment is converted, a naive one is taken as UTC."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _stamp(moment: datetime) -> str:
+    moment = _utc(moment)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -72,7 +78,8 @@ def stream_failure_record(
     """A DynamoDB Streams batch record; `payload` is the original batch as a JSON string."""
     sequences = [r["dynamodb"]["SequenceNumber"] for r in records]
     arrivals = [
-        datetime.fromtimestamp(r["dynamodb"].get("ApproximateCreationDateTime", moment.timestamp())).strftime(
+        # The epoch seconds DynamoDB stamps, written in UTC whatever the machine's zone.
+        datetime.fromtimestamp(r["dynamodb"].get("ApproximateCreationDateTime", moment.timestamp()), UTC).strftime(
             "%Y-%m-%dT%H:%M:%SZ"
         )
         for r in records

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from failctl.preview.synth import UNKNOWN, SourceLocation, SynthResource
+from lambda_failures import json_depth
+from lambda_failures.json_depth import MAX_DEPTH, depth_exceeds
 
 SIG = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -18,10 +21,13 @@ class ExportError(Exception):
 
 
 def read_text(path: str) -> str:
+    """The export's text from a file, or from standard input for `-`."""
     try:
-        return Path(path).read_text()
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ExportError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ExportError(f"{path} is not UTF-8 text (byte {error.start})") from None
 
 
 def _unsecret(value: Any) -> Any:
@@ -30,8 +36,8 @@ def _unsecret(value: Any) -> Any:
         if value.get(SIG) == SECRET_SIG:
             if "plaintext" in value:
                 try:
-                    return _unsecret(json.loads(value["plaintext"]))
-                except (TypeError, json.JSONDecodeError):
+                    return _unsecret(json_depth.loads(value["plaintext"]))
+                except (TypeError, ValueError):  # not JSON text, or nested too deep (TooDeepError)
                     return UNKNOWN
             return UNKNOWN
         return {k: _unsecret(v) for k, v in value.items()}
@@ -41,6 +47,8 @@ def _unsecret(value: Any) -> Any:
 
 
 def resources_from_export(text: str) -> list[SynthResource]:
+    if depth_exceeds(text):  # before parsing: every later walk recurses once per level
+        raise ExportError(f"nested deeper than {MAX_DEPTH} levels: not a stack export the audit can read")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -66,11 +74,7 @@ def resources_from_export(text: str) -> list[SynthResource]:
                 custom=bool(raw.get("custom", True)),
                 props=_unsecret(inputs),
                 protect=bool(raw.get("protect", False)),
-                dependencies={
-                    k: [u for u in v if isinstance(u, str)]
-                    for k, v in (raw.get("propertyDependencies") or {}).items()
-                    if isinstance(v, list)
-                },
+                dependencies=_dependencies(raw.get("propertyDependencies")),
                 source=source_position(raw.get("sourcePosition")),
             )
         )
@@ -87,3 +91,10 @@ def source_position(value: object) -> SourceLocation | None:
     if not path or not line.isdigit() or int(line) < 1:
         return None
     return SourceLocation(Path(unquote(path)), int(line))
+
+
+def _dependencies(value: Any) -> dict[str, list[str]]:
+    """`propertyDependencies`: property name -> URNs; any other shape is read as none."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: [u for u in v if isinstance(u, str)] for k, v in value.items() if isinstance(v, list)}

@@ -16,6 +16,7 @@ import json
 import re
 import runpy
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -418,15 +419,16 @@ def synthesize(
     # As `python DIR` runs it: the program's folder leads the import path while it runs, so
     # its own modules import as they do under the Pulumi CLI.
     program = str(project_dir.resolve())
+    theirs = weakref.WeakSet(_loops())  # a library caller's loops, which are not ours to close
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
     except Exception as error:
-        _abandon_loop()
+        _abandon_loop(theirs)
         for hint in _failure_hints(error, inputs, mocks, stack):
             error.add_note(HINT + hint)
         raise
     except BaseException:
-        _abandon_loop()
+        _abandon_loop(theirs)
         raise
 
     root = pulumi_settings.get_root_resource()
@@ -457,7 +459,7 @@ def _failure_hints(error: Exception, inputs: StackInputs, mocks: PreviewMocks, s
     return hints
 
 
-def _abandon_loop(wait_seconds: float = 5) -> None:
+def _abandon_loop(theirs: weakref.WeakSet[asyncio.AbstractEventLoop], wait_seconds: float = 5) -> None:
     """After a failed program: cancel what the runtime left pending, close its event loops and
     start a fresh one. Left to the interpreter's exit, a loop may be collected after its own
     self-pipe and print a traceback (`Invalid file descriptor: -1`) after our one-line error."""
@@ -468,14 +470,22 @@ def _abandon_loop(wait_seconds: float = 5) -> None:
     if pending:
         loop.run_until_complete(asyncio.wait(pending, timeout=wait_seconds))
     asyncio.set_event_loop(asyncio.new_event_loop())
-    _close_idle_loops(keep=asyncio.get_event_loop())
-    atexit.register(_close_idle_loops)
+    _close_idle_loops(asyncio.get_event_loop(), theirs)
+    atexit.register(_close_idle_loops, None, theirs)
 
 
-def _close_idle_loops(keep: asyncio.AbstractEventLoop | None = None) -> None:
-    """Close every event loop not running but `keep` (the runtime makes some of its own, in threads too)."""
-    for candidate in gc.get_objects():
-        if isinstance(candidate, asyncio.BaseEventLoop) and candidate is not keep:
+def _loops() -> list[asyncio.BaseEventLoop]:
+    return [candidate for candidate in gc.get_objects() if isinstance(candidate, asyncio.BaseEventLoop)]
+
+
+def _close_idle_loops(
+    keep: asyncio.AbstractEventLoop | None, theirs: weakref.WeakSet[asyncio.AbstractEventLoop]
+) -> None:
+    """Close the idle event loops the program's run made (the runtime makes some of its own, in
+    threads too), never `keep` nor one that existed before it: another thread of a library
+    caller may be between two uses of its loop."""
+    for candidate in _loops():
+        if candidate is not keep and candidate not in theirs:
             if not candidate.is_running() and not candidate.is_closed():
                 candidate.close()
 

@@ -119,6 +119,15 @@ class FailureProcessor(pulumi.ComponentResource):
                 a.aws,
                 key_prefix=MARKER_PREFIX,
             ),
+            # S3 answers a missing object with 404 only to a caller that may list the bucket
+            # (403 otherwise, like any refusal); versions are listed to confirm a 403 is a deletion.
+            {
+                "Sid": "ConfirmRecordsGone",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+                "Resource": a.archive.grant_arn,
+                "Condition": docs.resource_account(a.aws),
+            },
             docs.use_key("UseArchiveKey", a.archive.key_alias, ["kms:Decrypt", "kms:GenerateDataKey"], a.aws, "s3"),
             docs.allow("PublishAlerts", "sns:Publish", a.alert_topic_arn),
             docs.use_key("EncryptAlerts", a.alert_key_alias, ["kms:GenerateDataKey", "kms:Decrypt"], a.aws, "sns"),

@@ -311,8 +311,8 @@ KEYS: dict[str, Key] = {
         _bool(
             "autoReplay",
             False,
-            "Let the failure processor re-drive async events that failed for age or throttling (EventAgeExceeded), "
-            "once per request; refused with reservedConcurrency 0.",
+            "Let the failure processor re-drive async events the code never ran on (approximateInvokeCount 0: "
+            "throttled or aged out before a first attempt), once per request; refused with reservedConcurrency 0.",
         ),
         _choice(
             "bucketNamespace",

@@ -30,6 +30,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_failures.archive_format import (
@@ -43,12 +44,14 @@ from lambda_failures.archive_format import (
 )
 from lambda_failures.claims import NOT_FOUND, Claim, ClaimState, MarkerStore, error_code, now
 from lambda_failures.handlers.alerts import alert, gone_alert, malformed_alert
+from lambda_failures.invoke_errors import Verdict, classify, describe
 
 logger = Logger()
 metrics = Metrics()
 s3 = boto3.client("s3")
 sns = boto3.client("sns")
-lambda_client = boto3.client("lambda")
+# One attempt per invoke: a retried 5xx is how an event runs twice; the claim says what happened.
+lambda_client = boto3.client("lambda", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
 
 S3_TAG_LIMIT = 10
 
@@ -73,13 +76,40 @@ def _version(version: str | None) -> dict[str, str]:
 
 
 def _read(bucket: str, key: str, version: str | None) -> bytes | None:
-    """The object's bytes, or None when it was deleted before it could be read."""
+    """The object's bytes, or None when it was deleted before it could be read.
+
+    S3 answers 404 (NoSuchKey, NoSuchVersion) for a missing object only to a caller that may
+    list the bucket; to others it answers 403 AccessDenied, the same answer as for a key
+    policy, bucket policy or SCP that refuses the read, or a bucket now owned by another
+    account (ExpectedBucketOwner). A 403 alone is therefore not read as gone: the listing of
+    the key's versions must confirm the absence, else the error stands (and is retried)."""
     try:
         return s3.get_object(Bucket=bucket, Key=key, **_version(version))["Body"].read()
     except ClientError as error:
         if error_code(error) in NOT_FOUND:
             return None
+        if error_code(error) in ("AccessDenied", "403") and _confirmed_absent(bucket, key, version):
+            return None
         raise
+
+
+def _confirmed_absent(bucket: str, key: str, version: str | None) -> bool:
+    """Whether a listing of the key's versions shows it gone: the version read is not listed,
+    or (read without a version) its latest version is a delete marker or there is none. A
+    listing that fails confirms nothing."""
+    owner = {"ExpectedBucketOwner": os.environ["ARCHIVE_ACCOUNT"]} if os.environ.get("ARCHIVE_ACCOUNT") else {}
+    try:
+        pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key, **owner)
+        versions, latest_deleted = set(), False
+        for page in pages:
+            versions |= {v.get("VersionId") for v in page.get("Versions", []) if v.get("Key") == key}
+            if version is None and any(v.get("Key") == key and v.get("IsLatest") for v in page.get("Versions", [])):
+                return False
+            latest_deleted |= any(m.get("Key") == key and m.get("IsLatest") for m in page.get("DeleteMarkers", []))
+    except (ClientError, BotoCoreError) as error:
+        logger.info("absence not confirmed", extra={"key": key, "reason": str(error)[:300]})
+        return False
+    return version not in versions if version is not None else latest_deleted or not versions
 
 
 def _tag_alerted(bucket: str, key: str, version: str | None, when: str, replayed: bool) -> None:
@@ -107,7 +137,11 @@ def _tag_alerted(bucket: str, key: str, version: str | None, when: str, replayed
 
 def replay_once(replays: MarkerStore, summary: Any) -> str:
     """Re-drive the original event unless this request (or the one it replays) was replayed:
-    "replayed", "already-replayed", or "uncertain" (a claim whose outcome is unknown)."""
+    "replayed", "already-replayed", or "uncertain" (a claim whose outcome is unknown).
+
+    The claim is settled on what the error proves (invoke_errors): `failed` when nothing
+    ran (the error is raised so Lambda retries the notification, which may claim it again),
+    `uncertain` when the request may have been accepted (never re-driven automatically)."""
     if not summary.request_id:
         return "not-replayed"
     claim = replays.claim(f"{summary.function}/{summary.request_id}", {"record": summary.key})
@@ -118,9 +152,12 @@ def replay_once(replays: MarkerStore, summary: Any) -> str:
         response = lambda_client.invoke(
             FunctionName=summary.function, InvocationType="Event", Payload=json.dumps(summary.request_payload)
         )
-    except ClientError as error:
-        # Lambda answered with an error: the invocation was not accepted, so it may be tried again.
-        replays.settle(claim, ClaimState.FAILED, {"record": summary.key, "error": error_code(error)})
+    except (ClientError, BotoCoreError) as error:
+        if classify(error) is Verdict.UNCERTAIN:
+            replays.settle(claim, ClaimState.UNCERTAIN, {"record": summary.key, "error": describe(error)[:500]})
+            logger.warning("replay outcome unknown", extra={"key": summary.key, "reason": describe(error)})
+            return "uncertain"
+        replays.settle(claim, ClaimState.FAILED, {"record": summary.key, "error": describe(error)[:500]})
         raise
     replay_id = (response.get("ResponseMetadata") or {}).get("RequestId")
     replays.settle(claim, ClaimState.DONE, {"record": summary.key, "replayId": replay_id})
@@ -138,10 +175,14 @@ def _message(bucket: str, key: str, body: bytes | None) -> tuple[str, str, Any]:
         return subject, message, None
     try:
         summary = summarize(key, parse_record(body))
+        subject, message = alert(summary, bucket)
     except NotAFailureRecordError as error:
         subject, message = malformed_alert(key, bucket, str(error))
         return subject, message, None
-    subject, message = alert(summary, bucket)
+    except (RecursionError, ValueError, TypeError, AttributeError, KeyError) as error:
+        # A shape no check foresaw: the operator still hears of the object, once.
+        subject, message = malformed_alert(key, bucket, f"could not be summarized ({type(error).__name__})")
+        return subject, message, None
     return subject, message, summary
 
 
@@ -152,15 +193,18 @@ def process_object(bucket: str, key: str, version: str | None, topic_arn: str, a
     claim = alerts.claim(name, {"record": key})
     if not isinstance(claim, Claim):
         outcome = "duplicate" if claim is ClaimState.DONE else "uncertain"
+        if claim is ClaimState.DONE and auto_replay and _replay_pending(bucket, key, version, replays):
+            outcome = "replayed"
         logger.info("already claimed, skipped", extra={"key": key, "outcome": outcome})
         return outcome
     try:
         body = _read(bucket, key, version)
         subject, message, summary = _message(bucket, key, body)
         response = sns.publish(TopicArn=topic_arn, Subject=subject, Message=message)
-    except (ClientError, BotoCoreError) as error:
-        # Not published (the request failed or was refused): the next attempt may alert.
-        alerts.settle(claim, ClaimState.FAILED, {"record": key, "error": str(error)[:500]})
+    except BaseException as error:
+        # Not published (the request failed or was refused, or this attempt broke before it):
+        # the next attempt may alert. Whatever broke, the claim is never left `claimed`.
+        alerts.settle(claim, ClaimState.FAILED, {"record": key, "error": f"{type(error).__name__}: {error}"[:500]})
         raise
     alerts.settle(claim, ClaimState.DONE, {"record": key, "messageId": response.get("MessageId")})
     outcome = "gone" if body is None else "malformed" if summary is None else "alerted"
@@ -170,6 +214,17 @@ def process_object(bucket: str, key: str, version: str | None, topic_arn: str, a
         _tag_alerted(bucket, key, version, now(), outcome == "replayed")
     logger.info("failure record processed", extra={"key": key, "outcome": outcome})
     return outcome
+
+
+def _replay_pending(bucket: str, key: str, version: str | None, replays: MarkerStore) -> bool:
+    """A retried notification whose alert went out: re-drive the event if its replay claim
+    failed earlier (Lambda refused or throttled it). The replay claim keeps it once."""
+    body = _read(bucket, key, version)
+    try:
+        summary = summarize(key, parse_record(body)) if body is not None else None
+    except NotAFailureRecordError:
+        return False
+    return summary is not None and summary.retryable and replay_once(replays, summary) == "replayed"
 
 
 def _notification_target(record: Any) -> tuple[str, str, str | None]:

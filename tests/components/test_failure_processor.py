@@ -42,6 +42,14 @@ def test_role_reads_and_tags_records_and_publishes_alerts_only(stack):
     assert "ReplayRetryableEvents" not in {s.get("Sid") for s in doc["Statement"]}
 
 
+def test_role_may_list_the_archive_so_a_deleted_record_reads_as_gone(stack):
+    """Without s3:ListBucket S3 answers 403, not 404, for a missing object: "gone" is never seen."""
+    listing = statement(processor_policy(stack), "ConfirmRecordsGone")
+    assert listing["Action"] == ["s3:ListBucket", "s3:ListBucketVersions"]
+    assert listing["Resource"] == f"arn:aws:s3:::{ARCHIVE}"
+    assert listing["Condition"] == {"StringEquals": {"s3:ResourceAccount": ACCOUNT}}
+
+
 def test_auto_replay_adds_invoke_on_the_processor_function_only(program):
     doc = processor_policy(program(autoReplay=True))
     replay = statement(doc, "ReplayRetryableEvents")
@@ -113,6 +121,8 @@ def test_processor_packages_the_archive_format_it_imports(stack):
         "lambda_failures/handlers/__init__.py",
         "lambda_failures/handlers/alerts.py",
         "lambda_failures/handlers/failure_processor.py",
+        "lambda_failures/invoke_errors.py",
+        "lambda_failures/json_depth.py",
     ]
 
 

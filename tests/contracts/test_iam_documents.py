@@ -787,6 +787,18 @@ def test_the_failure_processor_may_read_and_tag_records_alert_and_park_its_own_f
     calls += key_calls(
         f, identity, f.key_policy(f.archive_key), f.key_alias(f.archive_key), ["kms:GenerateDataKey"], "s3", who
     )
+    # Listing the archive (its keys and versions) turns a deleted record's 403 into 404 / a confirmed absence.
+    for action in ("s3:ListBucket", "s3:ListBucketVersions"):
+        calls += [
+            Call(
+                f"{action} {f.archive_arn}", True, lambda a=action: role_may(identity, Request(a, f.archive_arn, own))
+            ),
+            Call(
+                f"{action} {f.archive_arn} in {OTHER_ACCOUNT}",
+                False,
+                lambda a=action: role_may(identity, Request(a, f.archive_arn, other)),
+            ),
+        ]
     # Automatic replay is off by default: nothing to invoke.
     processor = f.s.outputs["LambdaFunctionArn"]
     invoke = Request("lambda:InvokeFunction", processor)

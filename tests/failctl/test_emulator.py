@@ -81,3 +81,35 @@ def test_in_process_lambda_answers_invoke_as_replay_reads_it():
     assert failed["FunctionError"] == "Unhandled"
     assert json.loads(failed["Payload"].read()) == {"errorType": "ValueError", "errorMessage": "bad batch"}
     assert lambda_.invoke(FunctionName="ok", InvocationType="Event", Payload='{"Records": []}')["StatusCode"] == 202
+
+
+def test_records_are_stamped_in_utc_on_a_machine_that_is_not(tmp_path):
+    """Lambda writes UTC with `Z`; a machine in another zone must not shift the stamps."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import json, time\n"
+        "from datetime import datetime, timedelta, timezone\n"
+        "from failctl.emulation.lambda_writer import async_failure_record, stream_failure_record\n"
+        "assert time.localtime(0).tm_gmtoff == 19800, 'the child is not in +05:30'\n"
+        "moment = datetime(2026, 11, 18, 9, 30, tzinfo=timezone(timedelta(hours=-5)))\n"
+        "item = {'dynamodb': {'SequenceNumber': '1', 'ApproximateCreationDateTime': 1795000000}}\n"
+        "batch = stream_failure_record('arn:fn', 'arn:stream', 'shard', [item], moment, 1)\n"
+        "single = async_failure_record('arn:fn', {}, moment, None)\n"
+        "print(json.dumps([single['timestamp'], batch['timestamp'], batch['DDBStreamBatchInfo']]))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=os.environ | {"TZ": "Asia/Kolkata", "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    single, batch, info = json.loads(result.stdout)
+    assert single == batch == "2026-11-18T14:30:00.000Z"  # 09:30 at -05:00
+    assert info["approximateArrivalOfFirstRecord"] == "2026-11-18T11:06:40Z"  # epoch 1795000000

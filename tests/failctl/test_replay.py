@@ -7,7 +7,7 @@ from datetime import date
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ParamValidationError, ReadTimeoutError
 from moto import mock_aws
 from support.archive import FUNCTION, build_archive
 
@@ -250,3 +250,105 @@ def test_bad_concurrency_or_rate_is_one_line_and_exit_2(archive, capsys, flags):
         cli.main(["replay", "--source", str(archive), *flags])
     err = capsys.readouterr().err
     assert exited.value.code == 2 and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("rate", ["1e-300", "1e-9", "0.001", "1e6", "inf", "nan"])
+def test_a_rate_that_would_overflow_or_wait_forever_is_one_line_and_exit_2(archive, capsys, rate):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["replay", "--source", str(archive), "--execute", "--rate", rate])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "--rate" in err and len(err.strip().splitlines()) == 1
+    assert markers(archive) == []
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_lambda_out_of_reach_sends_nothing_settles_failed_and_exits_3(archive, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    code = cli.main(["replay", "--source", str(archive), "--action", "refund", "--execute", "--json"])
+    out = capsys.readouterr()
+    errors = [line for line in out.err.splitlines() if not line.startswith("skipped ")]  # unreadable records
+    assert code == 3 and len(errors) == 1 and "Traceback" not in out.err, out.err
+    assert "cannot reach Lambda" in errors[0] and "throttled" not in out.err + out.out
+    assert {o["status"] for o in json.loads(out.out)["outcomes"]} == {"not-sent"}
+    # Nothing was sent: every claim taken is settled failed, free for the next run.
+    assert {m["state"] for m in markers(archive)} <= {"failed"}
+    code, later, _ = run(capsys, args(archive, action="refund", execute=True), FakeLambda())
+    assert code == 0 and {o["status"] for o in later["outcomes"]} == {"replayed"}
+
+
+def test_an_expired_sso_session_is_found_before_anything_is_claimed(archive, capsys, monkeypatch, tmp_path):
+    config = tmp_path / "config"
+    config.write_text(
+        "[default]\nsso_start_url = https://example.awsapps.com/start\nsso_region = us-east-1\n"
+        "sso_account_id = 123456789012\nsso_role_name = reader\nregion = eu-west-1\n"
+    )
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code = cli.main(["replay", "--source", str(archive), "--action", "refund", "--execute"])
+    err = capsys.readouterr().err
+    assert code == 3 and "credentials could not be loaded" in err and len(err.strip().splitlines()) == 1
+    assert markers(archive) == []
+
+
+class ErringLambda:
+    def __init__(self, error):
+        self.error = error
+        self.calls = 0
+
+    def invoke(self, **request):
+        self.calls += 1
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "state"),
+    [
+        (
+            ClientError({"Error": {"Code": "ServiceException"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "Invoke"),
+            "uncertain",
+            "uncertain",
+        ),
+        (ReadTimeoutError(endpoint_url="http://lambda"), "uncertain", "uncertain"),
+        (ConnectionClosedError(endpoint_url="http://lambda"), "uncertain", "uncertain"),
+        (ParamValidationError(report="FunctionName too long"), "failed", "failed"),
+        (
+            ClientError(
+                {"Error": {"Code": "ResourceNotFoundException"}, "ResponseMetadata": {"HTTPStatusCode": 404}}, "Invoke"
+            ),
+            "failed",
+            "failed",
+        ),
+    ],
+)
+def test_only_an_error_after_the_request_may_have_been_accepted_is_uncertain(archive, capsys, error, status, state):
+    client = ErringLambda(error)
+    code, result, _ = run(capsys, args(archive, action="refund", execute=True), client)
+    assert code == 1 and {o["status"] for o in result["outcomes"]} == {status}
+    assert {m["state"] for m in markers(archive)} == {state}
+    assert client.calls == len(result["outcomes"])  # none retried: retrying is how a record runs twice
+
+
+def test_credentials_a_process_cannot_give_are_found_before_anything_is_claimed(archive, capsys, monkeypatch, tmp_path):
+    config = tmp_path / "config"
+    config.write_text("[default]\ncredential_process = /bin/false\nregion = eu-west-1\n")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    code = cli.main(["replay", "--source", str(archive), "--action", "refund", "--execute"])
+    err = capsys.readouterr().err
+    assert code == 3 and "credentials could not be loaded" in err and len(err.strip().splitlines()) == 1, err
+    assert markers(archive) == []

@@ -8,9 +8,11 @@ is a loopback stand-in that counts every payload it receives.
 from __future__ import annotations
 
 import json
+import random
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -124,8 +126,12 @@ def test_a_run_killed_mid_invoke_then_rerun_doubles_nothing_and_loses_nothing(se
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     code, rerun = finish(replay_process(f"s3://{BUCKET}", env))
-    assert code == 0 and {o["status"] for o in rerun["outcomes"]} <= {"replayed", "skipped"}
+    assert code == 0 and {o["status"] for o in rerun["outcomes"]} <= {"replayed", "skipped", "held"}
     assert set(lam.received.values()) == {1}  # nothing ran twice
+    # Every record never sent is reported: held by the killed run (not "already replayed").
+    held = {o["key"] for o in rerun["outcomes"] if o["status"] == "held"}
+    unsent = {o["key"] for o in rerun["outcomes"] if payload(int(o["key"][-4:])) not in lam.received}
+    assert unsent <= held and 1 <= len(held) <= 4
     plan = subprocess.run(
         [sys.executable, "-m", "failctl", "replay", "--source", f"s3://{BUCKET}", "--json", "--bucket-owner", ACCOUNT],
         cwd=ROOT,
@@ -144,3 +150,72 @@ def test_a_run_killed_mid_invoke_then_rerun_doubles_nothing_and_loses_nothing(se
     assert sum(lam.received.values()) == 40 - len(uncertain) + sum(
         1 for key in uncertain if payload(int(key[-4:])) in lam.received
     )
+
+
+def marker_states(s3_url: str) -> dict[str, str]:
+    s3 = boto3.client("s3", endpoint_url=s3_url, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    states = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="markers/replays/"):
+        for item in page.get("Contents", []):
+            body = json.loads(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read())
+            states[item["Key"].removeprefix("markers/replays/")] = body["state"]
+    return states
+
+
+def wait_for_requests(lam: CountingLambda, count: int, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while lam.requests < count:
+        assert time.monotonic() < deadline, f"only {lam.requests} invocations, waited for {count}"
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sigterm_and_sigint_at_random_moments_then_a_rerun_send_each_record_once(servers, seed):
+    """CI cancelling a job (SIGTERM), an operator's Ctrl-C (SIGINT): the run stops claiming,
+    lets what it sent answer, settles every claim it holds and says so; the rerun sends the rest."""
+    s3_url, lam, env = servers
+    fill_bucket(s3_url, 200)
+    lam.delay = 0.02
+    moments = random.Random(seed)
+    for signum, code in ((signal.SIGTERM, 143), (signal.SIGINT, 130)):
+        run = replay_process(f"s3://{BUCKET}", env)
+        wait_for_requests(lam, lam.requests + moments.randint(1, 80))
+        run.send_signal(signum)
+        stopped_code, stopped = finish(run)
+        assert stopped_code == code, statuses(stopped)
+        assert set(statuses(stopped)) <= {"replayed", "skipped", "not-sent"} and statuses(stopped).get("not-sent")
+        assert "claimed" not in marker_states(s3_url).values()  # every claim it held is settled
+        assert set(lam.received.values()) == {1}
+        unsent = {o["key"] for o in stopped["outcomes"] if o["status"] == "not-sent"}
+        assert not {k for k in unsent if payload(int(k[-4:])) in lam.received}  # "not sent" is true
+    code, rerun = finish(replay_process(f"s3://{BUCKET}", env))
+    assert code == 0 and set(statuses(rerun)) <= {"replayed", "skipped"}
+    assert sorted(lam.received.values()) == [1] * 200  # each record sent exactly once
+    assert set(marker_states(s3_url).values()) == {"done"}
+
+
+def test_a_stop_settles_an_invoke_that_never_answers_as_uncertain_within_the_wait(servers):
+    s3_url, lam, env = servers
+    fill_bucket(s3_url, 40)
+    lam.hang_at = 10
+    run = replay_process(f"s3://{BUCKET}", env, "--concurrency", "2", "--stop-wait", "1")
+    assert lam.hanging.wait(120)
+    started = time.monotonic()
+    run.send_signal(signal.SIGTERM)
+    code, stopped = finish(run)
+    assert code == 143 and time.monotonic() - started < 15
+    uncertain = [o for o in stopped["outcomes"] if o["status"] == "uncertain"]
+    assert len(uncertain) == 1 and "may have run" in uncertain[0]["detail"]
+    states = marker_states(s3_url)
+    assert "claimed" not in states.values() and states[uncertain[0]["key"]] == "uncertain"
+
+
+def test_a_replay_without_credentials_sends_nothing_marks_nothing_and_exits_3(tmp_path, servers):
+    _, lam, env = servers
+    fill_folder(tmp_path, 5)
+    bare = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    bare |= {"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    run = replay_process(str(tmp_path), bare)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 3 and "no AWS credentials" in err and len(err.strip().splitlines()) == 1, err
+    assert lam.requests == 0 and not (tmp_path / ".failctl").exists()

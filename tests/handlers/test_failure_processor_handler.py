@@ -130,11 +130,21 @@ def test_auto_replay_redrives_only_retryable_conditions(aws, monkeypatch):
     put(
         aws,
         aged,
-        async_failure_record(FUNCTION_ARN, {"action": "process", "value": 1}, MOMENT, None, "EventAgeExceeded"),
+        async_failure_record(FUNCTION_ARN, {"action": "process", "value": 1}, MOMENT, None, "EventAgeExceeded", 0),
     )
     broken = async_failure_key("fn", MOMENT, "broken")
     put(aws, broken, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
-    assert notify(aws, aged, broken) == {"replayed": 1, "alerted": 1}
+    # With a short maximum event age, code that failed on its first attempt ends as
+    # EventAgeExceeded too: it ran (invoke count 1), so it is not re-driven.
+    ran = async_failure_key("fn", MOMENT, "ran")
+    put(
+        aws,
+        ran,
+        async_failure_record(
+            FUNCTION_ARN, {"action": "process", "value": -1}, MOMENT, RuntimeError("x"), "EventAgeExceeded", 1
+        ),
+    )
+    assert notify(aws, aged, broken, ran) == {"replayed": 1, "alerted": 2}
     (invocation,) = aws["invoked"]
     assert invocation["FunctionName"] == "lambda-failures-test-processor"
     assert invocation["InvocationType"] == "Event"
@@ -148,18 +158,18 @@ def test_auto_replay_runs_once_per_request_and_never_replays_a_replay(aws, monke
     monkeypatch.setenv("AUTO_REPLAY", "true")
     payload = {"action": "process", "value": 1}
     first = async_failure_key("fn", MOMENT, "first")
-    put(aws, first, async_failure_record(FUNCTION_ARN, payload, MOMENT, None, "EventAgeExceeded", request_id="r-1"))
+    put(aws, first, async_failure_record(FUNCTION_ARN, payload, MOMENT, None, "EventAgeExceeded", 0, request_id="r-1"))
     assert notify(aws, first) == {"replayed": 1}
     # The same record re-delivered with its tags lost (a copy of the object): the claim holds.
     again = async_failure_key("fn", MOMENT, "again")
-    put(aws, again, async_failure_record(FUNCTION_ARN, payload, MOMENT, None, "EventAgeExceeded", request_id="r-1"))
+    put(aws, again, async_failure_record(FUNCTION_ARN, payload, MOMENT, None, "EventAgeExceeded", 0, request_id="r-1"))
     assert notify(aws, again) == {"alerted": 1}
     # The replay itself (request id replay-1, from the invoke response) ages out again.
     second = async_failure_key("fn", MOMENT, "second")
     put(
         aws,
         second,
-        async_failure_record(FUNCTION_ARN, payload, MOMENT, None, "EventAgeExceeded", request_id="replay-1"),
+        async_failure_record(FUNCTION_ARN, payload, MOMENT, None, "EventAgeExceeded", 0, request_id="replay-1"),
     )
     assert notify(aws, second) == {"alerted": 1}
     assert len(aws["invoked"]) == 1
@@ -287,3 +297,165 @@ def test_any_event_gives_counts_or_a_named_error(aws, event):
         assert isinstance(error, failure_processor.RecordsNotProcessedError), repr(error)
         return
     assert all(isinstance(v, int) for v in counts.values())
+
+
+def marker_state(aws, prefix, name):
+    return json.loads(aws["s3"].get_object(Bucket=BUCKET, Key=f"{prefix}{name}")["Body"].read())["state"]
+
+
+def notify_version(aws, key, version):
+    record = {"s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "versionId": version}}}
+    return aws["handler"]({"Records": [record]}, CONTEXT)
+
+
+def test_a_version_deleted_between_notification_and_read_alerts_once_as_gone(aws):
+    """Read by the version the notification names: S3 answers NoSuchVersion once it is deleted."""
+    aws["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    key = async_failure_key("fn", MOMENT, "versioned")
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
+    version = aws["s3"].head_object(Bucket=BUCKET, Key=key)["VersionId"]
+    aws["s3"].delete_object(Bucket=BUCKET, Key=key, VersionId=version)
+    assert notify_version(aws, key, version) == {"gone": 1}
+    assert notify_version(aws, key, version) == {"duplicate": 1}
+    (alert,) = alerts(aws)
+    assert alert["Subject"] == "Failure record deleted before it was read"
+
+
+def access_denied_reads(monkeypatch):
+    """What S3 answers a reader without s3:ListBucket for a missing object (and what any
+    reader gets from a key policy or bucket policy refusing the read): 403 AccessDenied."""
+    from botocore.exceptions import ClientError
+
+    from lambda_failures.handlers import failure_processor
+
+    real = failure_processor.s3.get_object
+
+    def get_object(**request):
+        if request["Key"].startswith("aws/lambda/"):
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "GetObject"
+            )
+        return real(**request)
+
+    monkeypatch.setattr(failure_processor.s3, "get_object", get_object)
+
+
+def test_a_403_on_an_object_the_listing_shows_deleted_is_read_as_gone(aws, monkeypatch):
+    aws["s3"].put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    key = async_failure_key("fn", MOMENT, "deleted-403")
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
+    version = aws["s3"].head_object(Bucket=BUCKET, Key=key)["VersionId"]
+    aws["s3"].delete_object(Bucket=BUCKET, Key=key)  # a delete marker: the latest is gone
+    access_denied_reads(monkeypatch)
+    assert notify(aws, key) == {"gone": 1}
+    # The version the notification named is still listed: a 403 on it is not "gone".
+    with pytest.raises(Exception, match="not processed"):
+        notify_version(aws, key, version)
+    aws["s3"].delete_object(Bucket=BUCKET, Key=key, VersionId=version)
+    assert notify_version(aws, key, version) == {"gone": 1}  # failed earlier: claimed again
+
+
+def test_a_403_on_an_object_that_is_there_is_not_gone_and_is_retried(aws, monkeypatch):
+    """A 403 alone is ambiguous (a key policy or bucket policy refusing the read, a bucket
+    now owned by another account): without a listing that confirms the absence it stands."""
+    key = async_failure_key("fn", MOMENT, "denied")
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
+    access_denied_reads(monkeypatch)
+    with pytest.raises(Exception, match="not processed"):
+        notify(aws, key)
+    assert marker_state(aws, "markers/alerts/", key) == "failed" and alerts(aws) == []
+
+
+def test_a_stream_payload_nested_5000_deep_is_alerted_and_its_claim_settled(aws):
+    key = stream_failure_key("esm", "shard-1", MOMENT, "deep")
+    deep = "[" * 5000 + "]" * 5000
+    record = {
+        "requestContext": {"requestId": "r", "functionArn": FUNCTION_ARN, "condition": "RetryAttemptsExhausted"},
+        "DDBStreamBatchInfo": {"shardId": "shard-1", "batchSize": 1},
+        "payload": deep,
+    }
+    put(aws, key, record)
+    assert notify(aws, key) == {"malformed": 1}
+    assert marker_state(aws, "markers/alerts/", key) == "done"
+    (alert,) = alerts(aws)
+    assert "nested too deeply" in alert["Message"]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")  # the crash comes before any metric
+def test_an_unforeseen_crash_before_publishing_never_leaves_the_claim_claimed(aws, monkeypatch):
+    from lambda_failures.handlers import failure_processor
+
+    key = async_failure_key("fn", MOMENT, "crash")
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
+    monkeypatch.setattr(failure_processor, "_message", lambda *a: (_ for _ in ()).throw(MemoryError()))
+    with pytest.raises(MemoryError):
+        notify(aws, key)
+    assert marker_state(aws, "markers/alerts/", key) == "failed"
+
+
+@pytest.mark.parametrize(
+    ("error", "state", "raises"),
+    [
+        ("ReadTimeoutError", "uncertain", False),
+        ("ConnectionClosedError", "uncertain", False),
+        ("ServiceException", "uncertain", False),
+        ("EndpointConnectionError", "failed", True),
+        ("NoCredentialsError", "failed", True),
+        ("TooManyRequestsException", "failed", True),
+    ],
+)
+def test_auto_replay_settles_its_claim_on_what_the_error_proves(aws, monkeypatch, error, state, raises):
+    from botocore import exceptions
+
+    from lambda_failures.handlers import failure_processor
+
+    errors = {
+        "ReadTimeoutError": exceptions.ReadTimeoutError(endpoint_url="http://lambda"),
+        "ConnectionClosedError": exceptions.ConnectionClosedError(endpoint_url="http://lambda"),
+        "EndpointConnectionError": exceptions.EndpointConnectionError(endpoint_url="http://lambda"),
+        "NoCredentialsError": exceptions.NoCredentialsError(),
+        "ServiceException": exceptions.ClientError(
+            {"Error": {"Code": "ServiceException"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "Invoke"
+        ),
+        "TooManyRequestsException": exceptions.ClientError(
+            {"Error": {"Code": "TooManyRequestsException"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Invoke"
+        ),
+    }
+
+    def invoke(**request):
+        raise errors[error]
+
+    monkeypatch.setattr(failure_processor.lambda_client, "invoke", invoke)
+    monkeypatch.setenv("AUTO_REPLAY", "true")
+    key = async_failure_key("fn", MOMENT, "aged")
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"a": 1}, MOMENT, None, "EventAgeExceeded", 0, request_id="r-9"))
+    if raises:
+        with pytest.raises(failure_processor.RecordsNotProcessedError):
+            notify(aws, key)
+    else:
+        assert notify(aws, key) == {"alerted": 1}
+    assert marker_state(aws, "markers/auto-replays/", "lambda-failures-test-processor/r-9") == state
+
+
+def test_an_auto_replay_lambda_throttled_is_redriven_by_the_retried_notification(aws, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from lambda_failures.handlers import failure_processor
+
+    monkeypatch.setenv("AUTO_REPLAY", "true")
+    key = async_failure_key("fn", MOMENT, "throttled")
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"a": 2}, MOMENT, None, "EventAgeExceeded", 0, request_id="r-7"))
+    accepting = failure_processor.lambda_client.invoke
+
+    def throttled(**request):
+        raise ClientError(
+            {"Error": {"Code": "TooManyRequestsException"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Invoke"
+        )
+
+    monkeypatch.setattr(failure_processor.lambda_client, "invoke", throttled)
+    with pytest.raises(failure_processor.RecordsNotProcessedError):
+        notify(aws, key)
+    monkeypatch.setattr(failure_processor.lambda_client, "invoke", accepting)
+    assert notify(aws, key) == {"replayed": 1}  # Lambda's retry: alerted already, replayed now
+    assert notify(aws, key) == {"duplicate": 1}
+    assert len(aws["invoked"]) == 1 and len(alerts(aws)) == 1

@@ -77,6 +77,8 @@ class CountingLambda:
 
     `fail_after_accept(n)`: every n-th invocation is counted (it ran) and answered 500.
     `hang_on(i)`: the i-th invocation is counted and never answered (until the server stops).
+    `delay`: seconds every answer takes after the invocation was counted (time for a signal to
+    find invocations in flight).
     """
 
     def __init__(self) -> None:
@@ -85,6 +87,7 @@ class CountingLambda:
         self._lock = threading.Lock()
         self.fail_every: int | None = None
         self.hang_at: int | None = None
+        self.delay = 0.0
         self.hanging = threading.Event()
         self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -104,6 +107,8 @@ class CountingLambda:
                     lam.requests += 1
                     number = lam.requests
                     lam.received[body.decode()] += 1
+                if lam.delay:
+                    time.sleep(lam.delay)
                 if lam.hang_at == number:
                     lam.hanging.set()
                     lam._release.wait(120)
