@@ -311,7 +311,7 @@ KEYS: dict[str, Key] = {
         _bool(
             "autoReplay",
             False,
-            "Let the failure processor re-drive async events the code never ran on (approximateInvokeCount 0: "
+            "Let the failure processor re-drive async events the code never ran on (approximateInvokeCount 0, "
             "throttled or aged out before a first attempt), once per request; refused with reservedConcurrency 0.",
         ),
         _choice(
