@@ -32,8 +32,9 @@ from pulumi.runtime.sync_await import _sync_await
 
 import failctl as failctl_package
 import lambda_failures as lambda_failures_package
-from failctl.preview.project_config import ProjectFileError, load_project, load_stack_config
+from failctl.preview.project_config import ProjectFileError, load_project
 from failctl.preview.regions import RegionError, partition_of
+from failctl.preview.stack_config import load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown-string sentinel
@@ -342,7 +343,7 @@ def stack_inputs(
     overrides: dict[str, str] | None = None,
     secrets: dict[str, str] | None = None,
 ) -> StackInputs:
-    """Pulumi.yaml and Pulumi.<stack>.yaml merged by the engine's rules (project_config), with
+    """Pulumi.yaml and Pulumi.<stack>.yaml merged by the engine's rules (project_config, stack_config), with
     `secure:` values the preview cannot decrypt: given ones stay secret, others are left out."""
     try:
         project = load_project(project_dir)
