@@ -13,6 +13,7 @@ from pulumi_policy import (
 )
 
 from .common import (
+    BUCKET_TYPES,
     MalformedDocumentError,
     as_list,
     attached_to,
@@ -24,7 +25,6 @@ from .common import (
     statements,
 )
 
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 PAB_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
 POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")

@@ -16,6 +16,7 @@ from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UnknownValueError
 
 __all__ = [
+    "BUCKET_TYPES",
     "UnknownValueError",
     "as_list",
     "attached_to",
@@ -28,6 +29,9 @@ __all__ = [
     "prop",
     "statements",
 ]
+
+# The S3 bucket resource types of pulumi-aws: Bucket, and BucketV2 that older programs still use.
+BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 
 
 def dig(value: Any, *path: str) -> Any:

@@ -16,15 +16,13 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from .common import UnknownValueError, as_list, attached_to, dig, is_true
+from .common import BUCKET_TYPES, UnknownValueError, as_list, attached_to, dig, is_true
 
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 SSE_TYPES = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
-FROM_THIS_STACK = "<key created in this stack>"
 
 
 # What each service does when no key is named (AWS documentation of each service's default).

@@ -15,7 +15,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from .common import prop
+from .common import BUCKET_TYPES, prop
 
 # Types whose name is unique per account and region, and the property holding it. Names
 # scoped to a parent (role policies, permissions) are not listed.
@@ -35,7 +35,6 @@ REGIONAL_NAMES = {
 ACCOUNT_NAMES = {"aws:iam/role:Role": "name"}
 # Bucket names share one namespace across both bucket types; an account-regional name carries
 # its account and region, so equal names are one bucket either way.
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 
 
 def _region(resource: Any) -> str | None:
