@@ -6,28 +6,15 @@ import json
 from typing import Any
 
 from pulumi.runtime.rpc import _special_archive_sig, _special_asset_sig, _special_secret_sig, _special_sig_key
-from pulumi_policy.proxy import (
-    UNKNOWN_ARCHIVE_VALUE,
-    UNKNOWN_ARRAY_VALUE,
-    UNKNOWN_ASSET_VALUE,
-    UNKNOWN_BOOLEAN_VALUE,
-    UNKNOWN_NUMBER_VALUE,
-    UNKNOWN_OBJECT_VALUE,
-    UNKNOWN_STRING_VALUE,
-)
+from pulumi_policy import proxy
 
 from failctl.preview.synth import Synthesis, SynthResource
 
 # The engine's unknowns of each type, as its gRPC values carry them.
 UNKNOWN_SENTINELS = {
-    UNKNOWN_ARCHIVE_VALUE,
-    UNKNOWN_ARRAY_VALUE,
-    UNKNOWN_ASSET_VALUE,
-    UNKNOWN_BOOLEAN_VALUE,
-    UNKNOWN_NUMBER_VALUE,
-    UNKNOWN_OBJECT_VALUE,
-    UNKNOWN_STRING_VALUE,
-}
+    proxy.UNKNOWN_BOOLEAN_VALUE, proxy.UNKNOWN_NUMBER_VALUE, proxy.UNKNOWN_STRING_VALUE, proxy.UNKNOWN_ARRAY_VALUE,
+    proxy.UNKNOWN_ASSET_VALUE, proxy.UNKNOWN_ARCHIVE_VALUE, proxy.UNKNOWN_OBJECT_VALUE,
+}  # fmt: skip
 
 # The settings a reviewer looks for first, per resource type.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
