@@ -6,6 +6,8 @@ credentials, no Pulumi CLI, AWS refusing the caller). Every error is one line on
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -15,7 +17,16 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT = 0, 1, 2, 3
+
+class ExitStatus(IntEnum):
+    """failctl's exit codes (ints, as the shell reads them)."""
+
+    OK = 0
+    FAILED = 1  # violations, or work that failed
+    BAD_INPUT = 2
+    ENVIRONMENT = 3
+    INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of our output went away
 
 # AWS answers that are about the caller (who, with what credentials), not about the input.
 REFUSED = frozenset(
@@ -33,15 +44,25 @@ REFUSED = frozenset(
 )
 
 
-class BadInputError(Exception):
-    """The arguments, files or sources given cannot be used (exit 2)."""
+class FailctlError(Exception):
+    """What stops a command, said in one line; `status` is the exit code it means (main maps it)."""
+
+    status = ExitStatus.FAILED
 
 
-class EnvironmentProblemError(Exception):
-    """The machine or account is not set up for the command (exit 3)."""
+class BadInputError(FailctlError):
+    """The arguments, files or sources given cannot be used."""
+
+    status = ExitStatus.BAD_INPUT
 
 
-def from_aws(error: BotoCoreError | ClientError, doing: str) -> Exception:
+class EnvironmentProblemError(FailctlError):
+    """The machine or account is not set up for the command."""
+
+    status = ExitStatus.ENVIRONMENT
+
+
+def from_aws(error: BotoCoreError | ClientError, doing: str) -> FailctlError:
     """The failctl error an AWS SDK error means, with one line saying what was being done."""
     if isinstance(error, NoRegionError):
         return EnvironmentProblemError(f"{doing}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION)")
