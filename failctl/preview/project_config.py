@@ -102,9 +102,9 @@ def load_project(project_dir: Path) -> Project:
             [f"{source}: expected project to be an object, was {kind(document)} [project.go SimplifyMarshalledProject]"]
         )
     found = schema_problems(document)
-    name = _project_name(document, source)
-    problems = [] if isinstance(name, str) else [name[0]]
-    runtime = document.get("runtime")
+    name_problem = _name_problem(document)
+    problems = [] if name_problem is None else [f"{source}: {name_problem}"]
+    name, runtime = document.get("name"), document.get("runtime")
     if runtime is None:
         problems.append(f"{source}: project is missing a 'runtime' attribute (no language host can run it)")
     elif isinstance(runtime, dict) and "runtime" not in found and not runtime.get("name"):
@@ -125,7 +125,7 @@ def load_project(project_dir: Path) -> Project:
     ):
         problems.append(f"{source}: 'stackConfigDir' must be a folder inside the project [not an engine rule]")
     declarations: dict[str, ConfigDeclaration] = {}
-    if isinstance(raw_config, dict) and isinstance(name, str):
+    if isinstance(raw_config, dict) and name_problem is None:
         valid = {key: raw for key, raw in raw_config.items() if ("config", key) not in found}
         declarations = _declarations(valid, name, source, problems)
     if problems:
@@ -140,19 +140,19 @@ def load_project(project_dir: Path) -> Project:
     )
 
 
-def _project_name(document: dict[str, Any], source: str) -> str | tuple[str]:
+def _name_problem(document: dict[str, Any]) -> str | None:
     """project.go `ValidateProject` (presence, non-empty text) and tokens/project.go `ValidateProjectName`."""
     name = document.get("name")
     if "name" not in document:
-        return (f"{source}: project is missing a 'name' attribute [project.go ValidateProject]",)
+        return "project is missing a 'name' attribute [project.go ValidateProject]"
     if not isinstance(name, str) or name == "":
-        return (f"{source}: project is missing a non-empty string 'name' attribute [project.go ValidateProject]",)
+        return "project is missing a non-empty string 'name' attribute [project.go ValidateProject]"
     if not NAME_RE.fullmatch(name):
         return (
-            f"{source}: 'name': project names may only contain alphanumerics, hyphens, underscores, and periods, "
-            "at most 100 characters [tokens/project.go ValidateProjectName]",
+            "'name': project names may only contain alphanumerics, hyphens, underscores, and periods, "
+            "at most 100 characters [tokens/project.go ValidateProjectName]"
         )
-    return name
+    return None
 
 
 def _declarations(
