@@ -449,16 +449,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except FailctlError as error:
-        if args.debug:
-            traceback.print_exception(error)
-        print(f"failctl {args.command}: {_one_line(error)}", file=sys.stderr)
-        return error.status
+        return _fail(args, error, error.status)
     except KeyboardInterrupt:
         print(f"failctl {args.command}: interrupted", file=sys.stderr)
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         _quiet_stdout()
         return ExitStatus.BROKEN_PIPE
+
+
+def _fail(args: argparse.Namespace, error: Exception, code: int) -> int:
+    if args.debug:
+        traceback.print_exception(error)
+    print(f"failctl {args.command}: {_one_line(error)}", file=sys.stderr)
+    return code
 
 
 def _quiet_stdout() -> None:
