@@ -66,7 +66,7 @@ def _messages(error: jsonschema.ValidationError) -> list[str]:
     if error.validator == "required":
         missing = [name for name in error.validator_value if name not in error.instance]
         return [f"{where} needs {', '.join(repr(name) for name in missing)} [project.json]"]
-    return [f"{where}: {error.message} [project.json]"]
+    return [f"{where} breaks the schema's '{error.validator}' rule [project.json]"]  # never the value itself
 
 
 def _kind(branch: dict[str, Any]) -> str:
