@@ -16,8 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
-from failctl.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_OK, BadInputError, EnvironmentProblemError
-from failctl.errors import EXIT_FAILED as EXIT_VIOLATIONS
+from failctl.errors import BadInputError, EnvironmentProblemError, ExitStatus, FailctlError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,7 +27,7 @@ class _Parser(argparse.ArgumentParser):
         if found:
             choices = re.findall(r"'([^']*)'|([\w-]+)", found.group(2))
             message += did_you_mean(found.group(1), [a or b for a, b in choices])
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+        self.exit(ExitStatus.BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -297,7 +296,7 @@ def _names(values: list[str]) -> list[str]:
 
 
 def _gate_exit(args: argparse.Namespace, verdict: Any) -> int:
-    return EXIT_VIOLATIONS if verdict is not None and verdict.blocked and not args.soft_fail else EXIT_OK
+    return ExitStatus.FAILED if verdict is not None and verdict.blocked and not args.soft_fail else ExitStatus.OK
 
 
 def _print_verdict(verdict: Any, output: str) -> bool:
@@ -441,7 +440,7 @@ def _policies(args: argparse.Namespace) -> int:
         print(json.dumps(rules_document.rows(pack), indent=2))
     else:
         print("\n".join(rules_document.table(pack)))
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _query(args: argparse.Namespace) -> int:
@@ -474,23 +473,20 @@ COMMANDS = {
     "replay": _replay,
     "demo": _demo,
 }
-EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader went away
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except BadInputError as error:
-        return _fail(args, error, EXIT_BAD_INPUT)
-    except EnvironmentProblemError as error:
-        return _fail(args, error, EXIT_ENVIRONMENT)
+    except FailctlError as error:
+        return _fail(args, error, error.status)
     except KeyboardInterrupt:
         print(f"failctl {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return ExitStatus.INTERRUPTED
     except BrokenPipeError:
         _quiet_stdout()
-        return EXIT_BROKEN_PIPE
+        return ExitStatus.BROKEN_PIPE
 
 
 def _fail(args: argparse.Namespace, error: Exception, code: int) -> int:

@@ -18,7 +18,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_ENVIRONMENT = 0, 1, 2, 3
+from failctl.exit_status import ExitStatus
 
 # AWS answers that are about the caller (who, with what credentials), not about the input.
 REFUSED = frozenset(
@@ -36,15 +36,25 @@ REFUSED = frozenset(
 )
 
 
-class BadInputError(Exception):
-    """The arguments, files or sources given cannot be used (exit 2)."""
+class FailctlError(Exception):
+    """What stops a command, said in one line; `status` is the exit code it means (main maps it)."""
+
+    status = ExitStatus.FAILED
 
 
-class EnvironmentProblemError(Exception):
-    """The machine or account is not set up for the command (exit 3)."""
+class BadInputError(FailctlError):
+    """The arguments, files or sources given cannot be used."""
+
+    status = ExitStatus.BAD_INPUT
 
 
-def from_aws(error: BotoCoreError | ClientError, doing: str) -> Exception:
+class EnvironmentProblemError(FailctlError):
+    """The machine or account is not set up for the command."""
+
+    status = ExitStatus.ENVIRONMENT
+
+
+def from_aws(error: BotoCoreError | ClientError, doing: str) -> FailctlError:
     """The failctl error an AWS SDK error means, with one line saying what was being done."""
     if isinstance(error, NoRegionError):
         return EnvironmentProblemError(f"{doing}: no AWS region; set AWS_REGION (or AWS_DEFAULT_REGION)")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-EXIT_ENVIRONMENT = 3
+from failctl.exit_status import ExitStatus
+
 INSTALL_HINT = "pip install 'lambda-failures[tooling]'"
 OWN_PACKAGES = frozenset({"failctl", "lambda_failures", "failure_guards"})
 
@@ -31,4 +32,4 @@ def _missing(error: ModuleNotFoundError) -> int:
     if not name or name in OWN_PACKAGES:
         raise error  # our own module missing is a broken install, not a missing extra
     print(f"failctl: {name} is not installed; failctl needs the tooling extra: {INSTALL_HINT}", file=sys.stderr)
-    return EXIT_ENVIRONMENT
+    return ExitStatus.ENVIRONMENT

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from failctl.archive import replay
 from failctl.archive.stores import day_range, open_store
-from failctl.errors import BadInputError, EnvironmentProblemError, from_aws, unreadable
+from failctl.errors import BadInputError, EnvironmentProblemError, ExitStatus, from_aws, unreadable
 
 
 class ReplayInputError(BadInputError):
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace, client=None) -> int:
             report.outcomes = [replay.Outcome(p.summary.key, "not-sent", replay.NOT_STARTED) for p in plan]
     _print_outcome(report, args.json)
     if stop.signal is not None:
-        return 128 + stop.signal  # the shell's code for a run ended by that signal
+        return ExitStatus(128 + stop.signal)  # the shell's code for a run ended by that signal
     if stop.environment is not None:
         raise EnvironmentProblemError(f"replay --execute stopped: {stop.environment}")
     return 1 if any(report.count(status) for status in ("failed", "uncertain", "not-sent")) else 0

@@ -25,12 +25,14 @@ from failctl.emulation.lambda_writer import (
 Handler = Callable[[Any, Any], Any]
 
 
+@dataclass
 class FakeContext:
-    def __init__(self, function_name: str, function_arn: str) -> None:
-        self.function_name = function_name
-        self.invoked_function_arn = function_arn
-        self.memory_limit_in_mb = 256
-        self.aws_request_id = str(uuid.uuid4())
+    """The Lambda context a handler is given offline: what Powertools and the handlers read from it."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000

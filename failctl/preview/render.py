@@ -5,21 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from failctl.preview.synth import UNKNOWN, Synthesis, SynthResource
+from pulumi.runtime.rpc import _special_archive_sig, _special_asset_sig, _special_secret_sig, _special_sig_key
+from pulumi_policy import proxy
 
-SIG = "4dabf18193072939515e22adb298388d"
-ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
-ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+from failctl.preview.synth import Synthesis, SynthResource
+
+# The engine's unknowns of each type, as its gRPC values carry them.
 UNKNOWN_SENTINELS = {
-    UNKNOWN,
-    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
-    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
-    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
-    "030794c1-ac77-496b-92df-f27374a8bd58",
-    "e48ece36-62e2-4504-bad9-02848725956a",
-    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
-}
+    proxy.UNKNOWN_BOOLEAN_VALUE, proxy.UNKNOWN_NUMBER_VALUE, proxy.UNKNOWN_STRING_VALUE, proxy.UNKNOWN_ARRAY_VALUE,
+    proxy.UNKNOWN_ASSET_VALUE, proxy.UNKNOWN_ARCHIVE_VALUE, proxy.UNKNOWN_OBJECT_VALUE,
+}  # fmt: skip
 
 # The settings a reviewer looks for first, per resource type.
 KEY_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -64,12 +59,12 @@ def display(value: Any) -> Any:
     if isinstance(value, list):
         return [display(v) for v in value]
     if isinstance(value, dict):
-        sig = value.get(SIG)
-        if sig == SECRET_SIG:
+        sig = value.get(_special_sig_key)
+        if sig == _special_secret_sig:
             return "<secret>"
-        if sig == ARCHIVE_SIG:
+        if sig == _special_archive_sig:
             return {"archive": sorted((value.get("assets") or {}).keys())}
-        if sig == ASSET_SIG:
+        if sig == _special_asset_sig:
             return {"asset": "<file>"}
         return {k: display(v) for k, v in value.items()}
     return value

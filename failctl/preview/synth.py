@@ -28,18 +28,19 @@ from pulumi.runtime import config as pulumi_runtime_config
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.rpc import UNKNOWN, _special_secret_sig, _special_sig_key
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 import failctl as failctl_package
 import lambda_failures as lambda_failures_package
-from failctl.preview.project_config import ProjectFileError, load_project, load_stack_config
+from failctl.preview.project_config import ProjectFileError, load_project
 from failctl.preview.regions import RegionError, partition_of
+from failctl.preview.stack_config import load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown-string sentinel
 # The engine's secret wrapper, without the value: what a secret output is to anyone reading the plan.
-SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+SECRET = {_special_sig_key: _special_secret_sig}
 REGION_KEY = "aws:region"
 ACCOUNT_ID = re.compile(r"\d{12}")
 
@@ -343,7 +344,7 @@ def stack_inputs(
     overrides: dict[str, str] | None = None,
     secrets: dict[str, str] | None = None,
 ) -> StackInputs:
-    """Pulumi.yaml and Pulumi.<stack>.yaml merged by the engine's rules (project_config), with
+    """Pulumi.yaml and Pulumi.<stack>.yaml merged by the engine's rules (project_config, stack_config), with
     `secure:` values the preview cannot decrypt: given ones stay secret, others are left out."""
     try:
         project = load_project(project_dir)

@@ -19,8 +19,6 @@ from lambda_failures.components.naming import AwsContext
 Statement = dict[str, Any]
 Document = dict[str, Any]
 
-ARCHIVE_KEY_PREFIX = RECORD_PREFIX
-
 
 def document(*statements: Statement) -> Document:
     return {"Version": "2012-10-17", "Statement": list(statements)}
@@ -65,7 +63,7 @@ def archive_objects(
     actions: str | list[str],
     bucket_arn: pulumi.Input[str],
     aws: AwsContext,
-    key_prefix: str = ARCHIVE_KEY_PREFIX,
+    key_prefix: str = RECORD_PREFIX,
 ) -> Statement:
     """Object actions under `key_prefix` in the archive, owned by this account only."""
     return {

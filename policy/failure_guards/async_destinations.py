@@ -6,16 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
-from .common import configured, dig, fail_closed, is_true, known_or_sources, prop
+from .common import configured, dig, is_true, known_or_sources, prop
 
 INVOKE_CONFIG_TYPE = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
 FUNCTION_TYPE = "aws:lambda/function:Function"
@@ -119,28 +115,3 @@ def validate_async_functions_keep_failures(args: StackValidationArgs, report_vio
             "destination_config.on_failure, or dead_letter_config.",
             resource.urn,
         )
-
-
-POLICIES = [
-    ResourceValidationPolicy(
-        name="lambda-async-invoke-has-failure-destination",
-        description="Every FunctionEventInvokeConfig sends failed events to an on-failure destination.",
-        validate=fail_closed(validate_failure_destination, "lambda-async-invoke-has-failure-destination"),
-        enforcement_level=EnforcementLevel.MANDATORY,
-        severity=Severity.HIGH,
-    ),
-    StackValidationPolicy(
-        name="lambda-async-destinations-not-fifo",
-        description="Asynchronous invocation destinations are standard queues and topics, never FIFO.",
-        validate=fail_closed(validate_no_fifo, "lambda-async-destinations-not-fifo"),
-        enforcement_level=EnforcementLevel.MANDATORY,
-        severity=Severity.HIGH,
-    ),
-    StackValidationPolicy(
-        name="lambda-async-functions-keep-failures",
-        description="Functions invoked asynchronously keep failed events (on-failure destination or DLQ).",
-        validate=fail_closed(validate_async_functions_keep_failures, "lambda-async-functions-keep-failures"),
-        enforcement_level=EnforcementLevel.ADVISORY,
-        severity=Severity.MEDIUM,
-    ),
-]

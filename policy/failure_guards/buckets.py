@@ -8,19 +8,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
     ReportViolation,
-    Severity,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
 from .common import (
+    BUCKET_TYPES,
     MalformedDocumentError,
     as_list,
     attached_to,
     dig,
-    fail_closed,
     is_true,
     known_or_sources,
     parse_document,
@@ -28,7 +25,6 @@ from .common import (
     statements,
 )
 
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 PAB_TYPES = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",)
 POLICY_TYPES = ("aws:s3/bucketPolicy:BucketPolicy",)
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
@@ -133,35 +129,3 @@ def validate_archive_protected(args: StackValidationArgs, report_violation: Repo
                 "(config allowDestroy: false).",
                 bucket.urn,
             )
-
-
-POLICIES = [
-    StackValidationPolicy(
-        name="s3-bucket-names-not-claimable",
-        description="A bucket whose name embeds an account id is created in the account-regional namespace.",
-        validate=fail_closed(validate_claimable_names, "s3-bucket-names-not-claimable"),
-        enforcement_level=EnforcementLevel.MANDATORY,
-        severity=Severity.HIGH,
-    ),
-    StackValidationPolicy(
-        name="s3-bucket-blocks-public-access",
-        description="Every S3 bucket has a public access block with all four settings on.",
-        validate=fail_closed(validate_public_access, "s3-bucket-blocks-public-access"),
-        enforcement_level=EnforcementLevel.ADVISORY,
-        severity=Severity.HIGH,
-    ),
-    StackValidationPolicy(
-        name="s3-bucket-denies-insecure-transport",
-        description="Every S3 bucket policy denies requests made without TLS (aws:SecureTransport false).",
-        validate=fail_closed(validate_tls_only, "s3-bucket-denies-insecure-transport"),
-        enforcement_level=EnforcementLevel.ADVISORY,
-        severity=Severity.MEDIUM,
-    ),
-    StackValidationPolicy(
-        name="failure-archive-protected",
-        description="Buckets that receive failure records are protected from deletion with their contents.",
-        validate=fail_closed(validate_archive_protected, "failure-archive-protected"),
-        enforcement_level=EnforcementLevel.ADVISORY,
-        severity=Severity.MEDIUM,
-    ),
-]

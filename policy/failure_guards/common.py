@@ -8,24 +8,20 @@ shapes: a string where a list is expected, a float, None, malformed JSON.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from pulumi_policy import EnforcementLevel, PolicyResource
+from pulumi_policy import PolicyResource
 from pulumi_policy.proxy import UnknownValueError
 
-from . import exemptions
-
 __all__ = [
+    "BUCKET_TYPES",
     "UnknownValueError",
     "as_list",
     "attached_to",
     "configured",
     "dig",
-    "fail_closed",
     "is_true",
     "known_or_sources",
     "number",
@@ -34,131 +30,8 @@ __all__ = [
     "statements",
 ]
 
-
-def fail_closed(validate: Callable[[Any, Any], None], policy: str) -> Callable[[Any, Any], None]:
-    """Every policy runs through this guard.
-
-    The policy always runs, exempt or not: a crash must never read as a pass (under the CLI or
-    the offline gate), and no exemption lifts one; the crash becomes a violation of this policy,
-    at its level, with the reason. Then exemptions (see exemptions.py): what an exemption in
-    force would have reported is noted for the `exemptions-in-force` report instead; an
-    exemption that is expired, malformed or not allowed (a tag on a mandatory policy) excuses
-    nothing and the violation says why. The analyzer's own signals (an unknown value at
-    preview, not applicable) pass through."""
-
-    @functools.wraps(validate)
-    def guarded(args: Any, report_violation: Any) -> None:
-        advisory = reports_advisory(report_violation)
-        found: list[tuple[str, str | None]] = []
-        settle = _report_stack if hasattr(args, "resources") else _report_resource
-        reads = _record_reads(args)
-        try:
-            validate(args, lambda message, urn=None: found.append((message, urn)))
-        except Exception as error:
-            if type(error).__module__.split(".")[0] != "pulumi_policy":
-                report_violation(crash_message(error, reads[-1] if reads else None), None)
-                return
-            settle(args, policy, advisory, found, report_violation)  # what it found before the unknown
-            raise
-        settle(args, policy, advisory, found, report_violation)
-
-    return guarded
-
-
-def reports_advisory(report_violation: Any) -> bool:
-    """Whether this policy's violations go out at the advisory level, the only one a program's
-    own tag may lift. pulumi_policy creates the reporting function per policy and call, bound
-    to the level the pack config set (remediate is reported as mandatory); it offers no other
-    way to read it. A level that cannot be read is treated as mandatory: a tag then lifts nothing."""
-    try:
-        level = inspect.getclosurevars(report_violation).nonlocals.get("enforcement_level")
-    except TypeError:
-        return False
-    return level is EnforcementLevel.ADVISORY
-
-
-def crash_message(error: BaseException, reading: tuple[str, str] | None = None) -> str:
-    where = ""
-    if reading is not None:
-        name, prop = reading
-        where = f" while reading {prop}" + (f" of {name}" if name else "")
-    return (
-        f"this policy could not check the resource{where} ({type(error).__name__}: {str(error)[:200]}), so it "
-        "is treated as a violation (fail closed); no exemption lifts this. Simplify the resource's value or "
-        "report the policy bug."
-    )
-
-
-class _RecordingProps(Mapping):
-    """A resource's props that note each top-level property a policy reads, so a crash can name
-    the last one. Reads pass through unchanged (an unknown still raises as before)."""
-
-    def __init__(self, props: Any, name: str, reads: list[tuple[str, str]]) -> None:
-        self._props, self._name, self._reads = props, name, reads
-
-    def __getitem__(self, key: str) -> Any:
-        value = self._props[key]
-        self._reads.append((self._name, key))
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._props)
-
-    def __len__(self) -> int:
-        return len(self._props)
-
-
-def _record_reads(args: Any) -> list[tuple[str, str]]:
-    """Wrap the props this policy will read (a resource's, or every resource's of the stack)."""
-    reads: list[tuple[str, str]] = []
-
-    def recording(props: Any, name: str) -> Any:
-        if isinstance(props, _RecordingProps):  # wrapped for another policy: record for this one
-            props = props._props
-        return _RecordingProps(props, name, reads) if isinstance(props, Mapping) else props
-
-    if hasattr(args, "resources"):
-        for resource in args.resources:
-            resource.props = recording(resource.props, resource.name)
-    else:
-        args.props = recording(args.props, "")
-    return reads
-
-
-def _exemption(policy: str, urn: str, props: Any, config: Any, advisory: bool) -> exemptions.Exemption | None:
-    return exemptions.find(policy, urn, props, config, advisory)
-
-
-def _report_resource(args: Any, policy: str, advisory: bool, found: list, report_violation: Any) -> None:
-    exemption = _exemption(policy, args.urn, args.props, args.get_config(), advisory)
-    if exemption is not None and exemption.in_force:
-        exemptions.note(exemption, [message for message, _ in found])
-        return
-    for message, urn in found:
-        report_violation(f"{message} ({exemption.why_not()})" if exemption is not None else message, urn)
-
-
-def _report_stack(args: Any, policy: str, advisory: bool, found: list, report_violation: Any) -> None:
-    """A stack policy's reports, less those on exempted resources (the others explained)."""
-    by_urn = {r.urn: r for r in args.resources}
-    config = args.get_config()
-    hidden: dict[str, list[str]] = {}
-    for message, urn in found:
-        resource = by_urn.get(urn) if urn else None
-        exemption = _exemption(policy, urn, resource.props, config, advisory) if resource is not None else None
-        if exemption is not None and exemption.in_force:
-            hidden.setdefault(urn, []).append(message)
-            exemptions.note(exemption, hidden[urn])
-        elif exemption is not None:
-            report_violation(f"{message} ({exemption.why_not()})", urn)
-        else:
-            report_violation(message, urn)
-    for resource in args.resources:  # exemptions in force on resources that comply: noted too
-        if resource.urn in hidden:
-            continue
-        exemption = _exemption(policy, resource.urn, resource.props, config, advisory)
-        if exemption is not None and exemption.in_force:
-            exemptions.note(exemption, ())
+# The S3 bucket resource types of pulumi-aws: Bucket, and BucketV2 that older programs still use.
+BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 
 
 def dig(value: Any, *path: str) -> Any:

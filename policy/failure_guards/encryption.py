@@ -11,24 +11,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
-from .common import UnknownValueError, as_list, attached_to, dig, fail_closed, is_true
+from .common import BUCKET_TYPES, UnknownValueError, as_list, attached_to, dig, is_true
 
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 SSE_TYPES = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
 )
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
-FROM_THIS_STACK = "<key created in this stack>"
 
 
 # What each service does when no key is named (AWS documentation of each service's default).
@@ -110,19 +104,10 @@ def validate_buckets(args: StackValidationArgs, report_violation: ReportViolatio
             )
 
 
-S3_POLICY = StackValidationPolicy(
-    name="s3-buckets-encrypted-with-customer-kms-key",
-    description="Every S3 bucket default-encrypts with aws:kms (or aws:kms:dsse) on a customer managed key.",
-    validate=fail_closed(validate_buckets, "s3-buckets-encrypted-with-customer-kms-key"),
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-)
-
-
 # --- Per-resource checks. ---
 
 
-def _validate_queue(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def validate_queue(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != "aws:sqs/queue:Queue":
         return
     problem = key_problem(args.props, "kmsMasterKeyId", "alias/aws/sqs")
@@ -133,7 +118,7 @@ def _validate_queue(args: ResourceValidationArgs, report_violation: ReportViolat
         )
 
 
-def _validate_topic(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def validate_topic(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != "aws:sns/topic:Topic":
         return
     problem = key_problem(args.props, "kmsMasterKeyId", "alias/aws/sns")
@@ -141,7 +126,7 @@ def _validate_topic(args: ResourceValidationArgs, report_violation: ReportViolat
         report_violation(f"SNS topic {problem}; set kms_master_key_id to a customer managed key.", None)
 
 
-def _validate_table(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def validate_table(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != "aws:dynamodb/table:Table":
         return
     sse = args.props["serverSideEncryption"] if "serverSideEncryption" in args.props else None
@@ -160,7 +145,7 @@ def _validate_table(args: ResourceValidationArgs, report_violation: ReportViolat
         )
 
 
-def _validate_workgroup(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def validate_workgroup(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != "aws:athena/workgroup:Workgroup":
         return
     configuration = args.props["configuration"] if "configuration" in args.props else None
@@ -180,7 +165,7 @@ def _validate_workgroup(args: ResourceValidationArgs, report_violation: ReportVi
         )
 
 
-def _validate_key_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def validate_key_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type != "aws:kms/key:Key":
         return
     spec = args.props["customerMasterKeySpec"] if "customerMasterKeySpec" in args.props else None
@@ -188,43 +173,3 @@ def _validate_key_rotation(args: ResourceValidationArgs, report_violation: Repor
         return  # only symmetric encryption keys can rotate
     if not is_true(args.props["enableKeyRotation"] if "enableKeyRotation" in args.props else None):
         report_violation("KMS key enableKeyRotation is not true; set enable_key_rotation=True.", None)
-
-
-def _resource_policy(name: str, description: str, validate) -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=fail_closed(validate, name),
-        enforcement_level=EnforcementLevel.MANDATORY,
-        severity=Severity.HIGH,
-    )
-
-
-POLICIES = [
-    S3_POLICY,
-    _resource_policy(
-        "sqs-queues-encrypted-with-customer-kms-key",
-        "Every SQS queue encrypts with a customer managed KMS key (kmsMasterKeyId).",
-        _validate_queue,
-    ),
-    _resource_policy(
-        "sns-topics-encrypted-with-customer-kms-key",
-        "Every SNS topic encrypts with a customer managed KMS key (kmsMasterKeyId).",
-        _validate_topic,
-    ),
-    _resource_policy(
-        "dynamodb-tables-encrypted-with-customer-kms-key",
-        "Every DynamoDB table enables server-side encryption on a customer managed KMS key.",
-        _validate_table,
-    ),
-    _resource_policy(
-        "athena-workgroup-results-encrypted-with-kms",
-        "Athena workgroups encrypt query results with SSE_KMS or CSE_KMS and enforce that configuration.",
-        _validate_workgroup,
-    ),
-    _resource_policy(
-        "kms-keys-rotate",
-        "Every symmetric customer managed KMS key has automatic rotation on.",
-        _validate_key_rotation,
-    ),
-]

@@ -13,22 +13,12 @@ from __future__ import annotations
 import difflib
 
 from pulumi_policy import (
-    EnforcementLevel,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
 from . import exemptions
-from .common import fail_closed
-
-IN_FORCE = "exemptions-in-force"
-TAGS_VALID = "exemption-tags-valid"
-# Set when the pack is assembled (failure_guards.POLICIES): the names a tag may give.
-KNOWN_POLICIES: set[str] = set()
 
 
 def validate_in_force(args: StackValidationArgs, report_violation: ReportViolation) -> None:
@@ -41,6 +31,8 @@ def validate_in_force(args: StackValidationArgs, report_violation: ReportViolati
 
 
 def validate_tags(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    from .policies import NAMES as KNOWN_POLICIES  # the names a tag may give; that list imports this module
+
     for policy, value in sorted(exemptions.tag_policies(args.props).items()):
         tag = f"{exemptions.TAG_PREFIX}{policy}"
         if policy not in KNOWN_POLICIES:
@@ -54,24 +46,3 @@ def validate_tags(args: ResourceValidationArgs, report_violation: ReportViolatio
         problem = exemptions.tag_problem(policy, value)
         if problem:
             report_violation(f"tag {tag} excuses nothing: {problem}.", None)
-
-
-POLICIES = [
-    ResourceValidationPolicy(
-        name=TAGS_VALID,
-        description=(
-            "Exemption tags name a policy of this pack and read `until YYYY-MM-DD: <reason>` in AWS's tag characters."
-        ),
-        validate=fail_closed(validate_tags, TAGS_VALID),
-        enforcement_level=EnforcementLevel.ADVISORY,
-        severity=Severity.LOW,
-    ),
-    # Last of all: it reports what every other policy excused.
-    StackValidationPolicy(
-        name=IN_FORCE,
-        description="Every exemption in force, per resource: a note for the record, not a verdict.",
-        validate=fail_closed(validate_in_force, IN_FORCE),
-        enforcement_level=EnforcementLevel.ADVISORY,
-        severity=Severity.LOW,
-    ),
-]

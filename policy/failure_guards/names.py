@@ -11,14 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
     ReportViolation,
-    Severity,
     StackValidationArgs,
-    StackValidationPolicy,
 )
 
-from .common import fail_closed, prop
+from .common import BUCKET_TYPES, prop
 
 # Types whose name is unique per account and region, and the property holding it. Names
 # scoped to a parent (role policies, permissions) are not listed.
@@ -38,7 +35,6 @@ REGIONAL_NAMES = {
 ACCOUNT_NAMES = {"aws:iam/role:Role": "name"}
 # Bucket names share one namespace across both bucket types; an account-regional name carries
 # its account and region, so equal names are one bucket either way.
-BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 
 
 def _region(resource: Any) -> str | None:
@@ -81,14 +77,3 @@ def validate_unique_names(args: StackValidationArgs, report_violation: ReportVio
             "(for the lambda-failures components, its own namePrefix).",
             resource.urn,
         )
-
-
-POLICIES = [
-    StackValidationPolicy(
-        name="physical-names-unique",
-        description="No two resources of one type in the stack take the same physical name.",
-        validate=fail_closed(validate_unique_names, "physical-names-unique"),
-        enforcement_level=EnforcementLevel.MANDATORY,
-        severity=Severity.HIGH,
-    ),
-]

@@ -18,15 +18,11 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
 )
 
-from .common import MalformedDocumentError, as_list, dig, fail_closed, parse_document, statement_label, statements
+from .common import MalformedDocumentError, as_list, dig, parse_document, statement_label, statements
 
 # The actions whose grant lets a principal put data into (or enumerate) a bucket.
 S3_WRITE_OR_LIST = (
@@ -105,7 +101,6 @@ NO_S3_MANAGED = frozenset(
         "CloudWatchLambdaInsightsExecutionRolePolicy",
     }
 )
-NAME = "s3-write-grants-require-resource-account"
 FIX = (
     'add "Condition": {"StringEquals": {"s3:ResourceAccount": "<account id>"}} naming the account that owns the bucket'
 )
@@ -268,43 +263,19 @@ def _parsed_documents(
             report_violation(f"{prop} is {error}: {consequence}; give a JSON IAM policy document.", None)
 
 
-POLICY = ResourceValidationPolicy(
-    name=NAME,
-    description=(
-        "Every IAM Allow statement that grants S3 write, list or object read actions must carry "
-        "Condition StringEquals s3:ResourceAccount naming the accounts allowed to own the bucket."
-    ),
-    validate=fail_closed(validate, NAME),
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.CRITICAL,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "allowedAccounts": {
-                "type": "array",
-                "items": {"type": "string", "pattern": r"^(\d{12}|\$\{aws:PrincipalAccount\})$"},
-                "description": "Accounts s3:ResourceAccount may name; without it any literal "
-                "12-digit account or ${aws:PrincipalAccount} is accepted.",
-            },
-            "allowedManagedPolicies": {
-                "type": "array",
-                "items": {"type": "string", "minLength": 1},
-                "description": "AWS managed policies (names or ARNs) known to grant no S3 write or list "
-                "action, which may be attached; AdministratorAccess, PowerUserAccess and "
-                "AmazonS3FullAccess are always refused.",
-            },
-        }
-    ),
-)
-
-DATA_NAME = "data-grants-name-their-resources"
-DATA_POLICY = ResourceValidationPolicy(
-    name=DATA_NAME,
-    description=(
-        "IAM Allow statements that send, receive or delete SQS messages or read or write DynamoDB items "
-        'name their queues and tables, never Resource "*".'
-    ),
-    validate=fail_closed(validate_data_grants, DATA_NAME),
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-)
-POLICIES = [POLICY, DATA_POLICY]
+# The settings `validate` reads from the pack config, as JSON schemas.
+CONFIG = {
+    "allowedAccounts": {
+        "type": "array",
+        "items": {"type": "string", "pattern": r"^(\d{12}|\$\{aws:PrincipalAccount\})$"},
+        "description": "Accounts s3:ResourceAccount may name; without it any literal "
+        "12-digit account or ${aws:PrincipalAccount} is accepted.",
+    },
+    "allowedManagedPolicies": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "description": "AWS managed policies (names or ARNs) known to grant no S3 write or list "
+        "action, which may be attached; AdministratorAccess, PowerUserAccess and "
+        "AmazonS3FullAccess are always refused.",
+    },
+}

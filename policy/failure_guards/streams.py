@@ -14,12 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
 )
 
 from .bounds import (
@@ -29,7 +25,7 @@ from .bounds import (
     STREAM_MAX_RETRY_ATTEMPTS,
     STREAM_MIN_RECORD_AGE_SECONDS,
 )
-from .common import UnknownValueError, as_list, configured, fail_closed, is_true, number
+from .common import UnknownValueError, as_list, configured, is_true, number
 
 ESM_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping"
 DEFAULT_MAX_RETRIES = STREAM_MAX_RETRY_ATTEMPTS
@@ -209,64 +205,20 @@ def validate_partial_batch(args: ResourceValidationArgs, report_violation: Repor
         )
 
 
-def _policy(name, description, validate, level=EnforcementLevel.MANDATORY, **extra) -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=fail_closed(validate, name),
-        enforcement_level=level,
-        severity=Severity.HIGH if level == EnforcementLevel.MANDATORY else Severity.MEDIUM,
-        **extra,
-    )
-
-
-POLICIES = [
-    _policy(
-        "stream-mapping-retries-bounded",
-        "Stream event source mappings set maximumRetryAttempts between 0 and a configured bound.",
-        validate_retries,
-        config_schema=PolicyConfigSchema(
-            properties={
-                "maxRetryAttempts": {
-                    "type": "integer",
-                    "minimum": 0,
-                    "maximum": LAMBDA_MAX_RETRY_ATTEMPTS,
-                    "default": STREAM_MAX_RETRY_ATTEMPTS,
-                }
-            }
-        ),
-    ),
-    _policy(
-        "stream-mapping-record-age-bounded",
-        "Stream event source mappings set maximumRecordAgeInSeconds between 60 and a configured bound.",
-        validate_record_age,
-        config_schema=PolicyConfigSchema(
-            properties={
-                "maxRecordAgeSeconds": {
-                    "type": "integer",
-                    "minimum": STREAM_MIN_RECORD_AGE_SECONDS,
-                    "maximum": LAMBDA_MAX_RECORD_AGE_SECONDS,
-                    "default": STREAM_MAX_RECORD_AGE_SECONDS,
-                }
-            }
-        ),
-    ),
-    _policy(
-        "stream-mapping-bisects-batches",
-        "DynamoDB, Kinesis and provisioned-mode Kafka event source mappings split a failing batch "
-        "(bisectBatchOnFunctionError).",
-        validate_bisect,
-        remediate=remediate_bisect,
-    ),
-    _policy(
-        "stream-mapping-has-failure-destination",
-        "Stream event source mappings send records that exhaust retries to an on-failure destination.",
-        validate_failure_destination,
-    ),
-    _policy(
-        "stream-mapping-reports-batch-item-failures",
-        "Stream event source mappings use partial batch responses (ReportBatchItemFailures).",
-        validate_partial_batch,
-        level=EnforcementLevel.ADVISORY,
-    ),
-]
+# The settings the bounds read from the pack config, as JSON schemas.
+RETRIES_CONFIG = {
+    "maxRetryAttempts": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": LAMBDA_MAX_RETRY_ATTEMPTS,
+        "default": STREAM_MAX_RETRY_ATTEMPTS,
+    }
+}
+RECORD_AGE_CONFIG = {
+    "maxRecordAgeSeconds": {
+        "type": "integer",
+        "minimum": STREAM_MIN_RECORD_AGE_SECONDS,
+        "maximum": LAMBDA_MAX_RECORD_AGE_SECONDS,
+        "default": STREAM_MAX_RECORD_AGE_SECONDS,
+    }
+}

@@ -1,13 +1,13 @@
 """The archive's security properties, one per test, read off the synthesized stack."""
 
 import pytest
+from pulumi.runtime.rpc import UNKNOWN
 from support.pulumi_harness import ACCOUNT, REGION, one, policy_document
 
 BUCKET = "aws:s3/bucket:Bucket"
 KEY = "aws:kms/key:Key"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
 def test_bucket_is_in_the_account_regional_namespace_with_a_known_name(stack):

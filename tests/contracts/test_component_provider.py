@@ -18,11 +18,12 @@ import grpc
 import pytest
 from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc, status_pb2
 from support.fake_engine import UNKNOWN, FakeEngine, state
+from support.plugin_project import load_plugin_project
 from support.pulumi_harness import ACCOUNT, REGION
 
 from failctl.preview import gate
 from failctl.preview.plugin_process import PluginProcess
-from failctl.preview.project_config import ProjectFileError, load_plugin_project, load_project
+from failctl.preview.project_config import ProjectFileError, load_project
 from lambda_failures.component_inputs import STREAM_KEY_PREFIX, input_name
 from lambda_failures.components.settings import BUCKET_NAMESPACES, STARTING_POSITIONS, SUCCESS_DESTINATION_KINDS
 

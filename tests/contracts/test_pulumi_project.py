@@ -1,4 +1,4 @@
-"""The Pulumi engine's rules for Pulumi.yaml and Pulumi.<stack>.yaml, as failctl.preview.project_config carries them.
+"""The Pulumi engine's rules for Pulumi.yaml and Pulumi.<stack>.yaml, as failctl.preview carries them.
 
 Every project file in the repo must pass them; a fresh stack must load with the declared defaults; and
 each rule is shown to bite on a file that breaks it (including the two defects the project file had).
@@ -17,12 +17,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from failctl.preview.project_config import (
-    SECRET_PLACEHOLDER,
-    ProjectFileError,
-    load_project,
-    load_stack_config,
-)
+from failctl.preview.project_config import ProjectFileError, load_project
+from failctl.preview.stack_config import SECRET_PLACEHOLDER, load_stack_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".venv", ".git", "node_modules", "__pycache__"}

@@ -21,7 +21,7 @@ from failctl.preview import gate
 from failctl.preview.analyzer import PackServer
 from failctl.preview.synth import SynthResource
 from failure_guards import PACK_NAME, POLICIES, exemptions
-from failure_guards.common import fail_closed
+from failure_guards.guard import fail_closed
 
 PACK_DIR = Path(__file__).resolve().parents[2] / "policy"
 SQS = "sqs-queues-encrypted-with-customer-kms-key"

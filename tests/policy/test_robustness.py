@@ -9,7 +9,7 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 from support.policy_harness import UNKNOWN, opts, stack_resource
 
 from failure_guards import POLICIES
-from failure_guards.common import crash_message
+from failure_guards.guard import crash_message
 
 CRASH_MARK = crash_message(ValueError("x")).split(" (", 1)[0]  # "this policy could not check the resource"
 

@@ -88,7 +88,7 @@ def test_a_crash_names_the_property_the_policy_was_reading():
     from pulumi_policy import StackValidationArgs
     from support.policy_harness import resource_args, stack_resource
 
-    from failure_guards.common import fail_closed
+    from failure_guards.guard import fail_closed
 
     def crashes(args, report):
         return args.props["maximumRetryAttempts"] / 0

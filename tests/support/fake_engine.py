@@ -15,8 +15,9 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2, resource_pb2, resource_pb2_grpc
+from pulumi.runtime.rpc import UNKNOWN
 
-from failctl.preview.synth import UNKNOWN, PreviewMocks, RecordingMonitor
+from failctl.preview.synth import PreviewMocks, RecordingMonitor
 
 
 class PreviewMonitor(RecordingMonitor):

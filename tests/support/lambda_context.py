@@ -1,19 +1,10 @@
-"""The one Lambda context the handler tests pass: what Powertools reads from it."""
+"""The Lambda context the handler tests pass: the emulator's, for a function in the tests' account."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from failctl.emulation.emulator import FakeContext
 
 
-@dataclass
-class LambdaContext:
-    function_name: str = "lambda-failures-test-function"
-    memory_limit_in_mb: int = 256
-    aws_request_id: str = "5c1e9a1e-0000-4000-8000-000000000000"
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:eu-west-1:123456789012:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+class LambdaContext(FakeContext):
+    def __init__(self, function_name: str = "lambda-failures-test-function") -> None:
+        super().__init__(function_name, f"arn:aws:lambda:eu-west-1:123456789012:function:{function_name}")

@@ -1,0 +1,40 @@
+"""The pack's policies are made one way: guard.policy, which guards every check and gives each
+exemptable policy the exemption settings when it is made."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
+
+from failure_guards import POLICIES, exemptions
+from failure_guards.guard import policy
+from failure_guards.policies import NAMES
+
+EXEMPTION_SETTINGS = {"exemptions", exemptions.HORIZON_SETTING}
+
+
+def _validate(declared):
+    """The check pulumi_policy runs (it keeps it private)."""
+    return getattr(declared, "_StackValidationPolicy__validate", None) or declared._ResourceValidationPolicy__validate
+
+
+def test_every_policy_is_declared_once_and_its_check_is_guarded():
+    assert len(NAMES) == len(POLICIES)
+    for declared in POLICIES:
+        assert hasattr(_validate(declared), "__wrapped__"), declared.name  # fail_closed wraps it
+
+
+@pytest.mark.parametrize("declared", POLICIES, ids=lambda p: p.name)
+def test_exemption_settings_are_in_the_schema_from_the_start_unless_nothing_may_exempt(declared):
+    properties = set(declared.config_schema.properties) if declared.config_schema else set()
+    if declared.name in exemptions.UNEXEMPTABLE:
+        assert not properties & EXEMPTION_SETTINGS
+    else:
+        assert properties >= EXEMPTION_SETTINGS
+
+
+def test_the_factory_makes_stack_policies_and_refuses_a_stack_remediation():
+    made = policy("x", "y", lambda args, report: None, EnforcementLevel.ADVISORY, Severity.LOW, stack=True)
+    assert isinstance(made, StackValidationPolicy)
+    with pytest.raises(TypeError, match="cannot remediate"):
+        policy("x", "y", print, EnforcementLevel.ADVISORY, Severity.LOW, stack=True, remediate=print)
