@@ -35,6 +35,22 @@ def min_and_median(fn: Callable[[], object], repeats: int = 5) -> tuple[float, f
     return min(samples), statistics.median(samples)
 
 
+def alternating(
+    ours: Callable[[], object], floor: Callable[[], object], repeats: int = 5
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(min, median) of ours and of the floor, run in turn (ours first on even rounds, the floor
+    first on odd ones), so that a machine that warms up or gets busy weighs on both alike."""
+    samples: dict[int, list[float]] = {0: [], 1: []}
+    sides = (ours, floor)
+    for round_ in range(repeats):
+        for side in (0, 1) if round_ % 2 == 0 else (1, 0):
+            with contextlib.redirect_stdout(io.StringIO()):
+                start = time.perf_counter()
+                sides[side]()
+                samples[side].append(time.perf_counter() - start)
+    return tuple((min(s), statistics.median(s)) for s in (samples[0], samples[1]))  # type: ignore[return-value]
+
+
 def pair(label: str, ours: tuple[float, float], floor: tuple[float, float], unit: str = "s") -> str:
     """One figure next to its floor: min and median of each, and the ratio of the medians."""
     return (
@@ -44,7 +60,12 @@ def pair(label: str, ours: tuple[float, float], floor: tuple[float, float], unit
 
 
 def subprocess_seconds(code: str, repeats: int = 5, cwd: Path = ROOT) -> float:
-    return median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd), repeats)
+    return median_seconds(in_fresh_interpreter(code, cwd), repeats)
+
+
+def in_fresh_interpreter(code: str, cwd: Path = ROOT) -> Callable[[], object]:
+    """A run of `code` in a new interpreter (for cold-start figures)."""
+    return lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd)
 
 
 def row(label: str, value: float, unit: str, baseline: float | None = None) -> str:

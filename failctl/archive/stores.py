@@ -262,9 +262,11 @@ class RecordLocation:
     day: str | None
 
 
-def async_keys(store: Store, wanted: list[date] | None) -> Iterator[RecordLocation]:
-    """Async records under the requested days only, as partition projection prunes."""
-    for function_prefix in store.children(ASYNC_PREFIX):
+def async_keys(store: Store, wanted: list[date] | None, function: str | None = None) -> Iterator[RecordLocation]:
+    """Async records under the requested days only, as partition projection prunes; of one
+    function only when given (its own prefix is listed, no other's)."""
+    functions = [f"{ASYNC_PREFIX}{function}/"] if function else store.children(ASYNC_PREFIX)
+    for function_prefix in functions:
         function_name = function_prefix[len(ASYNC_PREFIX) :].rstrip("/")
         prefixes = [f"{function_prefix}{day_path(d)}/" for d in wanted] if wanted else [function_prefix]
         for prefix in prefixes:
