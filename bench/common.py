@@ -35,20 +35,18 @@ def min_and_median(fn: Callable[[], object], repeats: int = 5) -> tuple[float, f
     return min(samples), statistics.median(samples)
 
 
-def alternating(
-    ours: Callable[[], object], floor: Callable[[], object], repeats: int = 5
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """(min, median) of ours and of the floor, run in turn (ours first on even rounds, the floor
-    first on odd ones), so that a machine that warms up or gets busy weighs on both alike."""
-    samples: dict[int, list[float]] = {0: [], 1: []}
-    sides = (ours, floor)
+def alternating(*sides: Callable[[], object], repeats: int = 5) -> tuple[tuple[float, float], ...]:
+    """(min, median) of each side, run in turn with a different side first each round, so
+    that a machine that warms up or gets busy weighs on all of them alike."""
+    samples: list[list[float]] = [[] for _ in sides]
     for round_ in range(repeats):
-        for side in (0, 1) if round_ % 2 == 0 else (1, 0):
+        for offset in range(len(sides)):
+            side = (round_ + offset) % len(sides)
             with contextlib.redirect_stdout(io.StringIO()):
                 start = time.perf_counter()
                 sides[side]()
                 samples[side].append(time.perf_counter() - start)
-    return tuple((min(s), statistics.median(s)) for s in (samples[0], samples[1]))  # type: ignore[return-value]
+    return tuple((min(s), statistics.median(s)) for s in samples)
 
 
 def pair(label: str, ours: tuple[float, float], floor: tuple[float, float], unit: str = "s") -> str:

@@ -74,6 +74,9 @@ class NotAFailureRecordError(ValueError):
 MalformedRecordError = NotAFailureRecordError  # the name the query and replay code read best
 
 
+_DECODER = json.JSONDecoder()  # stateless: one serves every record
+
+
 def parse_record(data: bytes) -> dict[str, Any]:
     """One JSON object per S3 object, as Lambda writes it; anything else is NotAFailureRecordError."""
     try:
@@ -84,7 +87,7 @@ def parse_record(data: bytes) -> dict[str, Any]:
     if not stripped:
         raise NotAFailureRecordError("empty object")
     try:
-        value, end = json.JSONDecoder().raw_decode(stripped)
+        value, end = _DECODER.raw_decode(stripped)
     except json.JSONDecodeError as error:
         raise NotAFailureRecordError(f"not JSON or truncated ({error.msg} at char {error.pos})") from None
     except RecursionError:

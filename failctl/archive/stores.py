@@ -57,7 +57,8 @@ class Store(Protocol):
 
     def children(self, prefix: str) -> list[str]: ...  # "sub-folder" prefixes ending in "/"
 
-    def keys(self, prefix: str) -> Iterator[tuple[str, int]]: ...  # (key, size) under prefix
+    # (key, size) under prefix; size None where only a call per object would tell (a folder)
+    def keys(self, prefix: str) -> Iterator[tuple[str, int | None]]: ...
 
     def read(self, key: str) -> bytes: ...
 
@@ -158,7 +159,7 @@ class FolderStore:
             return []
         return sorted(f"{prefix}{p.name}/" for p in folder.iterdir() if p.is_dir())
 
-    def keys(self, prefix: str) -> Iterator[tuple[str, int]]:
+    def keys(self, prefix: str) -> Iterator[tuple[str, int | None]]:
         """Files under prefix in key order (as sorted path parts), symlinked folders not
         followed; one scandir per folder, as a Path per file cost more than reading it."""
         folder = self.root / prefix
@@ -166,14 +167,14 @@ class FolderStore:
             return
         yield from self._walk(str(folder), prefix.rstrip("/") + "/" if prefix else "")
 
-    def _walk(self, folder: str, key_prefix: str) -> Iterator[tuple[str, int]]:
+    def _walk(self, folder: str, key_prefix: str) -> Iterator[tuple[str, int | None]]:
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
         for entry in entries:
             if entry.is_dir() and not entry.is_symlink():
                 yield from self._walk(entry.path, f"{key_prefix}{entry.name}/")
             elif entry.is_file():
-                yield f"{key_prefix}{entry.name}", entry.stat().st_size
+                yield f"{key_prefix}{entry.name}", None  # no stat: nothing reads a folder's sizes
 
     def read(self, key: str) -> bytes:
         with open(os.path.join(self.root, key), "rb") as file:
@@ -257,7 +258,7 @@ def open_store(source: str, expected_owner: str | None = None) -> Store:
 @dataclass(frozen=True)
 class RecordLocation:
     key: str
-    size: int
+    size: int | None
     function_name: str | None  # async records only
     day: str | None
 
