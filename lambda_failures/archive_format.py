@@ -8,8 +8,9 @@ every handler that imports it. It depends on the standard library only.
 Key layout (written by Lambda, read by everything else):
     aws/lambda/async/<function>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>             (async)
     aws/lambda/<esm-uuid>/<shard-id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>        (streams)
-    markers/{alerts,replays,auto-replays}/...   claims of this project (never under aws/lambda/,
-                                                so they trigger no notification)
+    markers/{alerts,replays,auto-replays,compactions}/...   claims of this project (never under
+                                                aws/lambda/, so they trigger no notification)
+    compacted/failed_events/<function>/YYYY/MM/DD/part-NNNNN.parquet   closed days, compacted
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ MARKER_PREFIX = "markers/"
 ALERT_MARKERS = f"{MARKER_PREFIX}alerts/"  # one per object alerted on
 REPLAY_MARKERS = f"{MARKER_PREFIX}replays/"  # one per record re-driven by failctl replay
 AUTO_REPLAY_MARKERS = f"{MARKER_PREFIX}auto-replays/"  # one per request re-driven automatically
+COMPACTION_MARKERS = f"{MARKER_PREFIX}compactions/"  # one per function and day compacted
+
+# The async table's closed days as zstd Parquet (same columns, partitions included):
+#   compacted/failed_events/<function>/YYYY/MM/DD/part-NNNNN.parquet
+COMPACTED_PREFIX = "compacted/failed_events/"
 
 ALERTED_TAG = "failure-alerted"  # courtesy object tags, for people browsing the bucket
 REPLAYED_TAG = "failure-replayed"
@@ -55,6 +61,11 @@ def async_failure_key(function_name: str, moment: datetime, object_id: str | Non
 def stream_failure_key(mapping_uuid: str, shard_id: str, moment: datetime, object_id: str | None = None) -> str:
     """aws/lambda/<esm-uuid>/<shard-id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>"""
     return f"{STREAM_PREFIX}{mapping_uuid}/{shard_id}/{_key_time(moment)}-{object_id or uuid.uuid4()}"
+
+
+def compacted_day_prefix(function_name: str, day: date) -> str:
+    """Where one function's compacted day lies (its marker is named `<function>/YYYY/MM/DD`)."""
+    return f"{COMPACTED_PREFIX}{function_name}/{day_path(day)}/"
 
 
 def key_day(key: str) -> str | None:

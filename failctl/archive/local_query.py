@@ -1,6 +1,7 @@
 """Answer the named queries locally: DuckDB over the archive, with the Glue tables' schema.
 
-Only objects under the requested days' prefixes are read (as partition projection prunes).
+Only objects under the requested days' prefixes are read (as partition projection prunes);
+a day compacted to Parquet (`failctl compact`) is read from its files instead of its objects.
 Each object is parsed the way the JSON SerDe reads it (keys case-insensitive, nested values
 of string columns kept as JSON text, a value out of its column's range read as NULL);
 objects that are not one record are reported and skipped, never fatal; values read as NULL
@@ -23,7 +24,8 @@ import duckdb
 import numpy as np
 import sqlglot
 
-from failctl.archive.stores import RecordLocation, Store, async_keys, days, read_many, stream_keys
+from failctl.archive.compacted import compacted_days, load_compacted, raw_async_keys
+from failctl.archive.stores import RecordLocation, Store, days, read_many, stream_keys
 from lambda_failures.archive_format import (
     ASYNC_COLUMNS,
     ASYNC_PARTITIONS,
@@ -124,6 +126,26 @@ def _boolean(value: Any, nulled: Nulled) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+_SPELLINGS: dict[tuple[Any, ...], dict[str, Any]] = {}
+SPELLINGS_KEPT = 1024  # distinct key sets remembered (records of one writer share a few)
+SPELLING_KEYS_MAX = 64  # objects with more keys are not remembered
+
+
+def spellings(value: dict[Any, Any]) -> dict[str, Any]:
+    """{lowercase name: the key as written} of an object (of keys equal but for case, the last
+    wins, as a JSON object's last duplicate does), remembered per key tuple: lowercasing
+    every key of every record cost more than reading the record."""
+    keys = tuple(value)
+    spelled = _SPELLINGS.get(keys)
+    if spelled is None:
+        spelled = {str(k).lower(): k for k in keys}
+        if len(keys) <= SPELLING_KEYS_MAX:
+            if len(_SPELLINGS) >= SPELLINGS_KEPT:
+                _SPELLINGS.clear()
+            _SPELLINGS[keys] = spelled
+    return spelled
+
+
 def converter(hive_type: str, name: str = "") -> Convert:
     """How the SerDe hands a JSON value to a column of this type (mismatches become NULL),
     compiled once per column so that each object costs only the calls its values need.
@@ -138,8 +160,8 @@ def converter(hive_type: str, name: str = "") -> Convert:
         def convert(value: Any, nulled: Nulled) -> dict[str, Any] | None:
             if not isinstance(value, dict):
                 return None
-            lowered = {str(k).lower(): v for k, v in value.items()}
-            return {field: part(lowered.get(field), nulled) for field, part in parts}
+            spelled, get = spellings(value), value.get
+            return {field: part(get(spelled.get(field)), nulled) for field, part in parts}
 
         return convert
     if hive_type == "string":
@@ -166,8 +188,8 @@ def row_converter(columns: tuple[Column, ...]) -> Callable[[dict[str, Any], Null
     parts = [(c.name, _payload if c.name in PAYLOAD_COLUMNS else converter(c.type, c.name)) for c in columns]
 
     def convert(record: dict[str, Any], nulled: Nulled) -> tuple[Any, ...]:
-        top = {str(k).lower(): v for k, v in record.items()}
-        return tuple(part(top.get(name), nulled) for name, part in parts)
+        spelled, get = spellings(record), record.get
+        return tuple(part(get(spelled.get(name)), nulled) for name, part in parts)
 
     return convert
 
@@ -176,14 +198,26 @@ def used_columns(sql: str, table: str, columns: tuple[Column, ...], cheapest: in
     """The columns of `table` a statement can read: none if it does not name the table; else
     every one whose name it mentions (a superset: an alias or struct field of the same name
     counts too), or all of them for `*` other than COUNT(*); at least one (`columns[cheapest]`),
-    so that a table read for its row count still has its rows."""
+    so that a table read for its row count still has its rows. A struct column only ever
+    reached through its fields (`requestcontext.condition`) keeps only the fields mentioned."""
     tree = sqlglot.parse_one(sql, read="athena")
     if table.lower() not in {t.name.lower() for t in tree.find_all(sqlglot.exp.Table)}:
         return ()
     if any(not isinstance(star.parent, sqlglot.exp.Count) for star in tree.find_all(sqlglot.exp.Star)):
         return columns
     names = {identifier.name.lower() for identifier in tree.find_all(sqlglot.exp.Identifier)}
-    return tuple(c for c in columns if c.name in names) or (columns[cheapest],)
+    whole = {column.name.lower() for column in tree.find_all(sqlglot.exp.Column)}
+    used = tuple(_narrowed(c, names) if c.name not in whole else c for c in columns if c.name in names)
+    return used or (columns[cheapest],)
+
+
+def _narrowed(column: Column, names: set[str]) -> Column:
+    """A struct column with only the fields `names` mentions (all of them if it mentions none)."""
+    match = STRUCT.match(column.type)
+    if not match:
+        return column
+    fields = [f for f in _split_fields(match.group(1)) if f.split(":", 1)[0] in names]
+    return Column(column.name, f"struct<{','.join(fields)}>") if fields else column
 
 
 @dataclass
@@ -192,6 +226,7 @@ class LoadReport:
     bytes_read: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     nulled: list[tuple[str, str]] = field(default_factory=list)  # (key, why a value was read as NULL)
+    compacted_files: int = 0  # Parquet files of compacted days (objects counts raw records)
 
 
 @dataclass
@@ -205,6 +240,12 @@ def _create(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[Column, .
     ddl = ", ".join(f'"{c.name}" {duck_type(c.type)}' for c in columns)
     con.execute(f'CREATE TABLE "{table}" ({ddl})')
 
+
+# The async table's partitions, as its keys carry them.
+ASYNC_KEY_PARTITIONS: dict[str, Callable[[RecordLocation], str | None]] = {
+    "function_name": lambda item: item.function_name,
+    "day": lambda item: item.day,
+}
 
 # Rows handed to DuckDB at once: large enough that a hand-off costs little per row, small
 # enough that the Python objects waiting for it stay a bounded few MB.
@@ -231,9 +272,7 @@ class ColumnBatch:
         if not match:
             return f'CAST("{path}" AS {duck_type(hive_type)})'
         fields = [f.split(":", 1) for f in _split_fields(match.group(1))]
-        packed = ", ".join(
-            f'"{name}" := {self._expression(f"{path}.{name}", kind, arrays)}' for name, kind in fields
-        )
+        packed = ", ".join(f'"{name}" := {self._expression(f"{path}.{name}", kind, arrays)}' for name, kind in fields)
         return f'CASE WHEN "{path}" THEN struct_pack({packed}) END'
 
     def add(self, cells: tuple[Any, ...]) -> None:
@@ -262,7 +301,7 @@ class ColumnBatch:
             self._arrays_of(f"{path}.{name}", kind, field_values, data, count)
 
 
-def _load(
+def load_rows(
     con: duckdb.DuckDBPyConnection,
     store: Store,
     table: str,
@@ -346,18 +385,16 @@ def run_local(
     report = LoadReport()
     con = duckdb.connect()
     con.execute(JSON_SCALAR_MACRO)
-    partitions = {"function_name": lambda item: item.function_name, "day": lambda item: item.day}
-    _load(
-        con,
-        store,
-        async_table,
-        used_columns(sql, async_table, ASYNC_COLUMNS + ASYNC_PARTITIONS, cheapest=-1),
-        async_keys(store, wanted),
-        partitions,
-        report,
-    )
+    async_columns = used_columns(sql, async_table, ASYNC_COLUMNS + ASYNC_PARTITIONS, cheapest=-1)
+    compacted = compacted_days(store, wanted) if async_columns else {}
+    raw = raw_async_keys(store, wanted, compacted)
+    load_rows(con, store, async_table, async_columns, raw, ASYNC_KEY_PARTITIONS, report)
+    if compacted:
+        files, size = load_compacted(con, store, async_table, [c.name for c in async_columns], compacted)
+        report.compacted_files += files
+        report.bytes_read += size
     stream = used_columns(sql, stream_table, STREAM_COLUMNS)
-    _load(con, store, stream_table, stream, stream_keys(store, wanted), {}, report)
+    load_rows(con, store, stream_table, stream, stream_keys(store, wanted), {}, report)
     # The data is in: from here on the query cannot read or write files or reach the network.
     con.execute("SET enable_external_access = false")
     cursor = con.execute(to_duckdb(sql), day_parameters(sql, first, last))

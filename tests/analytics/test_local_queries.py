@@ -324,3 +324,24 @@ def test_folder_keys_come_in_key_order_without_following_linked_folders(archive,
     assert list(FolderStore(tmp_path).keys("")) == [("a/y", None), ("a-b/x", None), ("a0", None)]
     expected = [(p.relative_to(archive).as_posix(), None) for p in sorted(archive.rglob("*")) if p.is_file()]
     assert list(FolderStore(archive).keys("aws/")) == expected
+
+
+def test_a_struct_read_whole_keeps_every_field_and_one_read_by_field_only_those(archive):
+    store = FolderStore(archive)
+    whole = run_local(store, "SELECT requestcontext AS rc, requestcontext.condition AS c FROM failed_events LIMIT 1")
+    assert set(whole.rows[0][0]) == {"requestid", "functionarn", "condition", "approximateinvokecount"}
+    assert (
+        local_query.used_columns(query_named("errors-by-type").sql, "failed_events", local_query.ASYNC_COLUMNS)[0].type
+        == "struct<condition:string>"
+    )
+
+
+def test_object_keys_match_in_any_case_whatever_spellings_were_seen_before(tmp_path):
+    for n, name in enumerate(("requestContext", "REQUESTCONTEXT", "requestcontext")):
+        key = f"aws/lambda/async/{FUNCTION}/2026/11/18/r{n}"
+        context = {name.replace("Context", "").replace("CONTEXT", "").replace("context", "") + "Id": "x"}
+        write_record = {name: {"Condition": f"c{n}", **context}, "requestPayload": {}, "responsePayload": None}
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_text(json.dumps(write_record))
+    result = run_local(FolderStore(tmp_path), "SELECT requestcontext.condition FROM failed_events ORDER BY 1")
+    assert result.rows == [("c0",), ("c1",), ("c2",)]
