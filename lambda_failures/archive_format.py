@@ -37,6 +37,12 @@ COMPACTION_MARKERS = f"{MARKER_PREFIX}compactions/"  # one per function and day 
 # The async table's closed days as zstd Parquet (same columns, partitions included):
 #   compacted/failed_events/<function>/YYYY/MM/DD/part-NNNNN.parquet
 COMPACTED_PREFIX = "compacted/failed_events/"
+# The same days compacted by Athena into the Glue table of compacted days (its own location and
+# claims: Athena lays files out as Hive partitions, and its view reads its own claims):
+#   compacted/athena/failed_events/...   markers/athena-compactions/<function>/YYYY/MM/DD/claim
+ATHENA_COMPACTED_PREFIX = "compacted/athena/failed_events/"
+ATHENA_COMPACTION_MARKERS = f"{MARKER_PREFIX}athena-compactions/"
+ATHENA_EXPIRY_MARKERS = f"{MARKER_PREFIX}athena-expirations/"  # raw days expired after compaction
 
 ALERTED_TAG = "failure-alerted"  # courtesy object tags, for people browsing the bucket
 REPLAYED_TAG = "failure-replayed"
@@ -233,3 +239,6 @@ STREAM_COLUMNS = (
     Column("kinesisbatchinfo", BATCH_INFO),
     Column("payload", "string"),
 )
+
+# What a compaction claim holds (and the Glue table over Athena's claims reads).
+COMPACTION_MARKER_COLUMNS = (Column("state", "string"), Column("at", "string"), Column("rows", "bigint"))

@@ -172,6 +172,10 @@ class AnalyticsSettings:
     # Functions of other stacks that deliver to this archive (examples/consumer): the async
     # table's function_name projection lists them beside this stack's own.
     extra_function_names: tuple[str, ...] = ()
+    # Closed days compacted daily in Athena; raw objects expired this many days after their
+    # day is compacted (0: never).
+    compaction: bool = True
+    expire_raw_after_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -370,6 +374,8 @@ def read_analytics(reader: Reader, name_prefix: str) -> AnalyticsSettings:
         results_expiration_days=reader.int("athenaResultsExpirationDays", 30, 1, 3650),
         projection_start=projection_start,
         extra_function_names=read_function_names(reader),
+        compaction=reader.bool("compaction", True),
+        expire_raw_after_days=reader.int("compactionExpireRawAfterDays", 0, 0, 36500) or 0,
     )
 
 
