@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+from botocore.exceptions import ClientError
 
 from failctl.archive.compacted import CompactionMarkers, function_names, present_days
 from failctl.archive.local_query import ASYNC_KEY_PARTITIONS, LoadReport, load_rows
@@ -33,7 +34,7 @@ from lambda_failures.archive_format import (
     compacted_day_prefix,
     day_path,
 )
-from lambda_failures.claims import Claim, ClaimState
+from lambda_failures.claims import LOST_RACE, Claim, ClaimState, error_code
 
 # Lambda delivers a record at most 6 hours (the longest event age) after its event, stamped
 # with the day it fails on: a day is closed once a full day has passed after it.
@@ -85,7 +86,14 @@ def compact_day(
         markers.settle(claim, ClaimState.FAILED, {"detail": str(error)[:500]})
         return DayOutcome(function, day, "failed", str(error)), load
     detail = {"files": files, "rows": rows, "objects": load.objects, "unreadable": len(load.skipped)}
-    markers.settle(claim, ClaimState.DONE, detail)
+    try:
+        markers.settle(claim, ClaimState.DONE, detail)
+    except (RuntimeError, ClientError) as error:
+        if isinstance(error, ClientError) and error_code(error) not in LOST_RACE:
+            raise
+        # Another run took the day over (this one was slower than the takeover time): the
+        # files have the same names, and the day is that run's to settle.
+        return DayOutcome(function, day, "skipped", "taken over by another run"), load
     return DayOutcome(function, day, "compacted", f"{rows} rows in {len(files)} files", rows, files), load
 
 

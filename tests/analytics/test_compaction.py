@@ -235,3 +235,23 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, expected):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_overtaken_after_the_takeover_time_leaves_the_day_to_the_run_that_took_it(archive, monkeypatch):
+    store = FolderStore(archive)
+    raw = answers(store)
+    day = DAY_ONE.date()
+    original = compaction._write_day
+
+    def slow(*args):
+        written = original(*args)
+        # Meanwhile another run, seeing an old claim, takes the day over and finishes it.
+        monkeypatch.setattr(compaction, "_write_day", original)
+        ((other, _),) = compaction.compact(FolderStore(archive), first=day, last=day, today=TODAY, takeover_seconds=0)
+        assert other.status == "compacted"
+        return written
+
+    monkeypatch.setattr(compaction, "_write_day", slow)
+    ((first, _),) = compaction.compact(store, first=day, last=day, today=TODAY)
+    assert (first.status, first.detail) == ("skipped", "taken over by another run")
+    assert answers(store) == raw
