@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from failctl.archive import compaction
 from failctl.archive.replay_command import LAMBDA_NAME
 from failctl.archive.stores import open_store
-from failctl.errors import BadInputError, from_aws
+from failctl.errors import BadInputError, EnvironmentProblemError, from_aws
 
 
 class CompactInputError(BadInputError):
@@ -33,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
         raise from_aws(error, f"cannot compact {args.source}") from None
     except duckdb.Error as error:
         raise CompactInputError(f"compaction failed: {error}") from None
+    except OSError as error:  # e.g. a folder this user cannot write its claims or files into
+        raise EnvironmentProblemError(f"cannot compact {args.source}: {error}") from None
     for _, load in done:
         for key, reason in load.skipped:
             print(f"skipped {key}: {reason}", file=sys.stderr)
@@ -44,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         ]
         print(json.dumps({"days": rows}, indent=2))
     else:
+        if not outcomes:
+            print("no closed day to compact (a day closes two days after it starts, UTC)")
         for o in outcomes:
             print(f"{o.status:<10} {o.function} {o.day.isoformat()}  {o.detail}")
         counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("compacted", "skipped", "failed")}
