@@ -10,7 +10,6 @@ finishes it. The marker names its files, so files left by a dead run are not rea
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -117,26 +116,37 @@ def raw_async_keys(store: Store, wanted: list[date] | None, compacted: Compacted
             yield from async_keys(store, open_days, function)
 
 
-def load_compacted(
-    con: duckdb.DuckDBPyConnection, store: Store, table: str, columns: list[str], compacted: Compacted
-) -> tuple[int, int]:
-    """Insert the given columns of the compacted days' files into `table`; (files, bytes) read.
-    A bucket's files are fetched first (DuckDB is given no network access)."""
-    keys = [key for files in compacted.values() for key in files]
-    if not keys:
-        return 0, 0
-    names = ", ".join(f'"{c}"' for c in columns)
-    with tempfile.TemporaryDirectory(prefix="failctl-compacted-") as scratch:
-        paths, size = [], 0
-        for number, key in enumerate(keys):
-            if isinstance(store, FolderStore):
-                path = str(store.root / key)
-                size += os.path.getsize(path)
-            else:
-                data = store.read(key)
-                path = os.path.join(scratch, f"{number:06d}.parquet")
-                Path(path).write_bytes(data)
-                size += len(data)
-            paths.append(path)
-        con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM read_parquet(?)', [paths])
-    return len(keys), size
+def compacted_paths(store: Store, compacted: Compacted, scratch: str) -> tuple[list[str], int]:
+    """Local paths of the compacted days' files and their bytes: a folder's own files, or a
+    bucket's fetched into `scratch` (DuckDB is given no network access)."""
+    paths, size = [], 0
+    for number, key in enumerate(key for files in compacted.values() for key in files):
+        if isinstance(store, FolderStore):
+            path = str(store.root / key)
+            size += os.path.getsize(path)
+        else:
+            data = store.read(key)
+            path = os.path.join(scratch, f"{number:06d}.parquet")
+            Path(path).write_bytes(data)
+            size += len(data)
+        paths.append(path)
+    return paths, size
+
+
+def sql_list(texts: list[str]) -> str:
+    """A list of SQL string literals, quotes doubled."""
+    return "[" + ", ".join("'" + text.replace("'", "''") + "'" for text in texts) + "]"
+
+
+def union_view(
+    con: duckdb.DuckDBPyConnection, table: str, raw_table: str, columns: list[tuple[str, str]], paths: list[str]
+) -> None:
+    """`table` as the raw rows plus the compacted files, read in place when queried (nothing
+    of the files is held in memory but what the query itself keeps); `columns` are (name,
+    DuckDB type) as the raw table has them."""
+    names = ", ".join(f'"{name}"' for name, _ in columns)
+    cast = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in columns)
+    con.execute(
+        f'CREATE VIEW "{table}" AS SELECT {names} FROM "{raw_table}" '
+        f"UNION ALL SELECT {cast} FROM read_parquet({sql_list(paths)})"
+    )

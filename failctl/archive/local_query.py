@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,7 +25,7 @@ import duckdb
 import numpy as np
 import sqlglot
 
-from failctl.archive.compacted import compacted_days, load_compacted, raw_async_keys
+from failctl.archive.compacted import compacted_days, compacted_paths, raw_async_keys, sql_list, union_view
 from failctl.archive.stores import RecordLocation, Store, days, read_many, stream_keys
 from lambda_failures.archive_format import (
     ASYNC_COLUMNS,
@@ -388,18 +389,22 @@ def run_local(
     async_columns = used_columns(sql, async_table, ASYNC_COLUMNS + ASYNC_PARTITIONS, cheapest=-1)
     compacted = compacted_days(store, wanted) if async_columns else {}
     raw = raw_async_keys(store, wanted, compacted)
-    load_rows(con, store, async_table, async_columns, raw, ASYNC_KEY_PARTITIONS, report)
-    if compacted:
-        files, size = load_compacted(con, store, async_table, [c.name for c in async_columns], compacted)
-        report.compacted_files += files
-        report.bytes_read += size
-    stream = used_columns(sql, stream_table, STREAM_COLUMNS)
-    load_rows(con, store, stream_table, stream, stream_keys(store, wanted), {}, report)
-    # The data is in: from here on the query cannot read or write files or reach the network.
-    con.execute("SET enable_external_access = false")
-    cursor = con.execute(to_duckdb(sql), day_parameters(sql, first, last))
-    names = [d[0] for d in cursor.description]
-    return QueryResult(names, cursor.fetchall(), report)
+    with tempfile.TemporaryDirectory(prefix="failctl-compacted-") as scratch:
+        paths, size = compacted_paths(store, compacted, scratch)
+        raw_table = f"{async_table}__raw" if paths else async_table
+        load_rows(con, store, raw_table, async_columns, raw, ASYNC_KEY_PARTITIONS, report)
+        if paths:
+            union_view(con, async_table, raw_table, [(c.name, duck_type(c.type)) for c in async_columns], paths)
+            report.compacted_files, report.bytes_read = len(paths), report.bytes_read + size
+        stream = used_columns(sql, stream_table, STREAM_COLUMNS)
+        load_rows(con, store, stream_table, stream, stream_keys(store, wanted), {}, report)
+        # The data is in: from here on the query can read no file but the compacted days' and
+        # cannot write files or reach the network.
+        con.execute(f"SET allowed_paths = {sql_list(paths)}")
+        con.execute("SET enable_external_access = false")
+        cursor = con.execute(to_duckdb(sql), day_parameters(sql, first, last))
+        names = [d[0] for d in cursor.description]
+        return QueryResult(names, cursor.fetchall(), report)
 
 
 def day_parameters(sql: str, first: date | None, last: date | None) -> list[str]:
