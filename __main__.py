@@ -127,6 +127,10 @@ if settings.analytics.enabled:
             allow_destroy=settings.archive.allow_destroy,
             namespace=settings.bucket_namespace,
             tags=tags,
+            archive=target,
+            alarms=alarms,
+            log_retention_days=settings.log_retention_days,
+            powertools_layer_version=settings.powertools_layer_version,
         ),
     )
     pulumi.export("AthenaResultsBucketName", analytics.results_bucket_name)

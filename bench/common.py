@@ -35,6 +35,20 @@ def min_and_median(fn: Callable[[], object], repeats: int = 5) -> tuple[float, f
     return min(samples), statistics.median(samples)
 
 
+def alternating(*sides: Callable[[], object], repeats: int = 5) -> tuple[tuple[float, float], ...]:
+    """(min, median) of each side, run in turn with a different side first each round, so
+    that a machine that warms up or gets busy weighs on all of them alike."""
+    samples: list[list[float]] = [[] for _ in sides]
+    for round_ in range(repeats):
+        for offset in range(len(sides)):
+            side = (round_ + offset) % len(sides)
+            with contextlib.redirect_stdout(io.StringIO()):
+                start = time.perf_counter()
+                sides[side]()
+                samples[side].append(time.perf_counter() - start)
+    return tuple((min(s), statistics.median(s)) for s in samples)
+
+
 def pair(label: str, ours: tuple[float, float], floor: tuple[float, float], unit: str = "s") -> str:
     """One figure next to its floor: min and median of each, and the ratio of the medians."""
     return (
@@ -44,7 +58,12 @@ def pair(label: str, ours: tuple[float, float], floor: tuple[float, float], unit
 
 
 def subprocess_seconds(code: str, repeats: int = 5, cwd: Path = ROOT) -> float:
-    return median_seconds(lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd), repeats)
+    return median_seconds(in_fresh_interpreter(code, cwd), repeats)
+
+
+def in_fresh_interpreter(code: str, cwd: Path = ROOT) -> Callable[[], object]:
+    """A run of `code` in a new interpreter (for cold-start figures)."""
+    return lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd)
 
 
 def row(label: str, value: float, unit: str, baseline: float | None = None) -> str:

@@ -1,8 +1,18 @@
-"""Processor handler: cold import and per-invocation cost, next to bare Python in the same run."""
+"""Processor handler: cold import and per-invocation cost, each next to its floor in the same
+run (fresh interpreters for cold starts), ours and the floor alternating."""
 
-from common import median_seconds, row, subprocess_seconds
+from common import alternating, in_fresh_interpreter, pair
 
 INVOCATIONS = 5000
+POWERTOOLS = "from aws_lambda_powertools import Logger, Metrics; Logger(); Metrics()"
+COLD_IMPORTS = (
+    ("async_function", POWERTOOLS),
+    ("stream_consumer", POWERTOOLS),
+    (
+        "failure_processor",
+        f"{POWERTOOLS}; import boto3; [boto3.client(s) for s in ('s3', 'sns', 'lambda')]",
+    ),
+)
 
 
 class Context:
@@ -13,25 +23,12 @@ class Context:
 
 
 def main() -> None:
-    print("processor handler (cold import: median of 5 fresh interpreters)")
-    bare = subprocess_seconds("pass")
-    cold = subprocess_seconds("import lambda_failures.handlers.async_function")
-    powertools = subprocess_seconds("from aws_lambda_powertools import Logger, Metrics; Logger(); Metrics()")
-    print(row("bare interpreter start", bare * 1000, "ms"))
-    print(row("interpreter start + Powertools Logger and Metrics", powertools * 1000, "ms", bare * 1000))
-    print(row("interpreter start + import the processor handler", cold * 1000, "ms", powertools * 1000))
-    for handler, floor_code in (
-        ("stream_consumer", "from aws_lambda_powertools import Logger, Metrics; Logger(); Metrics()"),
-        (
-            "failure_processor",
-            "from aws_lambda_powertools import Logger, Metrics; import boto3; Logger(); Metrics(); "
-            "[boto3.client(s) for s in ('s3', 'sns', 'lambda')]",
-        ),
-    ):
-        floor = subprocess_seconds(floor_code)
-        ours = subprocess_seconds(f"import lambda_failures.handlers.{handler}")
-        print(row(f"  floor for {handler}: its SDKs alone", floor * 1000, "ms"))
-        print(row(f"import {handler} (floor: its SDKs alone)", ours * 1000, "ms", floor * 1000))
+    print("handlers, cold import (5 fresh interpreters each side, alternating; floor: the SDKs it loads)")
+    for handler, floor_code in COLD_IMPORTS:
+        ours, floor = alternating(
+            in_fresh_interpreter(f"import lambda_failures.handlers.{handler}"), in_fresh_interpreter(floor_code)
+        )
+        print(pair(f"import {handler}", ours, floor))
 
     from lambda_failures.handlers import async_function as processor
 
@@ -40,21 +37,25 @@ def main() -> None:
 
     def bare_python():
         for _ in range(INVOCATIONS):
-            sum(event["value"]) / len(event["value"])
+            assert sum(event["value"]) / len(event["value"]) > 0
 
     def domain():
         for _ in range(INVOCATIONS):
-            processor.handle_event(event)
+            assert processor.handle_event(event)
 
     def entry_point():
         for _ in range(INVOCATIONS):
-            processor.handler(event, context)
+            assert processor.handler(event, context)
 
-    base = median_seconds(bare_python) / INVOCATIONS * 1e6
-    print(f"per invocation (median of 5 runs of {INVOCATIONS})")
-    print(row("bare Python (sum/len of the same list)", base, "us"))
-    print(row("handle_event (domain logic)", median_seconds(domain) / INVOCATIONS * 1e6, "us", base))
-    print(row("handler (Powertools logger + metrics)", median_seconds(entry_point) / INVOCATIONS * 1e6, "us", base))
+    print(f"per invocation ({INVOCATIONS} calls a run; floor: sum/len of the same list)")
+    ours, floor = alternating(domain, bare_python)
+    print(pair("handle_event (domain logic), per call", _per_call(ours), _per_call(floor), "us"))
+    ours, floor = alternating(entry_point, bare_python)
+    print(pair("handler (Powertools logger + metrics)", _per_call(ours), _per_call(floor), "us"))
+
+
+def _per_call(figures: tuple[float, float]) -> tuple[float, float]:
+    return figures[0] / INVOCATIONS * 1e6, figures[1] / INVOCATIONS * 1e6
 
 
 if __name__ == "__main__":

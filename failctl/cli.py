@@ -162,6 +162,20 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="print the plan or the outcome as JSON")
     _owner_argument(replay)
 
+    compact = commands.add_parser("compact", help="rewrite closed days of async records as Parquet, each once")
+    compact.add_argument("--source", required=True, help="folder laid out like the archive, or s3://bucket[/prefix]")
+    compact.add_argument("--function", help="only this function's days")
+    compact.add_argument("--from", dest="first", type=_day, help="first day, YYYY-MM-DD (UTC)")
+    compact.add_argument("--to", dest="last", type=_day, help="last day, YYYY-MM-DD (UTC)")
+    compact.add_argument(
+        "--takeover-seconds",
+        type=_positive_float,
+        default=900.0,
+        help="a claim older than this is a dead run's: its day is compacted again (default 900)",
+    )
+    compact.add_argument("--json", action="store_true", help="print the outcome per day as JSON")
+    _owner_argument(compact)
+
     demo = commands.add_parser(
         "demo", help="the whole flow locally: gate, emulated Lambda on moto, alerts, queries, replay"
     )
@@ -459,6 +473,12 @@ def _replay(args: argparse.Namespace) -> int:
     return replay_command.run(args)
 
 
+def _compact(args: argparse.Namespace) -> int:
+    from failctl.archive import compact_command
+
+    return compact_command.run(args)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from failctl.emulation import demo
 
@@ -471,6 +491,7 @@ COMMANDS = {
     "policies": _policies,
     "query": _query,
     "replay": _replay,
+    "compact": _compact,
     "demo": _demo,
 }
 

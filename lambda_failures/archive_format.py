@@ -8,8 +8,9 @@ every handler that imports it. It depends on the standard library (and json_dept
 Key layout (written by Lambda, read by everything else):
     aws/lambda/async/<function>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>             (async)
     aws/lambda/<esm-uuid>/<shard-id>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>        (streams)
-    markers/{alerts,replays,auto-replays}/...   claims of this project (never under aws/lambda/,
-                                                so they trigger no notification)
+    markers/{alerts,replays,auto-replays,compactions}/...   claims of this project (never under
+                                                aws/lambda/, so they trigger no notification)
+    compacted/failed_events/<function>/YYYY/MM/DD/part-NNNNN.parquet   closed days, compacted
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ MARKER_PREFIX = "markers/"
 ALERT_MARKERS = f"{MARKER_PREFIX}alerts/"  # one per object alerted on
 REPLAY_MARKERS = f"{MARKER_PREFIX}replays/"  # one per record re-driven by failctl replay
 AUTO_REPLAY_MARKERS = f"{MARKER_PREFIX}auto-replays/"  # one per request re-driven automatically
+COMPACTION_MARKERS = f"{MARKER_PREFIX}compactions/"  # one per function and day compacted
+
+# The async table's closed days as zstd Parquet (same columns, partitions included):
+#   compacted/failed_events/<function>/YYYY/MM/DD/part-NNNNN.parquet
+COMPACTED_PREFIX = "compacted/failed_events/"
+# The same days compacted by Athena into the Glue table of compacted days (its own location and
+# claims: Athena lays files out as Hive partitions, and its view reads its own claims):
+#   compacted/athena/failed_events/...   markers/athena-compactions/<function>/YYYY/MM/DD/claim
+ATHENA_COMPACTED_PREFIX = "compacted/athena/failed_events/"
+ATHENA_COMPACTION_MARKERS = f"{MARKER_PREFIX}athena-compactions/"
+ATHENA_EXPIRY_MARKERS = f"{MARKER_PREFIX}athena-expirations/"  # raw days expired after compaction
 
 ALERTED_TAG = "failure-alerted"  # courtesy object tags, for people browsing the bucket
 REPLAYED_TAG = "failure-replayed"
@@ -59,6 +71,11 @@ def stream_failure_key(mapping_uuid: str, shard_id: str, moment: datetime, objec
     return f"{STREAM_PREFIX}{mapping_uuid}/{shard_id}/{_key_time(moment)}-{object_id or uuid.uuid4()}"
 
 
+def compacted_day_prefix(function_name: str, day: date) -> str:
+    """Where one function's compacted day lies (its marker is named `<function>/YYYY/MM/DD`)."""
+    return f"{COMPACTED_PREFIX}{function_name}/{day_path(day)}/"
+
+
 def key_day(key: str) -> str | None:
     """The YYYY/MM/DD a record key carries, or None."""
     match = DAY_IN_KEY.search(key)
@@ -76,6 +93,9 @@ class NotAFailureRecordError(ValueError):
 MalformedRecordError = NotAFailureRecordError  # the name the query and replay code read best
 
 
+_DECODER = json.JSONDecoder()  # stateless: one serves every record
+
+
 def parse_record(data: bytes) -> dict[str, Any]:
     """One JSON object per S3 object, as Lambda writes it; anything else is NotAFailureRecordError."""
     try:
@@ -88,7 +108,7 @@ def parse_record(data: bytes) -> dict[str, Any]:
     if depth_exceeds(stripped):
         raise NotAFailureRecordError(f"JSON nested too deeply to read (more than {MAX_DEPTH} levels)")
     try:
-        value, end = json.JSONDecoder().raw_decode(stripped)
+        value, end = _DECODER.raw_decode(stripped)
     except json.JSONDecodeError as error:
         raise NotAFailureRecordError(f"not JSON or truncated ({error.msg} at char {error.pos})") from None
     except RecursionError:
@@ -272,3 +292,6 @@ STREAM_COLUMNS = (
     Column("kinesisbatchinfo", BATCH_INFO),
     Column("payload", "string"),
 )
+
+# What a compaction claim holds (and the Glue table over Athena's claims reads).
+COMPACTION_MARKER_COLUMNS = (Column("state", "string"), Column("at", "string"), Column("rows", "bigint"))

@@ -8,9 +8,10 @@ the `day` partition of the async table.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from lambda_failures.archive_format import ASYNC_TABLE, STREAM_TABLE
+from lambda_failures.archive_format import ASYNC_COLUMNS, ASYNC_PARTITIONS, ASYNC_TABLE, STREAM_TABLE
 
 _ERROR_TYPE = "COALESCE(json_extract_scalar(responsepayload, '$.errorType'), requestcontext.condition, 'Unknown')"
 _IN_RANGE = "day BETWEEN ? AND ?"
@@ -83,3 +84,56 @@ def query_named(name: str, async_table: str = ASYNC_TABLE, stream_table: str = S
             return query
     known = ", ".join(q.name for q in named_queries())
     raise KeyError(f"no named query {name!r}; known: {known}")
+
+
+# --------------------------------------------------------------------------------------------
+# Compaction in Athena: one closed day of one function, from the raw table into the compacted
+# one, and the view the named queries read (compacted days, plus raw days not yet compacted).
+
+_LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_DAY = re.compile(r"\d{4}/\d{2}/\d{2}")
+_IDENTIFIER = re.compile(r"[a-z0-9_]{1,255}")
+
+
+def _identifier(name: str) -> str:
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"{name!r} is not a Glue name (a-z, 0-9, _)")
+    return f'"{name}"'
+
+
+def async_column_list() -> str:
+    """The async table's columns, partitions last (as Hive's INSERT INTO wants them)."""
+    return ", ".join(f'"{c.name}"' for c in ASYNC_COLUMNS + ASYNC_PARTITIONS)
+
+
+def compaction_statement(database: str, raw_table: str, compacted_table: str, function: str, day: str) -> str:
+    """INSERT INTO the compacted table one function's day, read from the raw table. The values
+    are checked, not escaped: a function name or day of any other shape is refused."""
+    if not _LAMBDA_NAME.fullmatch(function):
+        raise ValueError(f"{function!r} is not a Lambda function name")
+    if not _DAY.fullmatch(day):
+        raise ValueError(f"{day!r} is not a day as YYYY/MM/DD")
+    db = _identifier(database)
+    columns = async_column_list()
+    return (
+        f"INSERT INTO {db}.{_identifier(compacted_table)} ({columns}) SELECT {columns} "
+        f"FROM {db}.{_identifier(raw_table)} WHERE function_name = '{function}' AND day = '{day}'"
+    )
+
+
+def all_days_view_sql(database: str, raw_table: str, compacted_table: str, markers_table: str) -> str:
+    """Compacted days whose claim says done, and the raw records of every other day: a day is
+    read from exactly one of the two, as the local engine does."""
+    db = _identifier(database)
+    columns = async_column_list()
+
+    def done(alias: str) -> str:
+        return (
+            f"SELECT 1 FROM {db}.{_identifier(markers_table)} m WHERE m.state = 'done' "
+            f"AND m.function_name = {alias}.function_name AND m.day = {alias}.day"
+        )
+
+    return (
+        f"SELECT {columns} FROM {db}.{_identifier(compacted_table)} c WHERE EXISTS ({done('c')}) "
+        f"UNION ALL SELECT {columns} FROM {db}.{_identifier(raw_table)} r WHERE NOT EXISTS ({done('r')})"
+    )

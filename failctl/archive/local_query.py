@@ -1,6 +1,7 @@
 """Answer the named queries locally: DuckDB over the archive, with the Glue tables' schema.
 
-Only objects under the requested days' prefixes are read (as partition projection prunes).
+Only objects under the requested days' prefixes are read (as partition projection prunes);
+a day compacted to Parquet (`failctl compact`) is read from its files instead of its objects.
 Each object is parsed the way the JSON SerDe reads it (keys case-insensitive, nested values
 of string columns kept as JSON text, a value out of its column's range read as NULL);
 objects that are not one record are reported and skipped, never fatal; values read as NULL
@@ -13,20 +14,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import duckdb
+import numpy as np
 import sqlglot
 
 from failctl.archive import sql_guard
-from failctl.archive.stores import RecordLocation, Store, async_keys, days, read_many, stream_keys
+from failctl.archive.compacted import compacted_days, compacted_paths, raw_async_keys, sql_list, union_view
+from failctl.archive.stores import RecordLocation, Store, days, read_many, stream_keys
 from lambda_failures.archive_format import (
     ASYNC_COLUMNS,
     ASYNC_PARTITIONS,
@@ -113,8 +114,38 @@ def _payload(value: Any, nulled: Nulled) -> str | None:
     return None if value is None else _json_text(value)
 
 
-def _as_is(value: Any, nulled: Nulled) -> Any:
-    return value
+def _double(value: Any, nulled: Nulled) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _boolean(value: Any, nulled: Nulled) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+_SPELLINGS: dict[tuple[Any, ...], dict[str, Any]] = {}
+SPELLINGS_KEPT = 1024  # distinct key sets remembered (records of one writer share a few)
+SPELLING_KEYS_MAX = 64  # objects with more keys are not remembered
+
+
+def spellings(value: dict[Any, Any]) -> dict[str, Any]:
+    """{lowercase name: the key as written} of an object (of keys equal but for case, the last
+    wins, as a JSON object's last duplicate does), remembered per key tuple: lowercasing
+    every key of every record cost more than reading the record."""
+    keys = tuple(value)
+    spelled = _SPELLINGS.get(keys)
+    if spelled is None:
+        spelled = {str(k).lower(): k for k in keys}
+        if len(keys) <= SPELLING_KEYS_MAX:
+            if len(_SPELLINGS) >= SPELLINGS_KEPT:
+                _SPELLINGS.clear()
+            _SPELLINGS[keys] = spelled
+    return spelled
 
 
 def converter(hive_type: str, name: str = "") -> Convert:
@@ -131,20 +162,19 @@ def converter(hive_type: str, name: str = "") -> Convert:
         def convert(value: Any, nulled: Nulled) -> dict[str, Any] | None:
             if not isinstance(value, dict):
                 return None
-            lowered = {str(k).lower(): v for k, v in value.items()}
-            return {field: part(lowered.get(field), nulled) for field, part in parts}
+            spelled, get = spellings(value), value.get
+            return {field: part(get(spelled.get(field)), nulled) for field, part in parts}
 
         return convert
     if hive_type == "string":
         return _string
     if hive_type in INTEGER_RANGES:
         return _integer(hive_type, name)
-    return _as_is
+    return _double if hive_type == "double" else _boolean
 
 
 # allow_nan=False: JSON has no NaN or infinities (1e400 parses to one); such a value is NULL.
 _JSON_TEXT = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-_LINE = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _json_text(value: Any) -> str | None:
@@ -155,15 +185,41 @@ def _json_text(value: Any) -> str | None:
         return None
 
 
-def row_converter(columns: tuple[Column, ...]) -> Callable[[dict[str, Any], Nulled], dict[str, Any]]:
-    """A record's row as a {column: value} object, converters chosen once for the table."""
+def row_converter(columns: tuple[Column, ...]) -> Callable[[dict[str, Any], Nulled], tuple[Any, ...]]:
+    """A record's cells in `columns` (only those), converters chosen once for the table."""
     parts = [(c.name, _payload if c.name in PAYLOAD_COLUMNS else converter(c.type, c.name)) for c in columns]
 
-    def convert(record: dict[str, Any], nulled: Nulled) -> dict[str, Any]:
-        top = {str(k).lower(): v for k, v in record.items()}
-        return {name: part(top.get(name), nulled) for name, part in parts}
+    def convert(record: dict[str, Any], nulled: Nulled) -> tuple[Any, ...]:
+        spelled, get = spellings(record), record.get
+        return tuple(part(get(spelled.get(name)), nulled) for name, part in parts)
 
     return convert
+
+
+def used_columns(sql: str, table: str, columns: tuple[Column, ...], cheapest: int = 0) -> tuple[Column, ...]:
+    """The columns of `table` a statement can read: none if it does not name the table; else
+    every one whose name it mentions (a superset: an alias or struct field of the same name
+    counts too), or all of them for `*` other than COUNT(*); at least one (`columns[cheapest]`),
+    so that a table read for its row count still has its rows. A struct column only ever
+    reached through its fields (`requestcontext.condition`) keeps only the fields mentioned."""
+    tree = sqlglot.parse_one(sql, read="athena")
+    if table.lower() not in {t.name.lower() for t in tree.find_all(sqlglot.exp.Table)}:
+        return ()
+    if any(not isinstance(star.parent, sqlglot.exp.Count) for star in tree.find_all(sqlglot.exp.Star)):
+        return columns
+    names = {identifier.name.lower() for identifier in tree.find_all(sqlglot.exp.Identifier)}
+    whole = {column.name.lower() for column in tree.find_all(sqlglot.exp.Column)}
+    used = tuple(_narrowed(c, names) if c.name not in whole else c for c in columns if c.name in names)
+    return used or (columns[cheapest],)
+
+
+def _narrowed(column: Column, names: set[str]) -> Column:
+    """A struct column with only the fields `names` mentions (all of them if it mentions none)."""
+    match = STRUCT.match(column.type)
+    if not match:
+        return column
+    fields = [f for f in _split_fields(match.group(1)) if f.split(":", 1)[0] in names]
+    return Column(column.name, f"struct<{','.join(fields)}>") if fields else column
 
 
 @dataclass
@@ -172,6 +228,7 @@ class LoadReport:
     bytes_read: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     nulled: list[tuple[str, str]] = field(default_factory=list)  # (key, why a value was read as NULL)
+    compacted_files: int = 0  # Parquet files of compacted days (objects counts raw records)
 
 
 @dataclass
@@ -186,76 +243,101 @@ def _create(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[Column, .
     con.execute(f'CREATE TABLE "{table}" ({ddl})')
 
 
-# Rows handed to the file in one write: one write per row costs more than building the row.
-LINES_PER_WRITE = 2048
+# The async table's partitions, as its keys carry them.
+ASYNC_KEY_PARTITIONS: dict[str, Callable[[RecordLocation], str | None]] = {
+    "function_name": lambda item: item.function_name,
+    "day": lambda item: item.day,
+}
+
+# Rows handed to DuckDB at once: large enough that a hand-off costs little per row, small
+# enough that the Python objects waiting for it stay a bounded few MB.
+BATCH_ROWS = 32_768
 
 
-def _load(
+class ColumnBatch:
+    """Rows held as Python values until handed to DuckDB column by column (numpy object arrays,
+    which DuckDB scans in place): no value is encoded again on the way. A struct column travels
+    as one array per field plus whether the struct is there, and is rebuilt by `struct_pack`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str, columns: tuple[Column, ...]) -> None:
+        self.con, self.table, self.columns = con, table, columns
+        self.rows: list[tuple[Any, ...]] = []
+        arrays: list[str] = []
+        self._select = ", ".join(self._expression(c.name, c.type, arrays) for c in columns)
+        self._arrays = arrays
+        self._names = ", ".join(f'"{c.name}"' for c in columns)
+
+    def _expression(self, path: str, hive_type: str, arrays: list[str]) -> str:
+        """SQL rebuilding one value from its arrays (appending their names to `arrays`)."""
+        match = STRUCT.match(hive_type)
+        arrays.append(path)
+        if not match:
+            return f'CAST("{path}" AS {duck_type(hive_type)})'
+        fields = [f.split(":", 1) for f in _split_fields(match.group(1))]
+        packed = ", ".join(f'"{name}" := {self._expression(f"{path}.{name}", kind, arrays)}' for name, kind in fields)
+        return f'CASE WHEN "{path}" THEN struct_pack({packed}) END'
+
+    def add(self, cells: tuple[Any, ...]) -> None:
+        self.rows.append(cells)
+        if len(self.rows) >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        count = len(self.rows)
+        data: dict[str, np.ndarray] = {}
+        for column, values in zip(self.columns, zip(*self.rows, strict=True), strict=True):
+            self._arrays_of(column.name, column.type, values, data, count)
+        self.rows = []
+        self.con.execute(f'INSERT INTO "{self.table}" ({self._names}) SELECT {self._select} FROM data')
+
+    def _arrays_of(self, path: str, hive_type: str, values: Any, data: dict, count: int) -> None:
+        match = STRUCT.match(hive_type)
+        if not match:
+            data[path] = np.fromiter(values, dtype=object, count=count)
+            return
+        data[path] = np.fromiter((v is not None for v in values), dtype=bool, count=count)
+        for name, kind in (f.split(":", 1) for f in _split_fields(match.group(1))):
+            field_values = [None if v is None else v[name] for v in values]
+            self._arrays_of(f"{path}.{name}", kind, field_values, data, count)
+
+
+def load_rows(
     con: duckdb.DuckDBPyConnection,
     store: Store,
     table: str,
     columns: tuple[Column, ...],
     located: Iterator[RecordLocation],
-    extra: Callable[[RecordLocation], dict[str, Any]],
-    partitions: int,
+    partitions: dict[str, Callable[[RecordLocation], str | None]],
     report: LoadReport,
 ) -> None:
-    """Rows as the SerDe reads them, written as JSON lines and loaded by DuckDB in one bulk
-    read (row-by-row inserts cost most of a query's time). The rows go through a file, not
-    memory, so a large archive costs disk, not RAM, until DuckDB holds the table."""
+    """Rows as the SerDe reads them, only the columns given, handed to DuckDB in batches of
+    Python values (no temporary file, nothing encoded twice); partitions come from the key."""
+    if not columns:  # the statement does not read this table: nothing is listed or read
+        con.execute(f'CREATE TABLE "{table}" (unread INTEGER)')
+        return
     _create(con, table, columns)
-    convert = row_converter(columns[: len(columns) - partitions])  # the key carries the partitions
+    from_record = tuple(c for c in columns if c.name not in partitions)
+    from_key = [partitions[c.name] for c in columns if c.name in partitions]
+    order = [c.name for c in from_record] + [c.name for c in columns if c.name in partitions]
+    batch = ColumnBatch(con, table, tuple(next(c for c in columns if c.name == n) for n in order))
+    convert = row_converter(from_record)
     skipped, nulled_rows = report.skipped, report.nulled
-    written = 0
-    with (
-        tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle,
-        removed_on_error(handle.name),
-    ):
-        lines = handle.file
-        batch: list[str] = []
-        for item, data in read_many(store, located):
-            report.objects += 1
-            report.bytes_read += len(data)
-            try:
-                record = parse_record(data)
-            except NotAFailureRecordError as error:
-                skipped.append((item.key, str(error)))
-                continue
-            reasons: Nulled = []
-            cells = convert(record, reasons)
-            if reasons:
-                nulled_rows.extend((item.key, why) for why in reasons)
-            if partitions:
-                cells.update(extra(item))
-            batch.append(_LINE(cells))
-            if len(batch) >= LINES_PER_WRITE:
-                lines.write("\n".join(batch) + "\n")
-                written += len(batch)
-                batch.clear()
-        if batch:
-            lines.write("\n".join(batch) + "\n")
-            written += len(batch)
-    try:
-        if written:
-            spec = "{" + ", ".join(f"'{c.name}': '{duck_type(c.type)}'" for c in columns) + "}"
-            con.execute(
-                f"INSERT INTO \"{table}\" SELECT * FROM read_json(?, format = 'newline_delimited', "
-                f"columns = {spec}, maximum_object_size = 1073741824)",
-                [handle.name],
-            )
-    finally:
-        os.unlink(handle.name)
-
-
-@contextmanager
-def removed_on_error(path: str) -> Iterator[None]:
-    """The rows file goes if the load breaks (an object that cannot be read, a folder denied)."""
-    try:
-        yield
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(path)
-        raise
+    for item, data in read_many(store, located):
+        report.objects += 1
+        report.bytes_read += len(data)
+        try:
+            record = parse_record(data)
+        except NotAFailureRecordError as error:
+            skipped.append((item.key, str(error)))
+            continue
+        reasons: Nulled = []
+        cells = convert(record, reasons)
+        if reasons:
+            nulled_rows.extend((item.key, why) for why in reasons)
+        batch.add(cells + tuple(part(item) for part in from_key) if from_key else cells)
+    batch.flush()
 
 
 def to_duckdb(sql: str) -> str:
@@ -304,23 +386,26 @@ def run_local(
     report = LoadReport()
     con = duckdb.connect()
     con.execute(JSON_SCALAR_MACRO)
-    _load(
-        con,
-        store,
-        async_table,
-        ASYNC_COLUMNS + ASYNC_PARTITIONS,
-        async_keys(store, wanted),
-        lambda item: {"function_name": item.function_name, "day": item.day},
-        len(ASYNC_PARTITIONS),
-        report,
-    )
-    _load(con, store, stream_table, STREAM_COLUMNS, stream_keys(store, wanted), lambda item: {}, 0, report)
-    # The data is in: from here on the query cannot read or write files or reach the network.
-    con.execute("SET enable_external_access = false")
-    limits = limits or sql_guard.QueryLimits()
-    sql_guard.apply_limits(con, limits)
-    names, rows = sql_guard.run(con, to_duckdb(sql), day_parameters(sql, first, last), limits)
-    return QueryResult(names, rows, report)
+    async_columns = used_columns(sql, async_table, ASYNC_COLUMNS + ASYNC_PARTITIONS, cheapest=-1)
+    compacted = compacted_days(store, wanted) if async_columns else {}
+    raw = raw_async_keys(store, wanted, compacted)
+    with tempfile.TemporaryDirectory(prefix="failctl-compacted-") as scratch:
+        paths, size = compacted_paths(store, compacted, scratch)
+        raw_table = f"{async_table}__raw" if paths else async_table
+        load_rows(con, store, raw_table, async_columns, raw, ASYNC_KEY_PARTITIONS, report)
+        if paths:
+            union_view(con, async_table, raw_table, [(c.name, duck_type(c.type)) for c in async_columns], paths)
+            report.compacted_files, report.bytes_read = len(paths), report.bytes_read + size
+        stream = used_columns(sql, stream_table, STREAM_COLUMNS)
+        load_rows(con, store, stream_table, stream, stream_keys(store, wanted), {}, report)
+        # The data is in: from here on the query can read no file but the compacted days' and
+        # cannot write files or reach the network.
+        con.execute(f"SET allowed_paths = {sql_list(paths)}")
+        con.execute("SET enable_external_access = false")
+        limits = limits or sql_guard.QueryLimits()
+        sql_guard.apply_limits(con, limits)
+        names, rows = sql_guard.run(con, to_duckdb(sql), day_parameters(sql, first, last), limits)
+        return QueryResult(names, rows, report)
 
 
 def day_parameters(sql: str, first: date | None, last: date | None) -> list[str]:

@@ -111,7 +111,8 @@ def _located(store: Store, selection: Selection) -> list[RecordLocation]:
     if selection.key is not None:
         return [RecordLocation(selection.key, 0, None, None)]
     wanted = days(selection.first, selection.last) if selection.first and selection.last else None
-    return [*async_keys(store, wanted), *stream_keys(store, wanted)]
+    # A stream record's key names its mapping, not its function: those are read to know.
+    return [*async_keys(store, wanted, selection.function), *stream_keys(store, wanted)]
 
 
 def select(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from contextlib import nullcontext
 
@@ -12,6 +13,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from failctl.archive import replay
 from failctl.archive.stores import day_range, open_store
 from failctl.errors import BadInputError, EnvironmentProblemError, ExitStatus, from_aws, unreadable
+
+# A function's name as its records' prefix carries it (Lambda: letters, digits, - and _, 1 to 64).
+LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class ReplayInputError(BadInputError):
@@ -32,6 +36,8 @@ def run(args: argparse.Namespace, client=None) -> int:
     key = getattr(args, "key", None)
     if key is not None and not key.startswith("aws/lambda/"):
         raise ReplayInputError(f"--key {key!r} is not a failure record key (aws/lambda/...)")
+    if args.function is not None and not LAMBDA_NAME.fullmatch(args.function):
+        raise ReplayInputError(f"--function {args.function!r} is not a Lambda function name")
     selection = replay.Selection(args.function, first, last, args.error_type, args.action, key)
     report = replay.ReplayReport()
     stop = replay.Stop()

@@ -57,7 +57,8 @@ class Store(Protocol):
 
     def children(self, prefix: str) -> list[str]: ...  # "sub-folder" prefixes ending in "/"
 
-    def keys(self, prefix: str) -> Iterator[tuple[str, int]]: ...  # (key, size) under prefix
+    # (key, size) under prefix; size None where only a call per object would tell (a folder)
+    def keys(self, prefix: str) -> Iterator[tuple[str, int | None]]: ...
 
     def read(self, key: str) -> bytes: ...
 
@@ -158,7 +159,7 @@ class FolderStore:
             return []
         return sorted(f"{prefix}{p.name}/" for p in folder.iterdir() if p.is_dir())
 
-    def keys(self, prefix: str) -> Iterator[tuple[str, int]]:
+    def keys(self, prefix: str) -> Iterator[tuple[str, int | None]]:
         """Files under prefix in key order (as sorted path parts), symlinked folders not
         followed; one scandir per folder, as a Path per file cost more than reading it."""
         folder = self.root / prefix
@@ -166,14 +167,14 @@ class FolderStore:
             return
         yield from self._walk(str(folder), prefix.rstrip("/") + "/" if prefix else "")
 
-    def _walk(self, folder: str, key_prefix: str) -> Iterator[tuple[str, int]]:
+    def _walk(self, folder: str, key_prefix: str) -> Iterator[tuple[str, int | None]]:
         with os.scandir(folder) as listing:
             entries = sorted(listing, key=lambda entry: entry.name)
         for entry in entries:
             if entry.is_dir() and not entry.is_symlink():
                 yield from self._walk(entry.path, f"{key_prefix}{entry.name}/")
             elif entry.is_file():
-                yield f"{key_prefix}{entry.name}", entry.stat().st_size
+                yield f"{key_prefix}{entry.name}", None  # no stat: nothing reads a folder's sizes
 
     def read(self, key: str) -> bytes:
         with open(os.path.join(self.root, key), "rb") as file:
@@ -257,14 +258,16 @@ def open_store(source: str, expected_owner: str | None = None) -> Store:
 @dataclass(frozen=True)
 class RecordLocation:
     key: str
-    size: int
+    size: int | None
     function_name: str | None  # async records only
     day: str | None
 
 
-def async_keys(store: Store, wanted: list[date] | None) -> Iterator[RecordLocation]:
-    """Async records under the requested days only, as partition projection prunes."""
-    for function_prefix in store.children(ASYNC_PREFIX):
+def async_keys(store: Store, wanted: list[date] | None, function: str | None = None) -> Iterator[RecordLocation]:
+    """Async records under the requested days only, as partition projection prunes; of one
+    function only when given (its own prefix is listed, no other's)."""
+    functions = [f"{ASYNC_PREFIX}{function}/"] if function else store.children(ASYNC_PREFIX)
+    for function_prefix in functions:
         function_name = function_prefix[len(ASYNC_PREFIX) :].rstrip("/")
         prefixes = [f"{function_prefix}{day_path(d)}/" for d in wanted] if wanted else [function_prefix]
         for prefix in prefixes:

@@ -19,7 +19,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -382,6 +382,24 @@ def _query_stage(aws: dict[str, Any], stack: DemoStack) -> None:
         print("    " + " | ".join(result.columns))
         for row in result.rows:
             print("    " + " | ".join(str(v) for v in row))
+    _compaction(store, today)
+
+
+def _compaction(store: Any, today: date) -> None:
+    """One compaction, run as it would be two days from now (today is not closed yet)."""
+    from failctl.archive import compaction
+    from failctl.archive.local_query import run_local
+    from lambda_failures.queries import query_named
+
+    sql = query_named("errors-by-type").sql
+    before = run_local(store, sql, today, today).rows
+    print("  failctl compact, as run two days from now (once today is closed):")
+    for outcome, _ in compaction.compact(store, today=today + timedelta(days=2)):
+        print(f"    {outcome.status} {outcome.function} {outcome.day}: {outcome.detail} -> {', '.join(outcome.files)}")
+    after = run_local(store, sql, today, today)
+    same = "the same answer" if after.rows == before else "A DIFFERENT ANSWER"
+    files, objects = after.load.compacted_files, after.load.objects
+    print(f"  errors-by-type again, from {files} Parquet file(s) and {objects} raw objects: {same}")
 
 
 def _replay_stage(aws: dict[str, Any], stack: DemoStack, team: TeamFunction) -> None:

@@ -15,38 +15,20 @@ from lambda_failures.archive_format import (
     STREAM_PREFIX,
     Column,
 )
+from lambda_failures.components.alarms import AlarmTarget
+from lambda_failures.components.async_function import ArchiveTarget
+from lambda_failures.components.failure_compaction import FailureCompaction, FailureCompactionArgs
+from lambda_failures.components.glue_tables import (
+    JSON_SERDE,
+    TEXT_INPUT,
+    TEXT_OUTPUT,
+    async_table_parameters,
+    columns_of,
+)
 from lambda_failures.components.naming import AwsContext, resource_name
 from lambda_failures.components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
 from lambda_failures.components.settings import PROJECT, AnalyticsSettings
 from lambda_failures.queries import named_queries
-
-JSON_SERDE = {
-    "serialization_library": "org.openx.data.jsonserde.JsonSerDe",
-    # Keys match columns in any case; a malformed object becomes a row of NULLs, not a failed query.
-    "parameters": {"case.insensitive": "TRUE", "ignore.malformed.json": "TRUE", "dots.in.keys": "FALSE"},
-}
-TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
-TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-
-
-def async_table_parameters(bucket: str, function_names: list[str], start: str) -> dict[str, str]:
-    """Partition projection over aws/lambda/async/<function>/YYYY/MM/DD/: no crawler, no MSCK REPAIR."""
-    return {
-        "classification": "json",
-        "projection.enabled": "true",
-        "projection.function_name.type": "enum",
-        "projection.function_name.values": ",".join(function_names),
-        "projection.day.type": "date",
-        "projection.day.format": "yyyy/MM/dd",
-        "projection.day.range": f"{start},NOW",
-        "projection.day.interval": "1",
-        "projection.day.interval.unit": "DAYS",
-        "storage.location.template": f"s3://{bucket}/{ASYNC_PREFIX}${{function_name}}/${{day}}/",
-    }
-
-
-def _columns(columns: tuple[Column, ...]) -> list[dict[str, str]]:
-    return [{"name": c.name, "type": c.type} for c in columns]
 
 
 @dataclass
@@ -60,6 +42,12 @@ class FailureAnalyticsArgs:
     allow_destroy: bool = False
     namespace: str = "account-regional"
     tags: dict[str, str] = field(default_factory=dict)
+    # With both (and settings.compaction), closed days are compacted in Athena and the named
+    # queries read the view of compacted plus raw days.
+    archive: ArchiveTarget | None = None
+    alarms: AlarmTarget | None = None
+    log_retention_days: int = 30
+    powertools_layer_version: int = 27
 
 
 class FailureAnalytics(pulumi.ComponentResource):
@@ -89,14 +77,45 @@ class FailureAnalytics(pulumi.ComponentResource):
         self.async_table = self._async_table()
         self.stream_table = self._stream_table()
         self.workgroup = self._workgroup()
+        self.compaction = self._compaction()
+        self.query_table_name = self.compaction.view_name if self.compaction else self.table_name
         self._named_queries()
         self.register_outputs(
             {
                 "databaseName": self.database_name,
                 "tableName": self.table_name,
+                "queryTableName": self.query_table_name,
                 "workgroupName": self.workgroup_name,
                 "resultsBucketName": self.results_bucket_name,
             }
+        )
+
+    def _compaction(self) -> FailureCompaction | None:
+        a = self._args
+        if not (a.settings.compaction and a.archive and a.alarms):
+            return None
+        return FailureCompaction(
+            f"{self._name_}-compaction",
+            FailureCompactionArgs(
+                aws=a.aws,
+                name_prefix=a.name_prefix,
+                archive=a.archive,
+                alarms=a.alarms,
+                database_name=self.database.name,
+                database=self.database_name,
+                raw_table=self.table_name,
+                workgroup_name=self.workgroup_name,
+                results_grant_arn=self.results.grant_arn,
+                results_key_alias=self.results.key_alias,
+                function_names=a.function_names,
+                projection_start=a.settings.projection_start,
+                expire_raw_after_days=a.settings.expire_raw_after_days,
+                log_retention_days=a.log_retention_days,
+                powertools_layer_version=a.powertools_layer_version,
+                tags=a.tags,
+                depends_on=[self.async_table],
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.workgroup]),
         )
 
     def _results_bucket(self) -> PrivateBucket:
@@ -170,7 +189,7 @@ class FailureAnalytics(pulumi.ComponentResource):
         )
 
     def _named_queries(self) -> None:
-        for query in named_queries(self.table_name, self.stream_table_name):
+        for query in named_queries(self.query_table_name, self.stream_table_name):
             aws.athena.NamedQuery(
                 f"{self._name_}-{query.name}",
                 name=query.name,
@@ -178,7 +197,10 @@ class FailureAnalytics(pulumi.ComponentResource):
                 database=self.database.name,
                 workgroup=self.workgroup.name,
                 query=query.sql,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.async_table, self.stream_table]),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[self.async_table, self.stream_table, *([self.compaction] if self.compaction else [])],
+                ),
             )
 
     def _json_table(
@@ -199,13 +221,13 @@ class FailureAnalytics(pulumi.ComponentResource):
             table_type="EXTERNAL_TABLE",
             description=description,
             parameters=parameters or {"classification": "json"},
-            partition_keys=_columns(partitions) if partitions else None,
+            partition_keys=columns_of(partitions) if partitions else None,
             storage_descriptor={
                 "location": location,
                 "input_format": TEXT_INPUT,
                 "output_format": TEXT_OUTPUT,
                 "ser_de_info": JSON_SERDE,
-                "columns": _columns(columns),
+                "columns": columns_of(columns),
             },
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -314,6 +314,20 @@ KEYS: dict[str, Key] = {
             "Let the failure processor re-drive async events the code never ran on (approximateInvokeCount 0, "
             "throttled or aged out before a first attempt), once per request; refused with reservedConcurrency 0.",
         ),
+        _bool(
+            "compaction",
+            True,
+            "With analytics, compact each closed day to Parquet in Athena daily; the named queries read compacted "
+            "plus raw days.",
+        ),
+        _int(
+            "compactionExpireRawAfterDays",
+            0,
+            0,
+            36500,
+            "Delete a day's raw records this many days after it was compacted with as many rows as objects "
+            "(0..36500; 0 keeps them).",
+        ),
         _choice(
             "bucketNamespace",
             "account-regional",
@@ -533,6 +547,10 @@ class AnalyticsSettings:
     # Functions of other stacks that deliver to this archive (examples/consumer): the async
     # table's function_name projection lists them beside this stack's own.
     extra_function_names: tuple[str, ...] = ()
+    # Closed days compacted daily in Athena; raw objects expired this many days after their
+    # day is compacted (0: never).
+    compaction: bool = setting("compaction")
+    expire_raw_after_days: int = setting("compactionExpireRawAfterDays")
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -699,6 +717,8 @@ def read_analytics(reader: Reader, name_prefix: str) -> AnalyticsSettings:
         results_expiration_days=reader.int("athenaResultsExpirationDays"),
         projection_start=projection_start,
         extra_function_names=read_function_names(reader),
+        compaction=reader.bool("compaction"),
+        expire_raw_after_days=reader.int("compactionExpireRawAfterDays"),
     )
 
 

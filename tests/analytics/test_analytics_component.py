@@ -80,7 +80,8 @@ def test_results_bucket_is_private_encrypted_and_expires(stack):
 
 def test_named_queries_are_exactly_the_sql_the_local_engine_runs(stack):
     deployed = {q.props["name"]: q.props["query"] for q in stack.of_type("aws:athena/namedQuery:NamedQuery")}
-    expected = {q.name: q.sql for q in named_queries()}
+    # Over the view of compacted plus raw days; locally the same text reads failed_events.
+    expected = {q.name: q.sql for q in named_queries("failed_events_all_days")}
     assert deployed == expected
     for sql in deployed.values():
         assert to_duckdb(sql)  # every deployed query translates
@@ -97,3 +98,51 @@ def test_outputs_use_the_reference_names(stack):
 def test_analytics_can_be_left_out(program):
     synthesis = program(analytics=False)
     assert synthesis.of_type(TABLE) == [] and "GlueDatabaseName" not in synthesis.outputs
+
+
+def test_compaction_writes_parquet_into_the_encrypted_archive_and_runs_daily(stack):
+    compacted = one(stack, TABLE, "analytics-compaction-compacted-table").props
+    assert compacted["storageDescriptor"]["location"] == f"s3://{ARCHIVE}/compacted/athena/failed_events/"
+    assert compacted["storageDescriptor"]["serDeInfo"]["serializationLibrary"].endswith("ParquetHiveSerDe")
+    assert compacted["parameters"]["parquet.compression"] == "ZSTD"
+    assert [p["name"] for p in compacted["partitionKeys"]] == ["function_name", "day"]
+    sse = one(
+        stack,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "failure-archive-encryption",
+    )
+    assert sse.props["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+    view = one(stack, TABLE, "analytics-compaction-view").props
+    assert view["tableType"] == "VIRTUAL_VIEW" and view["viewOriginalText"].startswith("/* Presto View: ")
+    schedule = one(stack, "aws:scheduler/schedule:Schedule").props
+    assert schedule["scheduleExpression"] == "cron(30 3 * * ? *)" and schedule["flexibleTimeWindow"] == {"mode": "OFF"}
+    alarms = {a.props["name"] for a in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert {"lambda-failures-test-compaction-errors", "lambda-failures-test-compaction-days-not-compacted"} <= alarms
+
+
+def test_the_pack_judges_the_compaction_grants(stack):
+    import copy
+    import json
+
+    from failctl.preview import gate
+
+    pack = gate.load_pack("policy")
+    for sid in ("WriteCompactedDays", "WriteQueryResults", "ClaimCompactions"):
+        resources = copy.deepcopy(stack.resources)
+        policy = next(r for r in resources if r.name == "analytics-compaction-function-role-policy")
+        document = json.loads(policy.props["policy"])
+        for statement in document["Statement"]:
+            if statement.get("Sid") == sid:
+                del statement["Condition"]
+        policy.props["policy"] = json.dumps(document)
+        result = gate.evaluate(pack, resources)
+        assert [(v.policy, v.level) for v in result.violations] == [
+            ("s3-write-grants-require-resource-account", "mandatory")
+        ], sid
+
+
+def test_compaction_can_be_left_out_and_the_named_queries_then_read_the_raw_table(program):
+    synthesis = program(compaction=False)
+    assert not synthesis.of_type("aws:scheduler/schedule:Schedule")
+    queries = [q.props["query"] for q in synthesis.of_type("aws:athena/namedQuery:NamedQuery")]
+    assert queries and all("failed_events_all_days" not in q for q in queries)

@@ -11,6 +11,7 @@ from moto import mock_aws
 from support.archive import FUNCTION, build_archive
 
 from failctl import cli
+from failctl.archive import local_query
 from failctl.archive.local_query import run_local
 from failctl.archive.stores import READ_CONCURRENCY, FolderStore, S3Store
 from lambda_failures.queries import named_queries, query_named
@@ -96,8 +97,23 @@ def test_failures_per_day(archive):
 def test_only_the_requested_days_are_read(archive):
     one_day = run_local(FolderStore(archive), query_named("errors-by-type").sql, DAY_TWO, DAY_TWO)
     all_days = run_local(FolderStore(archive), query_named("errors-by-type").sql)
-    assert one_day.load.objects == 12 and all_days.load.objects == 11 * 3 + 3 + 1 + 3 + 1
+    assert one_day.load.objects == 12 and all_days.load.objects == 11 * 3 + 3 + 1 + 3  # async objects only
     assert one_day.load.bytes_read < all_days.load.bytes_read / 2
+
+
+def test_a_query_reads_only_the_tables_and_columns_it_names(archive, monkeypatch):
+    stream = run_local(FolderStore(archive), query_named("stream-failures").sql)
+    assert stream.load.objects == 1 and stream.rows
+    handed = []
+    original = local_query.ColumnBatch.flush
+    monkeypatch.setattr(local_query.ColumnBatch, "flush", lambda self: handed.append(self.columns) or original(self))
+    counted = run_local(FolderStore(archive), "SELECT count(*) AS n FROM failed_events")
+    assert counted.rows == [(40 - 3,)]  # the three objects that are not records are skipped
+    by_type = run_local(FolderStore(archive), query_named("errors-by-type").sql)
+    assert [c.name for c in handed[-1]] == ["requestcontext", "responsepayload", "day"]
+    assert by_type.rows and [c.name for c in handed[-2]] == ["day"]  # a count needs rows, no record column
+    everything = run_local(FolderStore(archive), "SELECT * FROM failed_events")
+    assert len(everything.columns) == 8 and len(everything.rows) == 37
 
 
 def test_malformed_objects_are_skipped_and_reported(archive):
@@ -305,8 +321,27 @@ def test_folder_keys_come_in_key_order_without_following_linked_folders(archive,
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "y").write_text("1")
     (tmp_path / "a0").write_text("")
-    assert list(FolderStore(tmp_path).keys("")) == [("a/y", 1), ("a-b/x", 2), ("a0", 0)]
-    expected = [
-        (p.relative_to(archive).as_posix(), p.stat().st_size) for p in sorted(archive.rglob("*")) if p.is_file()
-    ]
+    assert list(FolderStore(tmp_path).keys("")) == [("a/y", None), ("a-b/x", None), ("a0", None)]
+    expected = [(p.relative_to(archive).as_posix(), None) for p in sorted(archive.rglob("*")) if p.is_file()]
     assert list(FolderStore(archive).keys("aws/")) == expected
+
+
+def test_a_struct_read_whole_keeps_every_field_and_one_read_by_field_only_those(archive):
+    store = FolderStore(archive)
+    whole = run_local(store, "SELECT requestcontext AS rc, requestcontext.condition AS c FROM failed_events LIMIT 1")
+    assert set(whole.rows[0][0]) == {"requestid", "functionarn", "condition", "approximateinvokecount"}
+    assert (
+        local_query.used_columns(query_named("errors-by-type").sql, "failed_events", local_query.ASYNC_COLUMNS)[0].type
+        == "struct<condition:string>"
+    )
+
+
+def test_object_keys_match_in_any_case_whatever_spellings_were_seen_before(tmp_path):
+    for n, name in enumerate(("requestContext", "REQUESTCONTEXT", "requestcontext")):
+        key = f"aws/lambda/async/{FUNCTION}/2026/11/18/r{n}"
+        context = {name.replace("Context", "").replace("CONTEXT", "").replace("context", "") + "Id": "x"}
+        write_record = {name: {"Condition": f"c{n}", **context}, "requestPayload": {}, "responsePayload": None}
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_text(json.dumps(write_record))
+    result = run_local(FolderStore(tmp_path), "SELECT requestcontext.condition FROM failed_events ORDER BY 1")
+    assert result.rows == [("c0",), ("c1",), ("c2",)]

@@ -647,6 +647,23 @@ PROP_TARGETS: dict[str, dict[str, tuple[Target, ...]]] = {
         "storageDescriptor.columns": (Member("glue", "CreateTable", f"{SD}.Columns"),),
         "storageDescriptor.columns[].name": (Member("glue", "CreateTable", f"{SD}.Columns[].Name"), ATHENA_NAME),
         "storageDescriptor.columns[].type": (Member("glue", "CreateTable", f"{SD}.Columns[].Type"), HIVE_TYPE),
+        "viewOriginalText": (Member("glue", "CreateTable", f"{GT}.ViewOriginalText"),),
+        "viewExpandedText": (Member("glue", "CreateTable", f"{GT}.ViewExpandedText"),),
+    },
+    "aws:scheduler/schedule:Schedule": {
+        "name": (Member("scheduler", "CreateSchedule", "Name"),),
+        "description": (Member("scheduler", "CreateSchedule", "Description"),),
+        "scheduleExpression": (Member("scheduler", "CreateSchedule", "ScheduleExpression"),),
+        "scheduleExpressionTimezone": (Member("scheduler", "CreateSchedule", "ScheduleExpressionTimezone"),),
+        "flexibleTimeWindow.mode": (Member("scheduler", "CreateSchedule", "FlexibleTimeWindow.Mode"),),
+        "target.arn": (Member("scheduler", "CreateSchedule", "Target.Arn"),),
+        "target.roleArn": (Member("scheduler", "CreateSchedule", "Target.RoleArn"),),
+        "target.retryPolicy.maximumRetryAttempts": (
+            Member("scheduler", "CreateSchedule", "Target.RetryPolicy.MaximumRetryAttempts"),
+        ),
+        "target.retryPolicy.maximumEventAgeInSeconds": (
+            Member("scheduler", "CreateSchedule", "Target.RetryPolicy.MaximumEventAgeInSeconds"),
+        ),
     },
     "aws:athena/workgroup:Workgroup": {
         "name": (Member("athena", "CreateWorkGroup", "Name"),),

@@ -896,7 +896,7 @@ def test_every_bucket_policy_denies_plain_http() -> None:
         assert not failures(calls), (policy.urn, failures(calls))
 
 
-def test_roles_trust_only_lambda() -> None:
+def test_roles_trust_only_lambda_or_the_compaction_schedule() -> None:
     f = stack_facts(REGIONS["eu-west-1"])
     roles = f.s.of_type("aws:iam/role:Role")
     assert len(roles) >= 3
@@ -906,9 +906,60 @@ def test_roles_trust_only_lambda() -> None:
         lam = Request(assume, "*", principal=("Service", "lambda.amazonaws.com"))
         ec2 = Request(assume, "*", principal=("Service", "ec2.amazonaws.com"))
         account = Request(assume, "*", principal=("AWS", f"arn:aws:iam::{OTHER_ACCOUNT}:root"))
-        assert decide(trust, lam, resource_policy=True) == "allow", role.urn
+        scheduler = ("Service", "scheduler.amazonaws.com")
+        ours = Request(assume, "*", {"aws:SourceAccount": f.account}, principal=scheduler)
+        theirs = Request(assume, "*", {"aws:SourceAccount": OTHER_ACCOUNT}, principal=scheduler)
+        schedule = role.props["name"].endswith("-compaction-schedule")
+        assert decide(trust, lam, resource_policy=True) == ("none" if schedule else "allow"), role.urn
+        assert decide(trust, ours, resource_policy=True) == ("allow" if schedule else "none"), role.urn
+        assert decide(trust, theirs, resource_policy=True) == "none", role.urn
         assert decide(trust, ec2, resource_policy=True) == "none", role.urn
         assert decide(trust, account, resource_policy=True) == "none", role.urn
+
+
+@pytest.mark.parametrize("expire", [False, True])
+def test_the_compaction_function_reads_raw_days_writes_compacted_ones_and_its_claims_only(expire: bool) -> None:
+    f = stack_facts((("compactionExpireRawAfterDays", 30),) if expire else REGIONS["eu-west-1"])
+    function = "lambda-failures-test-compaction"
+    identity, who = f.role_policy(function), f.role_arn(function)
+    own, other = s3_context(f.account), s3_context(OTHER_ACCOUNT)
+    raw = f"{f.archive_arn}/aws/lambda/async/{f.s.outputs['LambdaFunctionName']}/{RECORD}"
+    compacted = f"{f.archive_arn}/compacted/athena/failed_events/function_name=x/day=y/part-0"
+    claim = f"{f.archive_arn}/markers/athena-compactions/x/2026/11/22/claim"
+    replay = f"{f.archive_arn}/markers/replays/aws/lambda/async/x"
+    calls = []
+
+    def may(action: str, resource: str, context: dict, expected: bool) -> None:
+        calls.append(
+            Call(f"{action} {resource}", expected, lambda: role_may(identity, Request(action, resource, context)))
+        )
+
+    may("s3:GetObject", raw, own, True)
+    may("s3:PutObject", raw, own, False)  # raw records are never written
+    may("s3:DeleteObject", raw, own, expire)  # deleted only with the expiry option
+    for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
+        may(action, compacted, own, True)
+        may(action, compacted, other, False)
+    for action in ("s3:PutObject", "s3:GetObject"):
+        may(action, claim, own, True)
+        may(action, claim, other, False)
+    may("s3:PutObject", replay, own, False)  # not replay's claims
+    may("s3:PutObject", f"{f.archive_arn}/markers/athena-expirations/x/2026/11/22", own, expire)
+    may("s3:ListBucket", f.archive_arn, own, True)
+    may("s3:ListBucket", f.archive_arn, other, False)
+    workgroup = f"arn:aws:athena:{f.region}:{f.account}:workgroup/lambda-failures-test-failures"
+    may("athena:StartQueryExecution", workgroup, {}, True)
+    may("athena:StartQueryExecution", workgroup.replace("-failures", "-other"), {}, False)
+    table = f"arn:aws:glue:{f.region}:{f.account}:table/lambda_failures_test/failed_events_compacted"
+    may("glue:BatchCreatePartition", table, {}, True)
+    may("glue:DeleteTable", table, {}, False)
+    results = f"arn:aws:s3:::{f.s.outputs['AthenaResultsBucketName']}/results/x.csv"
+    may("s3:PutObject", results, own, True)
+    may("s3:PutObject", results, other, False)
+    calls += key_calls(
+        f, identity, f.key_policy(f.archive_key), f.key_alias(f.archive_key), ["kms:GenerateDataKey"], "s3", who
+    )
+    assert not failures(calls), "\n".join(failures(calls))
 
 
 # ---------------------------------------------------------------------------------------

@@ -352,3 +352,21 @@ def test_credentials_a_process_cannot_give_are_found_before_anything_is_claimed(
     err = capsys.readouterr().err
     assert code == 3 and "credentials could not be loaded" in err and len(err.strip().splitlines()) == 1, err
     assert markers(archive) == []
+
+
+def test_a_function_selection_reads_only_that_functions_records(archive, capsys, monkeypatch):
+    (archive / "aws/lambda/async/other-fn/2026/11/18").mkdir(parents=True)
+    (archive / "aws/lambda/async/other-fn/2026/11/18/x").write_text("{}")
+    read = []
+    original = FolderStore.read
+    monkeypatch.setattr(FolderStore, "read", lambda self, key: read.append(key) or original(self, key))
+    _, plan, _ = run(capsys, args(archive, function=FUNCTION))
+    assert plan["plan"] and all(p["function"] == FUNCTION for p in plan["plan"])
+    async_read = [k for k in read if k.startswith("aws/lambda/async/")]
+    assert async_read and all(k.startswith(f"aws/lambda/async/{FUNCTION}/") for k in async_read)
+
+
+@pytest.mark.parametrize("function", ["../other", "a/b", "", "x" * 65])
+def test_a_function_that_is_not_a_lambda_name_is_bad_input(archive, function):
+    with pytest.raises(replay_command.ReplayInputError, match="not a Lambda function name"):
+        replay_command.run(args(archive, function=function))

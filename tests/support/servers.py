@@ -54,12 +54,13 @@ def aws_env(**endpoints: str) -> dict[str, str]:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's server (S3 made atomic) in a child process; yields its URL."""
+def moto_server(program: tuple[str, ...] = ("-m", "support.atomic_moto")) -> Iterator[str]:
+    """moto's server (S3 made atomic) in a child process; yields its URL. `program` is what the
+    interpreter runs, given the port last (the benchmarks' counting server is one)."""
     port = free_port()
     env = aws_env() | {"PYTHONPATH": os.pathsep.join([str(TESTS_DIR), str(TESTS_DIR.parent)])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "support.atomic_moto", str(port)],
+        [sys.executable, *program, str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
