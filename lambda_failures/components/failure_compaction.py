@@ -38,7 +38,7 @@ from lambda_failures.components.glue_tables import (
     async_table_parameters,
     columns_of,
 )
-from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
 from lambda_failures.components.naming import AwsContext, function_arn, resource_name, role_arn
 from lambda_failures.components.settings import PROJECT
 from lambda_failures.queries import all_days_view_sql
@@ -268,7 +268,7 @@ class FailureCompaction(pulumi.ComponentResource):
             LambdaFunctionArgs(
                 aws=a.aws,
                 function_name=self.function_name,
-                handler_module="lambda_failures.handlers.compaction",
+                **project_function("lambda_failures.handlers.compaction"),
                 statements=self._statements(),
                 environment={
                     "DATABASE": a.database,
