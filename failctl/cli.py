@@ -283,9 +283,7 @@ def _print_verdict(verdict: Any, output: str) -> bool:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from failctl.preview import gate, render, workspace
-    from failctl.preview.synth import AccountUnknownError, ProgramError, StackConfigError, synthesize
-    from lambda_failures.components.settings import ConfigError
+    from failctl.preview import gate, program_process, render, synth, workspace
 
     output = _output_format(args)
     if output in ("sarif", "junit") and not args.policy_pack:
@@ -295,25 +293,23 @@ def _preview(args: argparse.Namespace) -> int:
     except workspace.WorkspaceError as error:
         raise BadInputError(str(error)) from None
     try:
-        synthesis = synthesize(
+        synthesis = program_process.synthesize(
             selection.stack,
-            account_id=args.account,
+            account_id=args.account or synth.caller_account(),
             region=args.region,
             secrets=dict(args.secret),
             stack_references=_stack_references(args.stack_reference),
             project_dir=selection.program_dir,
         )
         verdict = _gate(args, synthesis.resources, selection.program_dir) if args.policy_pack else None
-    except AccountUnknownError as error:
+    except synth.AccountUnknownError as error:
         raise EnvironmentProblemError(str(error)) from None
-    except (ConfigError, StackConfigError, gate.GateInputError) as error:
+    except (program_process.StackInputError, gate.GateInputError) as error:
         raise BadInputError(str(error)) from None
-    except (BadInputError, EnvironmentProblemError):
-        raise
-    except Exception as error:  # the program itself failed: say where, and what flag would help
-        if args.debug:
-            traceback.print_exception(error)
-        raise BadInputError(str(ProgramError(error, selection.program_dir))) from None
+    except program_process.ProgramProcessError as error:  # the program failed: where, and what flag would help
+        if args.debug and error.traceback_text:
+            print(error.traceback_text, end="", file=sys.stderr)
+        raise BadInputError(str(error)) from None
     for warning in synthesis.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     with _output(args):

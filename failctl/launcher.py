@@ -7,7 +7,9 @@ This module imports nothing outside the standard library until it knows they are
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 EXIT_ENVIRONMENT = 3
@@ -15,7 +17,31 @@ INSTALL_HINT = "pip install 'lambda-failures[tooling]'"
 OWN_PACKAGES = frozenset({"failctl", "lambda_failures", "failure_guards"})
 
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+_interrupted = threading.Event()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGINT, _on_interrupt)
+    try:
+        code = _run(argv)
+    except KeyboardInterrupt:
+        print("failctl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if _interrupted.is_set() and code != EXIT_INTERRUPTED:
+        # Ctrl-C landed where the interpreter swallows it (an import's callback) or turned it
+        # into another error: it is still an interruption, never a result or a missing extra.
+        print("failctl: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return code
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         from failctl.cli import main as run
     except ModuleNotFoundError as error:

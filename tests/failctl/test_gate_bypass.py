@@ -1,0 +1,90 @@
+"""A gate CI can make blocking: what a program (or the command line) might do to get past it.
+
+The program runs in a process of its own (program_process.py): its exit, its prints and its
+reach into the gate's code cannot turn a blocked verdict into a pass."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from failctl import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+OTHER_PROGRAM = ROOT / "tests" / "fixtures" / "other_program"
+PACK = str(ROOT / "policy")
+SQS_POLICY = "sqs-queues-encrypted-with-customer-kms-key"
+
+
+@pytest.fixture
+def program(tmp_path, monkeypatch):
+    folder = tmp_path / "orders"
+    shutil.copytree(OTHER_PROGRAM, folder)
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "home"))
+    return folder
+
+
+def with_line(folder: Path, line: str) -> None:
+    main = folder / "__main__.py"
+    main.write_text(main.read_text() + line + "\n")
+
+
+def gate(capsys, folder: Path, *extra: str) -> tuple[int, str, str]:
+    argv = ["preview", "-C", str(folder), "-s", "dev", "--account", "123456789012", "--policy-pack", PACK, *extra]
+    code = cli.main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("import sys; sys.exit(0)", "the program called sys.exit(0) at __main__.py:"),
+        ("import os; os._exit(0)", "the program's process exited with code 0 before the preview finished"),
+        ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "was killed by signal 9"),
+    ],
+)
+def test_a_program_that_ends_the_process_is_a_failure_never_a_pass(capsys, program, line, said):
+    with_line(program, line)
+    code, out, err = gate(capsys, program, "--format", "sarif")
+    assert code == 2 and out == ""
+    assert said in err and "nothing was judged" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_program_cannot_reach_into_the_gate(capsys, program):
+    with_line(program, "import failctl.preview.gate as g\ng.GateResult.blocked = property(lambda self: False)")
+    code, out, _ = gate(capsys, program)
+    assert code == 1 and "BLOCKED: mandatory violations" in out
+
+
+def test_what_the_program_prints_goes_to_stderr_and_the_report_stays_parseable(capsys, program):
+    with_line(program, "print('building the orders stack')")
+    code, out, err = gate(capsys, program, "--format", "sarif")
+    assert code == 1 and json.loads(out)["version"] == "2.1.0"
+    assert "building the orders stack" in err
+
+
+def test_ctrl_c_at_any_moment_exits_130_without_a_traceback(program):
+    """SIGINT to the real process (and its process group, as a terminal sends it) mid-run."""
+    argv = [sys.executable, "-m", "failctl", "preview", "-s", "dev", "--account", "123456789012"]
+    argv += ["--policy-pack", PACK]
+    for delay in (0.3, 0.9, 1.5):
+        child = subprocess.Popen(
+            argv, cwd=program, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        time.sleep(delay)
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+        if child.returncode == 1 and "BLOCKED" in out:
+            continue  # finished before the signal
+        # 130, or the death by SIGINT a shell reports as 130 (the interpreter's own exit on an interrupt)
+        assert child.returncode in (130, -signal.SIGINT), (delay, child.returncode, err)
+        assert "Traceback" not in err and "interrupted" in err, err
+        assert err.strip().count("\n") == 0, err
