@@ -254,10 +254,11 @@ def _gate(args: argparse.Namespace, resources: Any, program_dir: Path | None = N
     from failctl.preview import gate
 
     pack = gate.load_pack(args.policy_pack)
-    config = gate.load_config(args.policy_pack_config, pack)
-    config = gate.select_policies(config, _names(args.check), _names(args.skip_check))
+    configured = gate.load_config(args.policy_pack_config, pack)
+    config = gate.select_policies(configured, _names(args.check), _names(args.skip_check))
     verdict = gate.evaluate(pack, resources, config, program_dir)
     verdict.pack_handle, verdict.config = pack, config
+    verdict.skipped, verdict.soft_fail = gate.skipped_by(configured, config), args.soft_fail
     return verdict
 
 

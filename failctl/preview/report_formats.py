@@ -85,8 +85,12 @@ def _rule(policy: PolicyInfo, level: str) -> dict[str, Any]:
     }
 
 
-def _rules(pack: Pack, config: dict[str, tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    rules = [_rule(p, config.get(p.name, (p.level,))[0]) for p in pack.policies]
+def _rules(
+    pack: Pack, config: dict[str, tuple[str, dict[str, Any]]], skipped: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """A skipped policy keeps its level here: the run's invocation says it was switched off."""
+    skipped = skipped or {}
+    rules = [_rule(p, skipped.get(p.name) or config.get(p.name, (p.level,))[0]) for p in pack.policies]
     rules.append(_rule(PACK_FAILURE_RULE, MANDATORY))
     return rules
 
@@ -120,7 +124,7 @@ def _result(result: GateResult, index: dict[str, int], policy: str, urn: str | N
 
 
 def sarif(result: GateResult, pack: Pack, config: dict[str, tuple[str, dict[str, Any]]]) -> str:
-    rules = _rules(pack, config)
+    rules = _rules(pack, config, dict(result.skipped))
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     levels = {name: level for name, (level, _) in config.items()}
     results = [
@@ -163,10 +167,35 @@ def sarif(result: GateResult, pack: Pack, config: dict[str, tuple[str, dict[str,
         "tool": {"driver": {"name": TOOL, "version": tool_version(), "rules": rules}},
         "results": results,
     }
+    run["invocations"] = [_invocation(result, index)]
     root = result.source_root or result.program_dir
     if root is not None:
         run["originalUriBaseIds"] = {SOURCE_ROOT: {"uri": root.as_uri() + "/"}}
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
+
+
+def _invocation(result: GateResult, index: dict[str, int]) -> dict[str, Any]:
+    """What the command line changed: each skipped policy switched off (SARIF §3.20.5), with a
+    notification (an error for a mandatory one), and --soft-fail."""
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if result.skipped:
+        invocation["ruleConfigurationOverrides"] = [
+            {"descriptor": {"id": name, "index": index[name]}, "configuration": {"enabled": False}}
+            for name, _ in result.skipped
+        ]
+    notes = [
+        {
+            "level": "error" if level in (MANDATORY, "remediate") else "warning",
+            "message": {"text": f"{level} policy {name} was skipped on the command line: not checked"},
+            "descriptor": {"id": name, "index": index[name]},
+        }
+        for name, level in result.skipped
+    ]
+    if result.soft_fail and result.blocked:
+        notes.append({"level": "warning", "message": {"text": "mandatory violations, exit 0 under --soft-fail"}})
+    if notes:
+        invocation["toolConfigurationNotifications"] = notes
+    return invocation
 
 
 # XML 1.0 `Char`: tab, newline, carriage return and everything from space up, less surrogates and U+FFFE/U+FFFF.
@@ -233,6 +262,9 @@ def junit(result: GateResult, pack: Pack) -> str:
     for u in result.undecided:
         case = suite.case(u.policy, _case_name(result, u.urn))
         suite.child(case, "skipped", "", message=f"could not decide at preview: {u.reason}")
+    for name, level in result.skipped:
+        case = suite.case(name, "not checked")
+        suite.child(case, "skipped", "", message=f"{level} policy skipped on the command line (--check/--skip-check)")
     reported = {v.policy for v in result.violations} | {u.policy for u in result.undecided}
     crashed = sum(1 for v in result.violations if v.policy == PACK_FAILURE)
     for policy in pack.policies:

