@@ -66,7 +66,7 @@ def synthesize(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             pass_fds=(write_end,),
-            cwd=project_dir,
+            cwd=_program_folder(project_dir),
         )
     finally:
         os.close(write_end)
@@ -83,6 +83,15 @@ def synthesize(
     for relay in relays:
         relay.join()
     return _synthesis(answer, code)
+
+
+def _program_folder(project_dir: Path) -> Path:
+    """The language host's working folder: the folder of the program `main` names."""
+    try:
+        program = synth.entry_point(project_dir)
+    except synth.StackConfigError as error:
+        raise StackInputError(str(error)) from None
+    return program if program.is_dir() else program.parent
 
 
 def _relay(stream: Any) -> threading.Thread:
