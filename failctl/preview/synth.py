@@ -234,7 +234,6 @@ def failed_at(error: BaseException, program_dir: Path) -> SourceLocation | None:
     """The innermost frame of the traceback in the program's own files."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         # `<frozen runpy>` and `<string>` are no files: resolved, they would land in the working folder.
-        # `<frozen runpy>` and `<string>` are no files: resolved, they would land in the working folder.
         path = Path(frame.filename).resolve() if frame.filename and not frame.filename.startswith("<") else None
         if path is not None and frame.lineno and _in_program(path, program_dir):
             return SourceLocation(path, frame.lineno)
