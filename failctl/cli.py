@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
+from failctl.console import lines, printable
 from failctl.errors import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_OK, BadInputError, EnvironmentProblemError
 from failctl.errors import EXIT_FAILED as EXIT_VIOLATIONS
 
@@ -312,7 +313,7 @@ def _preview(args: argparse.Namespace) -> int:
             print(error.traceback_text, end="", file=sys.stderr)
         raise BadInputError(str(error)) from None
     for warning in synthesis.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {printable(warning)}", file=sys.stderr)
     with _output(args):
         if verdict is not None and _print_verdict(verdict, output):
             pass
@@ -322,10 +323,10 @@ def _preview(args: argparse.Namespace) -> int:
                 document.update(verdict.as_json())
             print(json.dumps(document, indent=2))
         else:
-            print("\n".join(render.tree_lines(synthesis)))
+            print(lines(render.tree_lines(synthesis)))
             if verdict is not None:
                 print()
-                print("\n".join(gate.report_lines(verdict)))
+                print(lines(gate.report_lines(verdict)))
     return _gate_exit(args, verdict)
 
 
@@ -380,7 +381,7 @@ def _audit(args: argparse.Namespace) -> int:
         elif output == "json":
             print(json.dumps(verdict.as_json(), indent=2))
         else:
-            print("\n".join(gate.report_lines(verdict)))
+            print(lines(gate.report_lines(verdict)))
     return _gate_exit(args, verdict)
 
 
@@ -462,7 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(args: argparse.Namespace, error: Exception, code: int) -> int:
     if args.debug:
         traceback.print_exception(error)
-    print(f"failctl {args.command}: {_one_line(error)}", file=sys.stderr)
+    print(f"failctl {args.command}: {printable(_one_line(error))}", file=sys.stderr)
     return code
 
 

@@ -146,3 +146,17 @@ def test_soft_fail_says_the_exit_code_it_gives(capsys, program):
     assert code == 0 and out.rstrip().endswith("BLOCKED: mandatory violations (exit 0: --soft-fail)")
     code, out, _ = gate(capsys, program, "--soft-fail", "--format", "json")
     assert json.loads(out)["verdict"] == {"blocked": True, "softFail": True, "skipped": []}
+
+
+def test_a_resource_name_cannot_forge_lines_in_the_log(capsys, program):
+    """A name with a newline, a carriage return, an ANSI escape, a bidi override: shown, not acted on
+    (no fake PASSED line, no `::` workflow command for the CI runner, nothing overwritten)."""
+    forged = "x\\n::error::forged\\nPASSED: no mandatory violations\\r\\x1b[2K\\u202e"
+    with_line(program, f"aws.sqs.Queue({forged!r}.encode().decode('unicode_escape'))")
+    code, out, _ = gate(capsys, program)
+    assert code == 1
+    assert not {"\r", "\x1b", "\u202e"} & set(out)
+    lines = out.splitlines()
+    assert lines[-1] == "BLOCKED: mandatory violations"
+    assert not [line for line in lines if line.startswith("::") or line.startswith("PASSED")]
+    assert "x\\x0a::error::forged\\x0aPASSED" in out
