@@ -67,6 +67,9 @@ def synthesize(
             stderr=subprocess.PIPE,
             pass_fds=(write_end,),
             cwd=_program_folder(project_dir),
+            # Out of the terminal's process group: Ctrl-C reaches us alone, and we stop the child
+            # (else it could land in the child's startup and print a traceback of its imports).
+            start_new_session=True,
         )
     finally:
         os.close(write_end)
@@ -184,7 +187,6 @@ def _traceback(error: BaseException) -> str:
 
 
 def _child(result_fd: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends the program quietly; the parent reports it
     result = os.fdopen(result_fd, "w")
     request = json.loads(sys.stdin.read())
     answer = json.dumps(_answer(request), default=str)
