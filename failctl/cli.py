@@ -251,16 +251,23 @@ def _pack_arguments(parser: argparse.ArgumentParser, required: bool, default: st
 # Pulumi and the pack load only for the commands that run them: query and replay start fast.
 
 
-def _gate(args: argparse.Namespace, resources: Any, program_dir: Path | None = None) -> Any:
+def _judge(args: argparse.Namespace) -> Any:
+    """A function that judges resources, with the pack started and its config read now, before
+    any program runs: nothing the program does (rewriting the pack config file or the pack's
+    files) reaches the verdict."""
     from failctl.preview import gate
 
     pack = gate.load_pack(args.policy_pack)
     configured = gate.load_config(args.policy_pack_config, pack)
     config = gate.select_policies(configured, _names(args.check), _names(args.skip_check))
-    verdict = gate.evaluate(pack, resources, config, program_dir)
-    verdict.pack_handle, verdict.config = pack, config
-    verdict.skipped, verdict.soft_fail = gate.skipped_by(configured, config), args.soft_fail
-    return verdict
+
+    def judge(resources: Any, program_dir: Path | None = None) -> Any:
+        verdict = gate.evaluate(pack, resources, config, program_dir)
+        verdict.pack_handle, verdict.config = pack, config
+        verdict.skipped, verdict.soft_fail = gate.skipped_by(configured, config), args.soft_fail
+        return verdict
+
+    return judge
 
 
 def _names(values: list[str]) -> list[str]:
@@ -295,6 +302,7 @@ def _preview(args: argparse.Namespace) -> int:
     except workspace.WorkspaceError as error:
         raise BadInputError(str(error)) from None
     try:
+        judge = _judge(args) if args.policy_pack else None
         synthesis = program_process.synthesize(
             selection.stack,
             account_id=args.account or synth.caller_account(),
@@ -303,7 +311,7 @@ def _preview(args: argparse.Namespace) -> int:
             stack_references=_stack_references(args.stack_reference),
             project_dir=selection.program_dir,
         )
-        verdict = _gate(args, synthesis.resources, selection.program_dir) if args.policy_pack else None
+        verdict = judge(synthesis.resources, selection.program_dir) if judge is not None else None
     except synth.AccountUnknownError as error:
         raise EnvironmentProblemError(str(error)) from None
     except (program_process.StackInputError, gate.GateInputError) as error:
@@ -371,7 +379,7 @@ def _audit(args: argparse.Namespace) -> int:
     try:
         text = sys.stdin.read() if args.export == "-" else audit.read_text(args.export)
         resources = audit.resources_from_export(text)
-        verdict = _gate(args, resources, _audited_program())
+        verdict = _judge(args)(resources, _audited_program())
     except (audit.ExportError, gate.GateInputError) as error:
         raise BadInputError(str(error)) from None
     output = _output_format(args)

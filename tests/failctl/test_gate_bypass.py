@@ -160,3 +160,26 @@ def test_a_resource_name_cannot_forge_lines_in_the_log(capsys, program):
     assert lines[-1] == "BLOCKED: mandatory violations"
     assert not [line for line in lines if line.startswith("::") or line.startswith("PASSED")]
     assert "x\\x0a::error::forged\\x0aPASSED" in out
+
+
+def test_a_program_cannot_rewrite_the_pack_config_it_is_judged_with(capsys, program, tmp_path):
+    """The pack config CI passes is read before the program runs; the program overwriting the file
+    (every policy advisory, say) changes nothing in this verdict."""
+    config = tmp_path / "platform-config.json"
+    config.write_text(json.dumps({"all": "mandatory"}))
+    with_line(
+        program,
+        f"import pathlib, json\npathlib.Path({str(config)!r}).write_text(json.dumps({{'all': 'advisory'}}))",
+    )
+    code, out, _ = gate(capsys, program, "--policy-pack-config", str(config))
+    assert json.loads(config.read_text()) == {"all": "advisory"}  # the program did write it
+    assert code == 1 and out.rstrip().endswith("BLOCKED: mandatory violations")
+
+
+def test_a_bad_pack_config_is_refused_before_the_program_runs(capsys, program, tmp_path):
+    config = tmp_path / "platform-config.json"
+    config.write_text(json.dumps({"all": "blocking"}))
+    marker = tmp_path / "ran"
+    with_line(program, f"open({str(marker)!r}, 'w').close()")
+    code, _, err = gate(capsys, program, "--policy-pack-config", str(config))
+    assert code == 2 and "'all' must be one of" in err and not marker.exists()
