@@ -29,7 +29,23 @@ class _Parser(argparse.ArgumentParser):
         if found:
             choices = re.findall(r"'([^']*)'|([\w-]+)", found.group(2))
             message += did_you_mean(found.group(1), [a or b for a, b in choices])
+        unknown = re.match(r"unrecognized arguments: (--?[\w-]+)", message)
+        if unknown:
+            parsers = {self, self._named_subcommand()} - {None}
+            flags = [flag for parser in parsers for action in parser._actions for flag in action.option_strings]
+            message += did_you_mean(unknown.group(1), flags)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+    argv: Sequence[str] = ()
+
+    def _named_subcommand(self) -> argparse.ArgumentParser | None:
+        """The parser of the subcommand the command line names (its flags are the ones meant)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    if name in self.argv:
+                        return sub
+        return None
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -103,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     policies.add_argument("--json", action="store_true", help="print them as JSON")
     policies.add_argument(
         "--markdown", action="store_true", help="print the rules document (docs/policies.md is this output)"
+    )
+    policies.add_argument(
+        "--format", choices=("text", "json", "markdown"), default=None, help="text (default), json or markdown"
     )
     _pack_arguments(policies, required=False, default=str(BUNDLED_PACK))
 
@@ -294,6 +313,7 @@ def _print_verdict(verdict: Any, output: str) -> bool:
 def _preview(args: argparse.Namespace) -> int:
     from failctl.preview import gate, program_process, render, synth, workspace
 
+    _check_output_file(args)
     output = _output_format(args)
     if output in ("sarif", "junit") and not args.policy_pack:
         raise BadInputError(f"--format {output} reports a verdict: add --policy-pack DIR")
@@ -338,6 +358,20 @@ def _preview(args: argparse.Namespace) -> int:
     return _gate_exit(args, verdict)
 
 
+def _check_output_file(args: argparse.Namespace) -> None:
+    """-o FILE that cannot be written is refused before the work, not after it."""
+    target = getattr(args, "output_file", None)
+    if target is None:
+        return
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise BadInputError(f"-o {target}: is a folder; name a file")
+    if not folder.is_dir():
+        raise BadInputError(f"-o {target}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise BadInputError(f"-o {target}: not writable")
+
+
 @contextlib.contextmanager
 def _output(args: argparse.Namespace):
     """The report on stdout, or written whole to -o FILE (replaced only once complete)."""
@@ -376,6 +410,7 @@ def _one_line(error: Exception) -> str:
 def _audit(args: argparse.Namespace) -> int:
     from failctl.preview import audit, gate
 
+    _check_output_file(args)
     try:
         text = sys.stdin.read() if args.export == "-" else audit.read_text(args.export)
         resources = audit.resources_from_export(text)
@@ -410,9 +445,10 @@ def _policies(args: argparse.Namespace) -> int:
         pack = gate.load_pack(args.policy_pack)
     except gate.GateInputError as error:
         raise BadInputError(str(error)) from None
-    if args.markdown:
+    output = args.format or ("markdown" if args.markdown else "json" if args.json else "text")
+    if output == "markdown":
         print(rules_document.markdown(pack), end="")
-    elif args.json:
+    elif output == "json":
         print(json.dumps(rules_document.rows(pack), indent=2))
     else:
         print("\n".join(rules_document.table(pack)))
@@ -453,7 +489,9 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reade
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    parser.argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except BadInputError as error:

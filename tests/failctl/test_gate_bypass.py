@@ -183,3 +183,38 @@ def test_a_bad_pack_config_is_refused_before_the_program_runs(capsys, program, t
     with_line(program, f"open({str(marker)!r}, 'w').close()")
     code, _, err = gate(capsys, program, "--policy-pack-config", str(config))
     assert code == 2 and "'all' must be one of" in err and not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [("missing/gate.sarif", "folder {tmp}/missing does not exist"), (".", "is a folder; name a file")],
+)
+def test_an_output_file_that_cannot_be_written_is_refused_before_the_program_runs(
+    capsys, program, tmp_path, target, said
+):
+    marker = tmp_path / "ran"
+    with_line(program, f"open({str(marker)!r}, 'w').close()")
+    path = tmp_path / target
+    code, out, err = gate(capsys, program, "--format", "sarif", "-o", str(path))
+    assert code == 2 and out == "" and said.format(tmp=tmp_path) in err and not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "suggestion"),
+    [
+        (["preview", "--acount", "123456789012"], "did you mean --account?"),
+        (["--debgu", "policies"], "did you mean --debug?"),
+        (["query", "--form", "2026-01-01"], "did you mean --from?"),
+    ],
+)
+def test_a_misspelled_flag_suggests_the_right_one(capsys, argv, suggestion):
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and suggestion in err and len(err.strip().splitlines()) == 1
+
+
+def test_policies_takes_format_as_preview_and_audit_do(capsys):
+    assert cli.main(["policies", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert SQS_POLICY in {p["name"] for p in listed}
