@@ -132,8 +132,11 @@ def sarif(result: GateResult, pack: Pack, config: dict[str, tuple[str, dict[str,
         for v in result.violations
     ]
     for e in result.exemptions:
-        if e.expired:
-            continue  # the pack reports it as a violation, saying so
+        if not e.in_force:
+            # Expired, malformed or not allowed (a tag on a mandatory policy): it excuses nothing and the
+            # violation says why. A suppression here would share the violation's fingerprint, and code
+            # scanning would read the alert as dismissed.
+            continue
         results.append(
             _result(
                 result,
@@ -256,7 +259,7 @@ def junit(result: GateResult, pack: Pack) -> str:
         else:
             suite.child(case, "system-out", f"{v.level}: {detail}")
     for e in result.exemptions:
-        if not e.expired:
+        if e.in_force:  # one that excuses nothing is no skip: its violation is the failure
             case = suite.case(e.policy, _case_name(result, e.urn))
             suite.child(case, "skipped", "", message=f"exempted until {e.until}: {e.reason} (by {e.source})")
     for u in result.undecided:
@@ -270,7 +273,7 @@ def junit(result: GateResult, pack: Pack) -> str:
     for policy in pack.policies:
         if policy.name in reported or (result.config and result.config.get(policy.name, ("",))[0] == "disabled"):
             continue
-        excused = sum(1 for e in result.exemptions if e.policy == policy.name and not e.expired)
+        excused = sum(1 for e in result.exemptions if e.policy == policy.name and e.in_force)
         judged = f"the other {result.resources - excused} resources" if excused else f"all {result.resources} resources"
         case = suite.case(policy.name, judged)
         if crashed:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,25 @@ def test_policies_takes_format_as_preview_and_audit_do(capsys):
     assert cli.main(["policies", "--format", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert SQS_POLICY in {p["name"] for p in listed}
+
+
+def test_a_refused_tag_exemption_is_no_suppression_in_sarif_nor_a_skip_in_junit(capsys, program):
+    """A developer's tag on a mandatory policy excuses nothing: code scanning must not see a
+    suppressed result under the violation's own fingerprint (it would dismiss the alert)."""
+    from xml.etree import ElementTree
+
+    until = (date.today() + timedelta(days=30)).isoformat()
+    tag = {f"lambda-failures-exempt:{SQS_POLICY}": f"until {until}: platform team approved this queue"}
+    with_line(program, f"aws.sqs.Queue('tagged-queue', tags={tag!r})")
+    code, out, _ = gate(capsys, program, "--format", "sarif")
+    assert code == 1
+    results = [
+        r
+        for r in json.loads(out)["runs"][0]["results"]
+        if r["ruleId"] == SQS_POLICY
+        and r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].endswith("::tagged-queue")
+    ]
+    assert [r["level"] for r in results] == ["error"] and "suppressions" not in results[0]
+    code, out, _ = gate(capsys, program, "--format", "junit")
+    cases = [c for c in ElementTree.fromstring(out.encode()).iter("testcase") if "tagged-queue" in c.get("name")]
+    assert [child.tag for c in cases for child in c] == ["failure"]
