@@ -74,3 +74,27 @@ def test_an_error_outside_the_programs_files_names_no_made_up_file(capsys, neste
     code, _, err = gate(capsys, nested)
     assert code == 2 and "KeyError: 'large'" in err and "<string>" not in err and "<frozen" not in err
     assert f"at src/__main__.py:{len(main.read_text().splitlines())}:" in err
+
+
+def test_a_program_reached_through_a_symlink_uses_the_stack_the_cli_selected_there(capsys, tmp_path, monkeypatch):
+    """`pulumi stack select` run in a symlinked folder names the workspace file after the path the
+    shell shows ($PWD, as Go's os.Getwd returns it), not the physical one."""
+    import hashlib
+
+    real = tmp_path / "checkout" / "orders"
+    shutil.copytree(OTHER_PROGRAM, real)
+    link = tmp_path / "orders-link"
+    link.symlink_to(real)
+    home = tmp_path / "home"
+    monkeypatch.setenv("PULUMI_HOME", str(home))
+    monkeypatch.delenv("PULUMI_STACK", raising=False)
+    digest = hashlib.sha1(str(link / "Pulumi.yaml").encode()).hexdigest()
+    settings = home / "workspaces" / f"orders-service-{digest}-workspace.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text(json.dumps({"stack": "acme/orders-service/dev"}))
+    monkeypatch.chdir(link)
+    monkeypatch.setenv("PWD", str(link))
+    code = cli.main(["preview", "--account", "123456789012", "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert json.loads(captured.out)["resources"]
