@@ -124,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("text", "json", "markdown"), default=None, help="text (default), json or markdown"
     )
     _pack_arguments(policies, required=False, default=str(BUNDLED_PACK))
+    _rules_url_argument(policies)
 
     query = commands.add_parser("query", help="run a named query (or --sql) locally or in Athena")
     query.add_argument("name", nargs="?", help="named query: " + ", ".join(_query_names()))
@@ -191,6 +192,26 @@ def _gate_arguments(parser: argparse.ArgumentParser) -> None:
         "--soft-fail", action="store_true", help="report violations but exit 0 (exit 1 only for failed work)"
     )
     parser.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="write the report to FILE, not stdout")
+    _rules_url_argument(parser)
+
+
+def _rules_url_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rules-url",
+        type=_web_address,
+        default=None,
+        metavar="URL",
+        help="where the rules document (failctl policies --markdown) is published: each rule's link (SARIF helpUri)",
+    )
+
+
+def _web_address(text: str) -> str:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(text)
+    if parsed.scheme not in ("https", "http") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) address")
+    return text
 
 
 def _owner_argument(parser: argparse.ArgumentParser) -> None:
@@ -284,6 +305,7 @@ def _judge(args: argparse.Namespace) -> Any:
         verdict = gate.evaluate(pack, resources, config, program_dir)
         verdict.pack_handle, verdict.config = pack, config
         verdict.skipped, verdict.soft_fail = gate.skipped_by(configured, config), args.soft_fail
+        verdict.rules_url = args.rules_url or ""
         return verdict
 
     return judge
@@ -449,9 +471,9 @@ def _policies(args: argparse.Namespace) -> int:
     if output == "markdown":
         print(rules_document.markdown(pack), end="")
     elif output == "json":
-        print(json.dumps(rules_document.rows(pack), indent=2))
+        print(json.dumps(rules_document.rows(pack, args.rules_url or ""), indent=2))
     else:
-        print("\n".join(rules_document.table(pack)))
+        print("\n".join(rules_document.table(pack, args.rules_url or "")))
     return EXIT_OK
 
 

@@ -83,6 +83,7 @@ class GateResult:
     # and --soft-fail: every format says so, so a pass that did not check everything never looks clean.
     skipped: list[tuple[str, str]] = field(default_factory=list)
     soft_fail: bool = False
+    rules_url: str = ""  # where the rules document is published (--rules-url), for SARIF's helpUri
 
     @property
     def skipped_mandatory(self) -> list[str]:

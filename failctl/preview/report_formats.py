@@ -54,9 +54,15 @@ def tool_version() -> str:
         return "0"
 
 
-def help_uri(policy: PolicyInfo) -> str:
-    """The policy's own link when the pack gives one, else its section of the rules document."""
-    return policy.url or f"{RULES_DOCUMENT.as_uri()}#{anchor(policy.name)}"
+def help_uri(policy: PolicyInfo, rules_url: str = "") -> str:
+    """The policy's own link when the pack gives one, else its section of the rules document where
+    it is published (`--rules-url`), else of the local copy; "" when there is none (an installed
+    package ships no docs/): no link beats a dead one on someone else's machine."""
+    if policy.url:
+        return policy.url
+    if rules_url:
+        return f"{rules_url.split('#', 1)[0]}#{anchor(policy.name)}"
+    return f"{RULES_DOCUMENT.as_uri()}#{anchor(policy.name)}" if RULES_DOCUMENT.is_file() else ""
 
 
 def anchor(name: str) -> str:
@@ -64,34 +70,37 @@ def anchor(name: str) -> str:
     return re.sub(r"[^a-z0-9 _-]", "", name.lower()).replace(" ", "-")
 
 
-def _rule(policy: PolicyInfo, level: str) -> dict[str, Any]:
+def _rule(policy: PolicyInfo, level: str, rules_url: str = "") -> dict[str, Any]:
     tags = ["security", "lambda-failures", *policy.tags]
     properties: dict[str, Any] = {"tags": list(dict.fromkeys(tags)), "precision": "very-high"}
     if policy.severity:
         properties["security-severity"] = SECURITY_SEVERITY[policy.severity]
-    return {
+    link = help_uri(policy, rules_url)
+    see = f" See [{policy.name}]({link})." if link else ""
+    rule: dict[str, Any] = {
         "id": policy.name,
         "name": policy.name,
         "shortDescription": {"text": policy.description},
         "fullDescription": {"text": policy.description},
         "help": {
             "text": f"{policy.description} Each finding's message names the property to change and the fix.",
-            "markdown": f"{policy.description}\n\nEach finding's message names the property to change and the fix. "
-            f"See [{policy.name}]({help_uri(policy)}).",
+            "markdown": f"{policy.description}\n\nEach finding's message names the property to change and the fix."
+            + see,
         },
-        "helpUri": help_uri(policy),
         "defaultConfiguration": {"level": SARIF_LEVELS.get(level, "warning")},
         "properties": properties,
     }
+    if link:
+        rule["helpUri"] = link
+    return rule
 
 
-def _rules(
-    pack: Pack, config: dict[str, tuple[str, dict[str, Any]]], skipped: dict[str, str] | None = None
-) -> list[dict[str, Any]]:
+def _rules(pack: Pack, config: dict[str, tuple[str, dict[str, Any]]], result: GateResult) -> list[dict[str, Any]]:
     """A skipped policy keeps its level here: the run's invocation says it was switched off."""
-    skipped = skipped or {}
-    rules = [_rule(p, skipped.get(p.name) or config.get(p.name, (p.level,))[0]) for p in pack.policies]
-    rules.append(_rule(PACK_FAILURE_RULE, MANDATORY))
+    skipped = dict(result.skipped)
+    levels = {p.name: skipped.get(p.name) or config.get(p.name, (p.level,))[0] for p in pack.policies}
+    rules = [_rule(p, levels[p.name], result.rules_url) for p in pack.policies]
+    rules.append(_rule(PACK_FAILURE_RULE, MANDATORY, result.rules_url))
     return rules
 
 
@@ -124,7 +133,7 @@ def _result(result: GateResult, index: dict[str, int], policy: str, urn: str | N
 
 
 def sarif(result: GateResult, pack: Pack, config: dict[str, tuple[str, dict[str, Any]]]) -> str:
-    rules = _rules(pack, config, dict(result.skipped))
+    rules = _rules(pack, config, result)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     levels = {name: level for name, (level, _) in config.items()}
     results = [

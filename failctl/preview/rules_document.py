@@ -22,21 +22,21 @@ from a mandatory one, only the pack's owner, in the pack config's `exemptions` o
 """
 
 
-def rows(pack: Pack) -> list[dict[str, Any]]:
+def rows(pack: Pack, rules_url: str = "") -> list[dict[str, Any]]:
     return [
         {
             "name": p.name,
             "level": p.level,
             "severity": p.severity or "unrated",
             "description": p.description,
-            "link": help_uri(p),
+            "link": help_uri(p, rules_url),
         }
         for p in pack.policies
     ]
 
 
-def table(pack: Pack) -> list[str]:
-    listed = rows(pack)
+def table(pack: Pack, rules_url: str = "") -> list[str]:
+    listed = rows(pack, rules_url)
     width = max(len(r["name"]) for r in listed)
     lines = [f"{'policy':<{width}}  {'level':<9}  {'severity':<8}  description"]
     for r in listed:

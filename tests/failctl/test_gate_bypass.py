@@ -241,3 +241,32 @@ def test_a_refused_tag_exemption_is_no_suppression_in_sarif_nor_a_skip_in_junit(
     code, out, _ = gate(capsys, program, "--format", "junit")
     cases = [c for c in ElementTree.fromstring(out.encode()).iter("testcase") if "tagged-queue" in c.get("name")]
     assert [child.tag for c in cases for child in c] == ["failure"]
+
+
+def test_rule_links_point_where_the_rules_are_published_never_at_a_missing_file(
+    capsys, program, sarif_schema, monkeypatch, tmp_path
+):
+    """Uploaded from CI, a `file://` link into the runner's install is dead in every alert."""
+    import jsonschema
+
+    from failctl.preview import report_formats
+
+    url = "https://platform.example.com/guard/policies.md"
+    code, out, _ = gate(capsys, program, "--format", "sarif", "--rules-url", url)
+    rules = json.loads(out)["runs"][0]["tool"]["driver"]["rules"]
+    assert code == 1
+    assert {r["helpUri"] for r in rules} == {f"{url}#{report_formats.anchor(r['id'])}" for r in rules}
+    assert all(f"]({url}#" in r["help"]["markdown"] for r in rules)
+
+    monkeypatch.setattr(report_formats, "RULES_DOCUMENT", tmp_path / "not-installed" / "policies.md")
+    code, out, _ = gate(capsys, program, "--format", "sarif")
+    document = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(document)
+    assert "file:" not in json.dumps(document["runs"][0]["tool"])
+    assert not [r for r in document["runs"][0]["tool"]["driver"]["rules"] if "helpUri" in r]
+
+
+def test_a_rules_url_that_is_no_web_address_is_refused(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["policies", "--rules-url", "docs/policies.md"])
+    assert stopped.value.code == 2 and "is not an http(s) address" in capsys.readouterr().err
