@@ -26,6 +26,7 @@ from failctl.preview import synth
 from failctl.preview.synth import SourceLocation, Synthesis, SynthResource
 
 KILL_WAIT_SECONDS = 5
+RELAY_WAIT_SECONDS = 2
 
 
 class ProgramProcessError(Exception):
@@ -79,13 +80,24 @@ def synthesize(
             child.stdin.write(json.dumps(request).encode())
             child.stdin.close()
             answer = answers.read()
+        _end_session(child)
         code = child.wait()
     except BaseException:  # Ctrl-C or any failure here: the program's process goes too
         _stop(child)
         raise
-    for relay in relays:
-        relay.join()
+    for relay in relays:  # a background process the program left may hold the pipes: no waiting on it
+        relay.join(RELAY_WAIT_SECONDS)
     return _synthesis(answer, code)
+
+
+def _end_session(child: subprocess.Popen) -> None:
+    """Whatever the program started in the background (`os.system("... &")`) ends with the preview.
+    The child is waited for but not reaped first, so its id still names its own process group."""
+    try:
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+        os.killpg(child.pid, signal.SIGTERM)
+    except (ChildProcessError, ProcessLookupError, PermissionError):
+        pass
 
 
 def _program_folder(project_dir: Path) -> Path:
@@ -187,6 +199,7 @@ def _traceback(error: BaseException) -> str:
 
 
 def _child(result_fd: int) -> None:
+    os.set_inheritable(result_fd, False)  # a process the program starts must not hold the answer's pipe
     result = os.fdopen(result_fd, "w")
     request = json.loads(sys.stdin.read())
     answer = json.dumps(_answer(request), default=str)

@@ -270,3 +270,15 @@ def test_a_rules_url_that_is_no_web_address_is_refused(capsys):
     with pytest.raises(SystemExit) as stopped:
         cli.main(["policies", "--rules-url", "docs/policies.md"])
     assert stopped.value.code == 2 and "is not an http(s) address" in capsys.readouterr().err
+
+
+def test_a_background_process_the_program_starts_neither_holds_the_gate_nor_outlives_it(capsys, program, tmp_path):
+    marker = tmp_path / "still-running"
+    script = f"(sleep 40; touch {marker})"
+    with_line(program, f"import os; os.system({script + ' &'!r})")
+    started = time.monotonic()
+    code, out, _ = gate(capsys, program)
+    assert code == 1 and out.rstrip().endswith("BLOCKED: mandatory violations")
+    assert time.monotonic() - started < 30
+    found = subprocess.run(["pgrep", "-f", f"touch {marker}"], capture_output=True, text=True)
+    assert found.stdout == "", "the program's background process outlived the preview"
