@@ -40,6 +40,7 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's unknown-string 
 # The engine's secret wrapper, without the value: what a secret output is to anyone reading the plan.
 SECRET = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
 REGION_KEY = "aws:region"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 ACCOUNT_ID = re.compile(r"\d{12}")
 
 
@@ -260,12 +261,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.program_dir = (program_dir or PROJECT_DIR).resolve()
         self._sources: dict[str, SourceLocation | None] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN (deployment.go `generateURN`): the parent's whole qualified type before
+        the resource's own, `$`-joined, and none for a child of the root stack. (The SDK's mock keeps
+        `pulumi:pulumi:Stack$` and only the parent's last type: URNs the CLI never shows, which a
+        pack config's exemption copied from `pulumi stack --show-urns` would not match.)"""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified.rsplit("$", 1)[-1] != ROOT_STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         # Registered outside any user frame (in an apply, say): the line of its parent component.
         source = declared_at(request.stackTrace.frames, self.program_dir) or self._sources.get(request.parent)
         self._sources[response.urn] = source
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != ROOT_STACK_TYPE:
             self.registrations.append(
                 SynthResource(
                     urn=response.urn,

@@ -3,6 +3,7 @@ file, `runtime.options.virtualenv`, and errors raised outside any file of the pr
 
 import json
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,55 @@ def test_a_program_reached_through_a_symlink_uses_the_stack_the_cli_selected_the
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert json.loads(captured.out)["resources"]
+
+
+NESTED = """
+
+class Inner(pulumi.ComponentResource):
+    def __init__(self, name, opts=None):
+        super().__init__("acme:index:Inner", name, None, opts)
+        aws.sqs.Queue(f"{name}-queue", opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+class Outer(pulumi.ComponentResource):
+    def __init__(self, name, opts=None):
+        super().__init__("acme:index:Outer", name, None, opts)
+        Inner(f"{name}-inner", opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+Outer("shop")
+"""
+
+
+def test_urns_are_the_engines_so_an_exemption_copied_from_the_cli_matches(capsys, tmp_path, monkeypatch):
+    """deployment.go generateURN: no `pulumi:pulumi:Stack$` before a top-level resource, and the
+    parent's whole type chain before a child's type, as `pulumi stack --show-urns` prints them."""
+    program = tmp_path / "orders"
+    shutil.copytree(OTHER_PROGRAM, program)
+    monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "home"))
+    (program / "__main__.py").write_text((program / "__main__.py").read_text() + NESTED)
+    _, out, _ = gate(capsys, program)
+    urns = {r["urn"] for r in json.loads(out)["resources"]}
+    prefix = "urn:pulumi:dev::orders-service::"
+    assert f"{prefix}aws:sqs/queue:Queue::orders-queue" in urns
+    nested = f"{prefix}acme:index:Outer$acme:index:Inner$aws:sqs/queue:Queue::shop-inner-queue"
+    assert nested in urns and not [u for u in urns if "pulumi:pulumi:Stack$" in u]
+
+    until = (date.today() + timedelta(days=30)).isoformat()
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "sqs-queues-encrypted-with-customer-kms-key": {
+                    "exemptions": [{"urn": nested, "reason": "vendor queue until the migration", "until": until}]
+                }
+            }
+        )
+    )
+    code, out, _ = gate(capsys, program, "--policy-pack-config", str(config))
+    assert code == 1  # the program's other mandatory findings stay
+    verdict = json.loads(out)
+    assert [e["urn"] for e in verdict["exemptions"] if e["inForce"]] == [nested]
+    assert nested not in {v["urn"] for v in verdict["violations"] if v["level"] == "mandatory"}
