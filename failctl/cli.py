@@ -333,7 +333,10 @@ def _print_verdict(verdict: Any, output: str) -> bool:
 
 
 def _preview(args: argparse.Namespace) -> int:
+    from failctl.launcher import stop_on_sigterm
     from failctl.preview import gate, program_process, render, synth, workspace
+
+    stop_on_sigterm()
 
     _check_output_file(args)
     output = _output_format(args)

@@ -140,8 +140,9 @@ _RUNNING: dict[Path, Pack] = {}
 
 
 @atexit.register
-def _stop_all() -> None:
-    for pack in _RUNNING.values():
+def stop_all() -> None:
+    """Stop every pack process this process started (at exit, or when interrupted)."""
+    for pack in list(_RUNNING.values()):
         pack.server.close()
     _RUNNING.clear()
 
@@ -162,6 +163,9 @@ def load_pack(directory: str | Path) -> Pack:
     except AnalyzerError as error:
         server.close()
         raise GateInputError(str(error)) from None
+    except BaseException:  # Ctrl-C while it answers: the process must not outlive us
+        server.close()
+        raise
     _RUNNING[path] = Pack(name, policies, server)
     return _RUNNING[path]
 

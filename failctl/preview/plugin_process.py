@@ -45,6 +45,9 @@ class PluginProcess:
         except (PluginError, grpc.FutureTimeoutError) as error:
             self.close()
             raise PluginError(str(error) or "no answer on its port") from None
+        except BaseException:  # Ctrl-C while it starts: the process must not outlive us
+            self.close()
+            raise
 
     @property
     def alive(self) -> bool:

@@ -74,8 +74,9 @@ def synthesize(
         )
     finally:
         os.close(write_end)
-    relays = [_relay(stream) for stream in (child.stdout, child.stderr)]
+    relays: list[threading.Thread] = []
     try:
+        relays = [_relay(stream) for stream in (child.stdout, child.stderr)]
         with os.fdopen(read_end, "rb") as answers:
             child.stdin.write(json.dumps(request).encode())
             child.stdin.close()

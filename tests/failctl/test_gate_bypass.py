@@ -282,3 +282,37 @@ def test_a_background_process_the_program_starts_neither_holds_the_gate_nor_outl
     assert time.monotonic() - started < 30
     found = subprocess.run(["pgrep", "-f", f"touch {marker}"], capture_output=True, text=True)
     assert found.stdout == "", "the program's background process outlived the preview"
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_cancelled_job_stops_the_program_and_the_pack_with_it(program, tmp_path, signum, code):
+    """CI cancelling the job signals failctl alone: the program's process (in a session of its own)
+    and the pack's must end with it, and the exit says which signal."""
+    started = tmp_path / "program-started"
+    with_line(program, f"import time; open({str(started)!r}, 'w').close(); time.sleep(120)")
+    argv = [sys.executable, "-m", "failctl", "preview", "-s", "dev", "--account", "123456789012"]
+    child = subprocess.Popen(
+        [*argv, "--policy-pack", PACK], cwd=program, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert started.exists()
+    ours = _descendants(child.pid)
+    assert len(ours) >= 2  # the pack's process and the program's
+    child.send_signal(signum)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == code and "interrupted" in err and "Traceback" not in err, err
+    time.sleep(0.5)
+    assert [pid for pid in ours if Path(f"/proc/{pid}").exists()] == []
+
+
+def _descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        children = Path(f"/proc/{queue.pop()}/task").glob("*/children")
+        for path in children:
+            for child in path.read_text().split():
+                found.append(int(child))
+                queue.append(int(child))
+    return found
