@@ -433,7 +433,10 @@ def _one_line(error: Exception) -> str:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from failctl.launcher import stop_on_sigterm
     from failctl.preview import audit, gate
+
+    stop_on_sigterm()
 
     _check_output_file(args)
     try:
