@@ -342,6 +342,16 @@ def _preview(args: argparse.Namespace) -> int:
     output = _output_format(args)
     if output in ("sarif", "junit") and not args.policy_pack:
         raise BadInputError(f"--format {output} reports a verdict: add --policy-pack DIR")
+    verdict_flags = {
+        "--policy-pack-config": args.policy_pack_config,
+        "--check": args.check,
+        "--skip-check": args.skip_check,
+        "--soft-fail": args.soft_fail,
+        "--rules-url": args.rules_url,
+    }
+    given = [flag for flag, value in verdict_flags.items() if value]
+    if given and not args.policy_pack:  # a gate that judges nothing would exit 0
+        raise BadInputError(f"{', '.join(given)} shape the policy verdict: add --policy-pack DIR")
     try:
         selection = workspace.select(args.cwd, args.stack)
     except workspace.WorkspaceError as error:

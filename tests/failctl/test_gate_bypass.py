@@ -316,3 +316,15 @@ def _descendants(pid: int) -> list[int]:
                 found.append(int(child))
                 queue.append(int(child))
     return found
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--policy-pack-config", "platform.json"], ["--check", SQS_POLICY], ["--skip-check", SQS_POLICY], ["--soft-fail"]],
+)
+def test_verdict_flags_without_a_pack_are_refused_not_a_silent_exit_0(capsys, program, flags):
+    """A CI line that forgot --policy-pack judges nothing; with gate flags on it, that is a mistake."""
+    argv = ["preview", "-C", str(program), "-s", "dev", "--account", "123456789012", *flags]
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and f"{flags[0]} shape the policy verdict: add --policy-pack DIR" in err
