@@ -302,6 +302,9 @@ def _judge(args: argparse.Namespace) -> Any:
     config = gate.select_policies(configured, _names(args.check), _names(args.skip_check))
 
     def judge(resources: Any, program_dir: Path | None = None) -> Any:
+        resources = list(resources)
+        for warning in gate.unmatched_exemptions(config, resources):
+            print(f"warning: {printable(warning)}", file=sys.stderr)
         verdict = gate.evaluate(pack, resources, config, program_dir)
         verdict.pack_handle, verdict.config = pack, config
         verdict.skipped, verdict.soft_fail = gate.skipped_by(configured, config), args.soft_fail

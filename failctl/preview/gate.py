@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import difflib
+import fnmatch
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -321,6 +322,31 @@ def evaluate(
         result.violations.append(Violation(PACK_FAILURE, MANDATORY, None, f"fail closed: {error}"))
     result.exemptions = _exemptions(custom, config)
     return result
+
+
+def unmatched_exemptions(
+    config: dict[str, tuple[str, dict[str, Any]]], resources: Iterable[SynthResource]
+) -> list[str]:
+    """The pack config's exemptions that name no resource of this plan: a URN copied with a typo,
+    or from another stack's output, excuses nothing and would otherwise say nothing."""
+    urns = [r.urn for r in resources if r.custom]
+    if not urns:
+        return []
+    stack, project = urns[0].removeprefix("urn:pulumi:").split("::")[:2]
+
+    def meant_here(pattern: str) -> bool:  # a shared config's exemptions for other programs are not ours
+        parts = pattern.removeprefix("urn:pulumi:").split("::")
+        return len(parts) == 4 and fnmatch.fnmatchcase(stack, parts[0]) and fnmatch.fnmatchcase(project, parts[1])
+
+    return [
+        f"the pack config's exemption {entry['urn']!r} from {policy} matches no resource of this plan"
+        for policy, (level, settings) in config.items()
+        if level != "disabled"
+        for entry in exemption_rules.config_entries(settings)
+        if isinstance(entry.get("urn"), str)
+        and meant_here(entry["urn"])
+        and not any(exemption_rules.urn_matches(entry["urn"], u) for u in urns)
+    ]
 
 
 def _exemptions(resources: list[AnalyzedResource], config: dict[str, tuple[str, dict[str, Any]]]) -> list[Exemption]:

@@ -328,3 +328,18 @@ def test_verdict_flags_without_a_pack_are_refused_not_a_silent_exit_0(capsys, pr
     code = cli.main(argv)
     err = capsys.readouterr().err
     assert code == 2 and f"{flags[0]} shape the policy verdict: add --policy-pack DIR" in err
+
+
+def test_a_pack_config_exemption_that_names_nothing_here_is_warned_about(capsys, program, tmp_path):
+    """A URN with a typo excuses nothing; the platform engineer hears why the gate still blocks.
+    Exemptions for other projects in a shared config are not this program's business."""
+    until = (date.today() + timedelta(days=30)).isoformat()
+    entry = {"reason": "vendor queue until the migration", "until": until}
+    typo = "urn:pulumi:dev::orders-service::aws:sqs/queue:Queue::orders-queu"
+    other = "urn:pulumi:*::billing::aws:sqs/queue:Queue::invoices"
+    config = tmp_path / "platform.json"
+    config.write_text(json.dumps({SQS_POLICY: {"exemptions": [entry | {"urn": typo}, entry | {"urn": other}]}}))
+    code, _, err = gate(capsys, program, "--policy-pack-config", str(config))
+    assert code == 1
+    assert f"exemption {typo!r} from {SQS_POLICY} matches no resource of this plan" in err
+    assert "billing" not in err
