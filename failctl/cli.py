@@ -303,6 +303,8 @@ def _judge(args: argparse.Namespace) -> Any:
 
     def judge(resources: Any, program_dir: Path | None = None) -> Any:
         resources = list(resources)
+        if not any(r.custom for r in resources):
+            print("warning: the plan holds no cloud resources: the policies judged nothing", file=sys.stderr)
         for warning in gate.unmatched_exemptions(config, resources):
             print(f"warning: {printable(warning)}", file=sys.stderr)
         verdict = gate.evaluate(pack, resources, config, program_dir)

@@ -343,3 +343,10 @@ def test_a_pack_config_exemption_that_names_nothing_here_is_warned_about(capsys,
     assert code == 1
     assert f"exemption {typo!r} from {SQS_POLICY} matches no resource of this plan" in err
     assert "billing" not in err
+
+
+def test_a_program_that_registers_nothing_is_said_to_be_judged_on_nothing(capsys, program):
+    (program / "__main__.py").write_text("import os\nif os.environ.get('NEVER_SET_IN_CI'):\n    import aws_stuff\n")
+    code, out, err = gate(capsys, program)
+    assert code == 0 and "PASSED" in out
+    assert "warning: the plan holds no cloud resources: the policies judged nothing" in err
