@@ -62,7 +62,9 @@ def synthesize(
     read_end, write_end = os.pipe()
     try:
         child = subprocess.Popen(
-            [sys.executable, "-m", "failctl.preview.program_process", str(write_end)],
+            # -P: the program's folder (the working folder) is not put before our own packages, so a
+            # `failctl/` or `json.py` there cannot stand in for the code that reports on it.
+            [sys.executable, "-P", "-m", "failctl.preview.program_process", str(write_end)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -444,12 +444,16 @@ def synthesize(
 
     root = pulumi_settings.get_root_resource()
     outputs = _sync_await(_resolve_outputs(dict(getattr(root, "outputs", {}) or {})))
-    warnings = inputs.unread_warnings(reads.read) + inputs.warnings + [
-        f"{token} has no outputs offline (--stack-reference NAME=FILE gives them)"
-        if token.startswith("stack reference")
-        else f"invoke {token} needs AWS and got no answer offline: what the program read from it was empty"
-        for token in sorted(set(mocks.unanswered))
-    ]
+    warnings = (
+        inputs.unread_warnings(reads.read)
+        + inputs.warnings
+        + [
+            f"{token} has no outputs offline (--stack-reference NAME=FILE gives them)"
+            if token.startswith("stack reference")
+            else f"invoke {token} needs AWS and got no answer offline: what the program read from it was empty"
+            for token in sorted(set(mocks.unanswered))
+        ]
+    )
     return Synthesis(project, stack, monitor.registrations, outputs, account_id, region, warnings)
 
 
@@ -485,7 +489,8 @@ def entry_point(project_dir: Path) -> Path:
         raise StackConfigError(f"Pulumi.yaml: main {main!r} is a folder without a __main__.py to run")
     if not program.exists():
         raise StackConfigError(f"Pulumi.yaml: main {main!r} does not exist in {project_dir}")
-    return program
+    # A folder's __main__.py runs as its folder does, with the folder first on the import path.
+    return program.parent if program.name == "__main__.py" else program
 
 
 def _failure_hints(

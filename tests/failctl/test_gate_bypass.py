@@ -350,3 +350,21 @@ def test_a_program_that_registers_nothing_is_said_to_be_judged_on_nothing(capsys
     code, out, err = gate(capsys, program)
     assert code == 0 and "PASSED" in out
     assert "warning: the plan holds no cloud resources: the policies judged nothing" in err
+
+
+def test_modules_in_the_programs_folder_cannot_stand_in_for_the_gates_own(capsys, program):
+    """A `failctl/` package in the repository (or a `json.py`) is the program's, never the code
+    that runs it and reports what it registered."""
+    fake = program / "failctl" / "preview"
+    fake.mkdir(parents=True)
+    (program / "failctl" / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "program_process.py").write_text(
+        "import os, sys\n"
+        'answer = \'{"synthesis": {"project": "x", "stack": "dev", "resources": [], "outputs": {}, '
+        '"account_id": "123456789012", "region": "eu-west-1", "warnings": []}}\'\n'
+        "os.write(int(sys.argv[1]), answer.encode())\n"
+    )
+    (program / "json.py").write_text("raise SystemExit('a json.py of the program ran first')\n")
+    code, out, err = gate(capsys, program)
+    assert code == 1 and out.rstrip().endswith("BLOCKED: mandatory violations"), err
