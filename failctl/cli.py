@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
+from failctl.console import lines, printable
 from failctl.errors import BadInputError, EnvironmentProblemError, ExitStatus, FailctlError
 
 
@@ -27,7 +28,23 @@ class _Parser(argparse.ArgumentParser):
         if found:
             choices = re.findall(r"'([^']*)'|([\w-]+)", found.group(2))
             message += did_you_mean(found.group(1), [a or b for a, b in choices])
+        unknown = re.match(r"unrecognized arguments: (--?[\w-]+)", message)
+        if unknown:
+            parsers = {self, self._named_subcommand()} - {None}
+            flags = [flag for parser in parsers for action in parser._actions for flag in action.option_strings]
+            message += did_you_mean(unknown.group(1), flags)
         self.exit(ExitStatus.BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+    argv: Sequence[str] = ()
+
+    def _named_subcommand(self) -> argparse.ArgumentParser | None:
+        """The parser of the subcommand the command line names (its flags are the ones meant)."""
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    if name in self.argv:
+                        return sub
+        return None
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
@@ -102,7 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     policies.add_argument(
         "--markdown", action="store_true", help="print the rules document (docs/policies.md is this output)"
     )
+    policies.add_argument(
+        "--format", choices=("text", "json", "markdown"), default=None, help="text (default), json or markdown"
+    )
     _pack_arguments(policies, required=False, default=str(BUNDLED_PACK))
+    _rules_url_argument(policies)
 
     query = commands.add_parser("query", help="run a named query (or --sql) locally or in Athena")
     query.add_argument("name", nargs="?", help="named query: " + ", ".join(_query_names()))
@@ -207,6 +228,26 @@ def _gate_arguments(parser: argparse.ArgumentParser) -> None:
         "--soft-fail", action="store_true", help="report violations but exit 0 (exit 1 only for failed work)"
     )
     parser.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="write the report to FILE, not stdout")
+    _rules_url_argument(parser)
+
+
+def _rules_url_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rules-url",
+        type=_web_address,
+        default=None,
+        metavar="URL",
+        help="where the rules document (failctl policies --markdown) is published: each rule's link (SARIF helpUri)",
+    )
+
+
+def _web_address(text: str) -> str:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(text)
+    if parsed.scheme not in ("https", "http") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) address")
+    return text
 
 
 def _owner_argument(parser: argparse.ArgumentParser) -> None:
@@ -294,15 +335,29 @@ def _pack_arguments(parser: argparse.ArgumentParser, required: bool, default: st
 # Pulumi and the pack load only for the commands that run them: query and replay start fast.
 
 
-def _gate(args: argparse.Namespace, resources: Any, program_dir: Path | None = None) -> Any:
+def _judge(args: argparse.Namespace) -> Any:
+    """A function that judges resources, with the pack started and its config read now, before
+    any program runs: nothing the program does (rewriting the pack config file or the pack's
+    files) reaches the verdict."""
     from failctl.preview import gate
 
     pack = gate.load_pack(args.policy_pack)
-    config = gate.load_config(args.policy_pack_config, pack)
-    config = gate.select_policies(config, _names(args.check), _names(args.skip_check))
-    verdict = gate.evaluate(pack, resources, config, program_dir)
-    verdict.pack_handle, verdict.config = pack, config
-    return verdict
+    configured = gate.load_config(args.policy_pack_config, pack)
+    config = gate.select_policies(configured, _names(args.check), _names(args.skip_check))
+
+    def judge(resources: Any, program_dir: Path | None = None) -> Any:
+        resources = list(resources)
+        if not any(r.custom for r in resources):
+            print("warning: the plan holds no cloud resources: the policies judged nothing", file=sys.stderr)
+        for warning in gate.unmatched_exemptions(config, resources):
+            print(f"warning: {printable(warning)}", file=sys.stderr)
+        verdict = gate.evaluate(pack, resources, config, program_dir)
+        verdict.pack_handle, verdict.config = pack, config
+        verdict.skipped, verdict.soft_fail = gate.skipped_by(configured, config), args.soft_fail
+        verdict.rules_url = args.rules_url or ""
+        return verdict
+
+    return judge
 
 
 def _names(values: list[str]) -> list[str]:
@@ -327,39 +382,50 @@ def _print_verdict(verdict: Any, output: str) -> bool:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from failctl.preview import gate, render, workspace
-    from failctl.preview.synth import AccountUnknownError, ProgramError, StackConfigError, synthesize
-    from lambda_failures.components.settings import ConfigError
+    from failctl.launcher import stop_on_sigterm
+    from failctl.preview import gate, program_process, render, synth, workspace
 
+    stop_on_sigterm()
+
+    _check_output_file(args)
     output = _output_format(args)
     if output in ("sarif", "junit") and not args.policy_pack:
         raise BadInputError(f"--format {output} reports a verdict: add --policy-pack DIR")
+    verdict_flags = {
+        "--policy-pack-config": args.policy_pack_config,
+        "--check": args.check,
+        "--skip-check": args.skip_check,
+        "--soft-fail": args.soft_fail,
+        "--rules-url": args.rules_url,
+    }
+    given = [flag for flag, value in verdict_flags.items() if value]
+    if given and not args.policy_pack:  # a gate that judges nothing would exit 0
+        raise BadInputError(f"{', '.join(given)} shape the policy verdict: add --policy-pack DIR")
     try:
         selection = workspace.select(args.cwd, args.stack)
     except workspace.WorkspaceError as error:
         raise BadInputError(str(error)) from None
     try:
-        synthesis = synthesize(
+        judge = _judge(args) if args.policy_pack else None
+        synthesis = program_process.synthesize(
             selection.stack,
-            account_id=args.account,
+            account_id=args.account or synth.caller_account(),
             region=args.region,
             secrets=dict(args.secret),
             stack_references=_stack_references(args.stack_reference),
             project_dir=selection.program_dir,
         )
-        verdict = _gate(args, synthesis.resources, selection.program_dir) if args.policy_pack else None
-    except AccountUnknownError as error:
+        verdict = judge(synthesis.resources, selection.program_dir) if judge is not None else None
+    except synth.AccountUnknownError as error:
         raise EnvironmentProblemError(str(error)) from None
-    except (ConfigError, StackConfigError, gate.GateInputError) as error:
+    except (program_process.StackInputError, gate.GateInputError) as error:
         raise BadInputError(str(error)) from None
-    except (BadInputError, EnvironmentProblemError):
-        raise
-    except Exception as error:  # the program itself failed: say where, and what flag would help
-        if args.debug:
-            traceback.print_exception(error)
-        raise BadInputError(str(ProgramError(error, selection.program_dir))) from None
+    except program_process.ProgramProcessError as error:  # the program failed: where, and what flag would help
+        if args.debug and error.traceback_text:
+            print(error.traceback_text, end="", file=sys.stderr)
+        raise BadInputError(str(error)) from None
     for warning in synthesis.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {printable(warning)}", file=sys.stderr)
     with _output(args):
         if verdict is not None and _print_verdict(verdict, output):
             pass
@@ -369,11 +435,25 @@ def _preview(args: argparse.Namespace) -> int:
                 document.update(verdict.as_json())
             print(json.dumps(document, indent=2))
         else:
-            print("\n".join(render.tree_lines(synthesis)))
+            print(lines(render.tree_lines(synthesis)))
             if verdict is not None:
                 print()
-                print("\n".join(gate.report_lines(verdict)))
+                print(lines(gate.report_lines(verdict)))
     return _gate_exit(args, verdict)
+
+
+def _check_output_file(args: argparse.Namespace) -> None:
+    """-o FILE that cannot be written is refused before the work, not after it."""
+    target = getattr(args, "output_file", None)
+    if target is None:
+        return
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise BadInputError(f"-o {target}: is a folder; name a file")
+    if not folder.is_dir():
+        raise BadInputError(f"-o {target}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise BadInputError(f"-o {target}: not writable")
 
 
 @contextlib.contextmanager
@@ -412,12 +492,16 @@ def _one_line(error: Exception) -> str:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from failctl.launcher import stop_on_sigterm
     from failctl.preview import audit, gate
 
+    stop_on_sigterm()
+
+    _check_output_file(args)
     try:
         text = audit.read_text(args.export)
         resources = audit.resources_from_export(text)
-        verdict = _gate(args, resources, _audited_program())
+        verdict = _judge(args)(resources, _audited_program())
     except (audit.ExportError, gate.GateInputError) as error:
         raise BadInputError(str(error)) from None
     output = _output_format(args)
@@ -427,7 +511,7 @@ def _audit(args: argparse.Namespace) -> int:
         elif output == "json":
             print(json.dumps(verdict.as_json(), indent=2))
         else:
-            print("\n".join(gate.report_lines(verdict)))
+            print(lines(gate.report_lines(verdict)))
     return _gate_exit(args, verdict)
 
 
@@ -448,12 +532,13 @@ def _policies(args: argparse.Namespace) -> int:
         pack = gate.load_pack(args.policy_pack)
     except gate.GateInputError as error:
         raise BadInputError(str(error)) from None
-    if args.markdown:
+    output = args.format or ("markdown" if args.markdown else "json" if args.json else "text")
+    if output == "markdown":
         print(rules_document.markdown(pack), end="")
-    elif args.json:
-        print(json.dumps(rules_document.rows(pack), indent=2))
+    elif output == "json":
+        print(json.dumps(rules_document.rows(pack, args.rules_url or ""), indent=2))
     else:
-        print("\n".join(rules_document.table(pack)))
+        print("\n".join(rules_document.table(pack, args.rules_url or "")))
     return ExitStatus.OK
 
 
@@ -497,7 +582,9 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    parser.argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except FailctlError as error:
@@ -513,7 +600,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _fail(args: argparse.Namespace, error: Exception, code: int) -> int:
     if args.debug:
         traceback.print_exception(error)
-    print(f"failctl {args.command}: {_one_line(error)}", file=sys.stderr)
+    print(f"failctl {args.command}: {printable(_one_line(error))}", file=sys.stderr)
     return code
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import difflib
+import fnmatch
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -79,6 +80,15 @@ class GateResult:
     # Set by the CLI for the report formats: the pack that judged, and the config it judged with.
     pack_handle: Any = None
     config: dict[str, Any] = field(default_factory=dict)
+    # Policies the command line left out (--check/--skip-check), with the level they would have had,
+    # and --soft-fail: every format says so, so a pass that did not check everything never looks clean.
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    soft_fail: bool = False
+    rules_url: str = ""  # where the rules document is published (--rules-url), for SARIF's helpUri
+
+    @property
+    def skipped_mandatory(self) -> list[str]:
+        return [name for name, level in self.skipped if level in (MANDATORY, "remediate")]
 
     def location(self, urn: str | None) -> tuple[str, int] | None:
         """(path relative to source_root, line) where the finding's resource was declared; a
@@ -103,6 +113,11 @@ class GateResult:
     def as_json(self) -> dict[str, Any]:
         severities = {p.name: p.severity for p in self.pack_handle.policies} if self.pack_handle else {}
         return {
+            "verdict": {
+                "blocked": self.blocked,
+                "softFail": self.soft_fail,
+                "skipped": [{"policy": name, "level": level} for name, level in self.skipped],
+            },
             "violations": [
                 v.__dict__ | {"severity": severities.get(v.policy) or None} | self.where(v.urn) for v in self.violations
             ],
@@ -126,8 +141,9 @@ _RUNNING: dict[Path, Pack] = {}
 
 
 @atexit.register
-def _stop_all() -> None:
-    for pack in _RUNNING.values():
+def stop_all() -> None:
+    """Stop every pack process this process started (at exit, or when interrupted)."""
+    for pack in list(_RUNNING.values()):
         pack.server.close()
     _RUNNING.clear()
 
@@ -148,6 +164,9 @@ def load_pack(directory: str | Path) -> Pack:
     except AnalyzerError as error:
         server.close()
         raise GateInputError(str(error)) from None
+    except BaseException:  # Ctrl-C while it answers: the process must not outlive us
+        server.close()
+        raise
     _RUNNING[path] = Pack(name, policies, server)
     return _RUNNING[path]
 
@@ -173,6 +192,15 @@ def load_config(path: str | Path | None, pack: Pack) -> dict[str, tuple[str, dic
     if default_level is not None and default_level not in LEVELS:
         raise GateInputError(f"'all' must be one of {', '.join(LEVELS)}; got {default_level!r}")
     return {p.name: _policy_config(p, raw.get(p.name), default_level) for p in pack.policies}
+
+
+def skipped_by(
+    before: dict[str, tuple[str, dict[str, Any]]], after: dict[str, tuple[str, dict[str, Any]]]
+) -> list[tuple[str, str]]:
+    """(policy, level it had) for each policy select_policies disabled."""
+    return [
+        (name, level) for name, (level, _) in before.items() if level != "disabled" and after[name][0] == "disabled"
+    ]
 
 
 def select_policies(
@@ -296,6 +324,31 @@ def evaluate(
     return result
 
 
+def unmatched_exemptions(
+    config: dict[str, tuple[str, dict[str, Any]]], resources: Iterable[SynthResource]
+) -> list[str]:
+    """The pack config's exemptions that name no resource of this plan: a URN copied with a typo,
+    or from another stack's output, excuses nothing and would otherwise say nothing."""
+    urns = [r.urn for r in resources if r.custom]
+    if not urns:
+        return []
+    stack, project = urns[0].removeprefix("urn:pulumi:").split("::")[:2]
+
+    def meant_here(pattern: str) -> bool:  # a shared config's exemptions for other programs are not ours
+        parts = pattern.removeprefix("urn:pulumi:").split("::")
+        return len(parts) == 4 and fnmatch.fnmatchcase(stack, parts[0]) and fnmatch.fnmatchcase(project, parts[1])
+
+    return [
+        f"the pack config's exemption {entry['urn']!r} from {policy} matches no resource of this plan"
+        for policy, (level, settings) in config.items()
+        if level != "disabled"
+        for entry in exemption_rules.config_entries(settings)
+        if isinstance(entry.get("urn"), str)
+        and meant_here(entry["urn"])
+        and not any(exemption_rules.urn_matches(entry["urn"], u) for u in urns)
+    ]
+
+
 def _exemptions(resources: list[AnalyzedResource], config: dict[str, tuple[str, dict[str, Any]]]) -> list[Exemption]:
     """Every exemption declared for this plan (by tag or config), read as the pack reads them."""
     found = []
@@ -357,6 +410,9 @@ def report_lines(result: GateResult) -> list[str]:
         f" (components, {result.components} more, are judged with what they contain)" if result.components else ""
     )
     lines = [f"Policy pack {result.pack}: {result.policies} policies over {result.resources} resources{components}"]
+    if result.skipped:
+        lines.append(f"skipped on the command line (--check/--skip-check), not checked: {len(result.skipped)}")
+        lines.extend(f"  [{name}] ({level})" for name, level in result.skipped)
     severities = {p.name: p.severity for p in result.pack_handle.policies} if result.pack_handle else {}
 
     def at(urn: str | None) -> str:
@@ -377,5 +433,13 @@ def report_lines(result: GateResult) -> list[str]:
     lines.append(f"undecided (unknown at preview): {len(result.undecided)}")
     for u in result.undecided:
         lines.append(f"  {at(u.urn)}[{u.policy}] {u.urn or '(stack)'}: {u.reason}")
-    lines.append("BLOCKED: mandatory violations" if result.blocked else "PASSED: no mandatory violations")
+    lines.append(verdict_line(result))
     return lines
+
+
+def verdict_line(result: GateResult) -> str:
+    if result.blocked:
+        return "BLOCKED: mandatory violations" + (" (exit 0: --soft-fail)" if result.soft_fail else "")
+    skipped = result.skipped_mandatory
+    unchecked = f" (mandatory policies NOT checked, skipped on the command line: {', '.join(skipped)})"
+    return "PASSED: no mandatory violations" + (unchecked if skipped else "")

@@ -37,6 +37,9 @@ class PluginProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")},
+            # Out of the terminal's process group: Ctrl-C reaches only us, and we stop the plugin
+            # (else it dies first and gRPC logs the lost connection on our stderr).
+            start_new_session=True,
         )
         try:
             port = self._read_port()
@@ -45,6 +48,9 @@ class PluginProcess:
         except (PluginError, grpc.FutureTimeoutError) as error:
             self.close()
             raise PluginError(str(error) or "no answer on its port") from None
+        except BaseException:  # Ctrl-C while it starts: the process must not outlive us
+            self.close()
+            raise
 
     @property
     def alive(self) -> bool:

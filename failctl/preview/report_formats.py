@@ -54,9 +54,15 @@ def tool_version() -> str:
         return "0"
 
 
-def help_uri(policy: PolicyInfo) -> str:
-    """The policy's own link when the pack gives one, else its section of the rules document."""
-    return policy.url or f"{RULES_DOCUMENT.as_uri()}#{anchor(policy.name)}"
+def help_uri(policy: PolicyInfo, rules_url: str = "") -> str:
+    """The policy's own link when the pack gives one, else its section of the rules document where
+    it is published (`--rules-url`), else of the local copy; "" when there is none (an installed
+    package ships no docs/): no link beats a dead one on someone else's machine."""
+    if policy.url:
+        return policy.url
+    if rules_url:
+        return f"{rules_url.split('#', 1)[0]}#{anchor(policy.name)}"
+    return f"{RULES_DOCUMENT.as_uri()}#{anchor(policy.name)}" if RULES_DOCUMENT.is_file() else ""
 
 
 def anchor(name: str) -> str:
@@ -64,30 +70,37 @@ def anchor(name: str) -> str:
     return re.sub(r"[^a-z0-9 _-]", "", name.lower()).replace(" ", "-")
 
 
-def _rule(policy: PolicyInfo, level: str) -> dict[str, Any]:
+def _rule(policy: PolicyInfo, level: str, rules_url: str = "") -> dict[str, Any]:
     tags = ["security", "lambda-failures", *policy.tags]
     properties: dict[str, Any] = {"tags": list(dict.fromkeys(tags)), "precision": "very-high"}
     if policy.severity:
         properties["security-severity"] = SECURITY_SEVERITY[policy.severity]
-    return {
+    link = help_uri(policy, rules_url)
+    see = f" See [{policy.name}]({link})." if link else ""
+    rule: dict[str, Any] = {
         "id": policy.name,
         "name": policy.name,
         "shortDescription": {"text": policy.description},
         "fullDescription": {"text": policy.description},
         "help": {
             "text": f"{policy.description} Each finding's message names the property to change and the fix.",
-            "markdown": f"{policy.description}\n\nEach finding's message names the property to change and the fix. "
-            f"See [{policy.name}]({help_uri(policy)}).",
+            "markdown": f"{policy.description}\n\nEach finding's message names the property to change and the fix."
+            + see,
         },
-        "helpUri": help_uri(policy),
         "defaultConfiguration": {"level": SARIF_LEVELS.get(level, "warning")},
         "properties": properties,
     }
+    if link:
+        rule["helpUri"] = link
+    return rule
 
 
-def _rules(pack: Pack, config: dict[str, tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-    rules = [_rule(p, config.get(p.name, (p.level,))[0]) for p in pack.policies]
-    rules.append(_rule(PACK_FAILURE_RULE, MANDATORY))
+def _rules(pack: Pack, config: dict[str, tuple[str, dict[str, Any]]], result: GateResult) -> list[dict[str, Any]]:
+    """A skipped policy keeps its level here: the run's invocation says it was switched off."""
+    skipped = dict(result.skipped)
+    levels = {p.name: skipped.get(p.name) or config.get(p.name, (p.level,))[0] for p in pack.policies}
+    rules = [_rule(p, levels[p.name], result.rules_url) for p in pack.policies]
+    rules.append(_rule(PACK_FAILURE_RULE, MANDATORY, result.rules_url))
     return rules
 
 
@@ -120,7 +133,7 @@ def _result(result: GateResult, index: dict[str, int], policy: str, urn: str | N
 
 
 def sarif(result: GateResult, pack: Pack, config: dict[str, tuple[str, dict[str, Any]]]) -> str:
-    rules = _rules(pack, config)
+    rules = _rules(pack, config, result)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     levels = {name: level for name, (level, _) in config.items()}
     results = [
@@ -128,8 +141,11 @@ def sarif(result: GateResult, pack: Pack, config: dict[str, tuple[str, dict[str,
         for v in result.violations
     ]
     for e in result.exemptions:
-        if e.expired:
-            continue  # the pack reports it as a violation, saying so
+        if not e.in_force:
+            # Expired, malformed or not allowed (a tag on a mandatory policy): it excuses nothing and the
+            # violation says why. A suppression here would share the violation's fingerprint, and code
+            # scanning would read the alert as dismissed.
+            continue
         results.append(
             _result(
                 result,
@@ -163,10 +179,35 @@ def sarif(result: GateResult, pack: Pack, config: dict[str, tuple[str, dict[str,
         "tool": {"driver": {"name": TOOL, "version": tool_version(), "rules": rules}},
         "results": results,
     }
+    run["invocations"] = [_invocation(result, index)]
     root = result.source_root or result.program_dir
     if root is not None:
         run["originalUriBaseIds"] = {SOURCE_ROOT: {"uri": root.as_uri() + "/"}}
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
+
+
+def _invocation(result: GateResult, index: dict[str, int]) -> dict[str, Any]:
+    """What the command line changed: each skipped policy switched off (SARIF §3.20.5), with a
+    notification (an error for a mandatory one), and --soft-fail."""
+    invocation: dict[str, Any] = {"executionSuccessful": True}
+    if result.skipped:
+        invocation["ruleConfigurationOverrides"] = [
+            {"descriptor": {"id": name, "index": index[name]}, "configuration": {"enabled": False}}
+            for name, _ in result.skipped
+        ]
+    notes = [
+        {
+            "level": "error" if level in (MANDATORY, "remediate") else "warning",
+            "message": {"text": f"{level} policy {name} was skipped on the command line: not checked"},
+            "descriptor": {"id": name, "index": index[name]},
+        }
+        for name, level in result.skipped
+    ]
+    if result.soft_fail and result.blocked:
+        notes.append({"level": "warning", "message": {"text": "mandatory violations, exit 0 under --soft-fail"}})
+    if notes:
+        invocation["toolConfigurationNotifications"] = notes
+    return invocation
 
 
 # XML 1.0 `Char`: tab, newline, carriage return and everything from space up, less surrogates and U+FFFE/U+FFFF.
@@ -227,18 +268,21 @@ def junit(result: GateResult, pack: Pack) -> str:
         else:
             suite.child(case, "system-out", f"{v.level}: {detail}")
     for e in result.exemptions:
-        if not e.expired:
+        if e.in_force:  # one that excuses nothing is no skip: its violation is the failure
             case = suite.case(e.policy, _case_name(result, e.urn))
             suite.child(case, "skipped", "", message=f"exempted until {e.until}: {e.reason} (by {e.source})")
     for u in result.undecided:
         case = suite.case(u.policy, _case_name(result, u.urn))
         suite.child(case, "skipped", "", message=f"could not decide at preview: {u.reason}")
+    for name, level in result.skipped:
+        case = suite.case(name, "not checked")
+        suite.child(case, "skipped", "", message=f"{level} policy skipped on the command line (--check/--skip-check)")
     reported = {v.policy for v in result.violations} | {u.policy for u in result.undecided}
     crashed = sum(1 for v in result.violations if v.policy == PACK_FAILURE)
     for policy in pack.policies:
         if policy.name in reported or (result.config and result.config.get(policy.name, ("",))[0] == "disabled"):
             continue
-        excused = sum(1 for e in result.exemptions if e.policy == policy.name and not e.expired)
+        excused = sum(1 for e in result.exemptions if e.policy == policy.name and e.in_force)
         judged = f"the other {result.resources - excused} resources" if excused else f"all {result.resources} resources"
         case = suite.case(policy.name, judged)
         if crashed:

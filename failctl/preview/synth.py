@@ -42,6 +42,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 # The engine's secret wrapper, without the value: what a secret output is to anyone reading the plan.
 SECRET = {_special_sig_key: _special_secret_sig}
 REGION_KEY = "aws:region"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 ACCOUNT_ID = re.compile(r"\d{12}")
 
 
@@ -235,7 +236,8 @@ def _in_program(path: Path, program_dir: Path) -> bool:
 def failed_at(error: BaseException, program_dir: Path) -> SourceLocation | None:
     """The innermost frame of the traceback in the program's own files."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        path = Path(frame.filename).resolve() if frame.filename else None
+        # `<frozen runpy>` and `<string>` are no files: resolved, they would land in the working folder.
+        path = Path(frame.filename).resolve() if frame.filename and not frame.filename.startswith("<") else None
         if path is not None and frame.lineno and _in_program(path, program_dir):
             return SourceLocation(path, frame.lineno)
     return None
@@ -261,12 +263,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.program_dir = (program_dir or PROJECT_DIR).resolve()
         self._sources: dict[str, SourceLocation | None] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The engine's URN (deployment.go `generateURN`): the parent's whole qualified type before
+        the resource's own, `$`-joined, and none for a child of the root stack. (The SDK's mock keeps
+        `pulumi:pulumi:Stack$` and only the parent's last type: URNs the CLI never shows, which a
+        pack config's exemption copied from `pulumi stack --show-urns` would not match.)"""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified.rsplit("$", 1)[-1] != ROOT_STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         # Registered outside any user frame (in an apply, say): the line of its parent component.
         source = declared_at(request.stackTrace.frames, self.program_dir) or self._sources.get(request.parent)
         self._sources[response.urn] = source
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != ROOT_STACK_TYPE:
             self.registrations.append(
                 SynthResource(
                     urn=response.urn,
@@ -419,13 +432,13 @@ def synthesize(
 
     # As `python DIR` runs it: the program's folder leads the import path while it runs, so
     # its own modules import as they do under the Pulumi CLI.
-    program = str(project_dir.resolve())
+    program = str(entry_point(project_dir))
     theirs = weakref.WeakSet(_loops())  # a library caller's loops, which are not ours to close
     try:
         _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
     except Exception as error:
         _abandon_loop(theirs)
-        for hint in _failure_hints(error, inputs, mocks, stack):
+        for hint in _failure_hints(error, inputs, mocks, stack, project_dir):
             error.add_note(HINT + hint)
         raise
     except BaseException:
@@ -434,16 +447,58 @@ def synthesize(
 
     root = pulumi_settings.get_root_resource()
     outputs = _sync_await(_resolve_outputs(dict(getattr(root, "outputs", {}) or {})))
-    warnings = inputs.unread_warnings(reads.read) + inputs.warnings + [
-        f"{token} has no outputs offline (--stack-reference NAME=FILE gives them)"
-        if token.startswith("stack reference")
-        else f"invoke {token} needs AWS and got no answer offline: what the program read from it was empty"
-        for token in sorted(set(mocks.unanswered))
-    ]
+    warnings = (
+        inputs.unread_warnings(reads.read)
+        + inputs.warnings
+        + [
+            f"{token} has no outputs offline (--stack-reference NAME=FILE gives them)"
+            if token.startswith("stack reference")
+            else f"invoke {token} needs AWS and got no answer offline: what the program read from it was empty"
+            for token in sorted(set(mocks.unanswered))
+        ]
+    )
     return Synthesis(project, stack, monitor.registrations, outputs, account_id, region, warnings)
 
 
-def _failure_hints(error: Exception, inputs: StackInputs, mocks: PreviewMocks, stack: str) -> list[str]:
+def _project_document(project_dir: Path) -> dict[str, Any]:
+    """Pulumi.yaml read loosely, for the attributes project_config does not carry (main, runtime options)."""
+    import yaml
+
+    try:
+        document = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _virtualenv(project_dir: Path) -> str | None:
+    runtime = _project_document(project_dir).get("runtime")
+    options = runtime.get("options") if isinstance(runtime, dict) else None
+    venv = options.get("virtualenv") if isinstance(options, dict) else None
+    return venv if isinstance(venv, str) and venv else None
+
+
+def entry_point(project_dir: Path) -> Path:
+    """The program the language host runs: the project's `main` (a folder with `__main__.py`, or a
+    file) relative to its folder, else the folder itself (project.json `main`)."""
+    project_dir = project_dir.resolve()
+    main = _project_document(project_dir).get("main")
+    if not isinstance(main, str) or not main.strip():
+        return project_dir
+    program = (project_dir / main).resolve()
+    if not program.is_relative_to(project_dir):
+        raise StackConfigError(f"Pulumi.yaml: main {main!r} is outside the project folder {project_dir}")
+    if program.is_dir() and not (program / "__main__.py").is_file():
+        raise StackConfigError(f"Pulumi.yaml: main {main!r} is a folder without a __main__.py to run")
+    if not program.exists():
+        raise StackConfigError(f"Pulumi.yaml: main {main!r} does not exist in {project_dir}")
+    # A folder's __main__.py runs as its folder does, with the folder first on the import path.
+    return program.parent if program.name == "__main__.py" else program
+
+
+def _failure_hints(
+    error: Exception, inputs: StackInputs, mocks: PreviewMocks, stack: str, project_dir: Path
+) -> list[str]:
     """What the offline preview left out that the program may have needed, as the flag that gives it."""
     hints = []
     missing = getattr(error, "key", None) if isinstance(error, pulumi.ConfigMissingError) else None
@@ -454,6 +509,13 @@ def _failure_hints(error: Exception, inputs: StackInputs, mocks: PreviewMocks, s
             hints.append(
                 f"{missing} is not set for stack {stack}: set it in its stack file, or pass --secret {missing}=VALUE"
             )
+    venv = _virtualenv(project_dir)
+    if isinstance(error, ModuleNotFoundError) and venv is not None:
+        hints.append(
+            f"the program's virtualenv {venv} (Pulumi.yaml) is not used offline: failctl runs the program with "
+            f"its own Python, so install failctl into it ({venv}/bin/pip install 'lambda-failures[tooling]') "
+            f"and run {venv}/bin/failctl"
+        )
     references = {u.removeprefix("stack reference ") for u in mocks.unanswered if u.startswith("stack reference")}
     for name in sorted(references):
         hints.append(f"stack reference {name} has no outputs offline: pass --stack-reference {name}=FILE")

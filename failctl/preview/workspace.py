@@ -35,9 +35,10 @@ class Selection:
     selected_by: str  # "--stack", "PULUMI_STACK" or the workspace file's path
 
 
-def find_project_file(start: Path) -> Path:
-    """The nearest project file at or above `start`, as `DetectProjectPathFrom` finds it."""
-    current = start.resolve()
+def find_project_file(start: Path, resolve: bool = True) -> Path:
+    """The nearest project file at or above `start`, as `DetectProjectPathFrom` finds it (walking
+    up by names, as filepath.Dir does, when `resolve` is False: a symlinked folder stays one)."""
+    current = start.resolve() if resolve else Path(os.path.abspath(start))
     if current.is_file():
         current = current.parent
     for folder in (current, *current.parents):
@@ -125,7 +126,11 @@ def select(cwd: Path | None, stack: str | None) -> Selection:
     """The program folder and stack a `failctl preview` run gates (see the module docstring)."""
     from failctl.preview.project_config import ProjectFileError, load_project
 
-    project_file = find_project_file(cwd if cwd is not None else Path.cwd())
+    # The CLI names the workspace file after the project file's path as Go's os.Getwd gives it: $PWD
+    # when that is the working folder (the path through a symlink, as the shell shows it), else the
+    # physical path, as after `-C` (os.Chdir leaves $PWD behind).
+    logical_file = find_project_file(cwd.resolve() if cwd is not None else _getwd(), resolve=False)
+    project_file = logical_file.resolve()
     program_dir = project_file.parent
     if stack:
         return Selection(program_dir, stack, "--stack")
@@ -133,7 +138,7 @@ def select(cwd: Path | None, stack: str | None) -> Selection:
         project = load_project(program_dir)
     except ProjectFileError as error:
         raise WorkspaceError(str(error)) from None
-    found = selected_stack(project_file, project.name, _project_backend(project_file))
+    found = selected_stack(logical_file, project.name, _project_backend(project_file))
     if found is None:
         files = stack_files(program_dir)
         known = f" (stack files here: {', '.join(files)})" if files else ""
@@ -142,6 +147,17 @@ def select(cwd: Path | None, stack: str | None) -> Selection:
             "or `pulumi stack select`"
         )
     return Selection(program_dir, found[0], found[1])
+
+
+def _getwd() -> Path:
+    """Go's os.Getwd: $PWD when it is an absolute name of the working folder, else the folder's path."""
+    logical = os.environ.get("PWD", "")
+    try:
+        if os.path.isabs(logical) and os.path.samefile(logical, "."):
+            return Path(logical)
+    except OSError:
+        pass
+    return Path.cwd()
 
 
 def _project_backend(project_file: Path) -> str | None:

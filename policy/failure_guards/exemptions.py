@@ -67,6 +67,16 @@ PLACEHOLDERS = frozenset(
         "test",
         "later",
         "asdf",
+        "qwerty",
+        "qwer",
+        "zxcv",
+        "ok",
+        "okay",
+        "yes",
+        "no",
+        "skip",
+        "ignore",
+        "exception",
         "foo",
         "bar",
         "baz",
@@ -170,7 +180,10 @@ def horizon_days(config: Mapping[str, Any]) -> int:
 
 
 def reason_problem(reason: str) -> str:
-    words = [w for w in re.findall(r"[^\W\d_]{2,}", reason) if w.lower() not in PLACEHOLDERS]
+    """At least two different words that are not placeholders (TODO, asdf) nor one letter
+    repeated (aaaa bbbb): a reader must learn why from it."""
+    words = {w.lower() for w in re.findall(r"[^\W\d_]{2,}", reason)}
+    words = {w for w in words if w not in PLACEHOLDERS and len(set(w)) > 1}
     if len(words) < MIN_REASON_WORDS:
         return f"its reason {reason.strip()[:80]!r} says nothing; write why, in words (who, what, until when)"
     return ""

@@ -10,7 +10,7 @@ import pytest
 from support.pulumi_harness import run_program
 
 from failctl import cli
-from failctl.preview import synth
+from failctl.preview import program_process
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
@@ -53,7 +53,7 @@ def broken_program(monkeypatch):
     synthesis = copy.deepcopy(run_program())
     (mapping,) = [r for r in synthesis.resources if r.type == ESM]
     mapping.props.pop("maximumRetryAttempts")
-    monkeypatch.setattr(synth, "synthesize", lambda stack, **_: synthesis)
+    monkeypatch.setattr(program_process, "synthesize", lambda stack, **_: synthesis)
     return synthesis
 
 
@@ -78,7 +78,7 @@ def test_remediation_level_fixes_bisection(capsys, monkeypatch, tmp_path):
     synthesis = copy.deepcopy(run_program(streamSourceArn="arn:aws:kinesis:eu-west-1:123456789012:stream/clicks"))
     (mapping,) = [r for r in synthesis.resources if r.type == ESM]
     mapping.props["bisectBatchOnFunctionError"] = False
-    monkeypatch.setattr(synth, "synthesize", lambda stack, **_: synthesis)
+    monkeypatch.setattr(program_process, "synthesize", lambda stack, **_: synthesis)
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"stream-mapping-bisects-batches": "remediate"}))
     code, out, _ = run_cli(capsys, "preview", "--policy-pack", "policy", "--policy-pack-config", str(config), "--json")
