@@ -115,7 +115,7 @@ class Target:
         """The prefix of the alarms and the policy: one per function and qualifier."""
         if self.qualifier is None:
             return self.function_name
-        return f"{self.function_name}-{self.qualifier.replace('$LATEST', 'latest')}"
+        return f"{self.function_name}-{self.qualifier}"
 
 
 def check_target(args: FailureCaptureArgs) -> Target:
@@ -134,6 +134,11 @@ def check_target(args: FailureCaptureArgs) -> Target:
         raise refuse("function", "a function name (a-z, A-Z, 0-9, '-', '_'; at most 64) or a function ARN", function)
     if qualifier is not None and not (isinstance(qualifier, str) and QUALIFIER.fullmatch(qualifier)):
         raise refuse("qualifier", "$LATEST, a version number or an alias name", qualifier)
+    if qualifier == "$LATEST":
+        # The unqualified function is $LATEST: Lambda keeps one invoke config for both (an
+        # unqualified config reads back as `...:function:<name>:$LATEST`), so they are one target
+        # and two captures of it share names the pack sees collide.
+        qualifier = None
     role = args.role
     if isinstance(role, str) and role.startswith("arn:"):
         match = ROLE_ARN.fullmatch(role)

@@ -303,3 +303,18 @@ def test_any_function_role_and_qualifier_is_accepted_or_refused_by_name(function
         return
     assert FUNCTION_NAME.fullmatch(target.function_name) and ROLE_NAME.fullmatch(target.role_name)
     assert target.qualifier is None or QUALIFIER.fullmatch(target.qualifier)
+
+
+def test_latest_is_the_unqualified_function_so_capturing_both_collides(tmp_path):
+    """Lambda keeps one invoke config for a function and its $LATEST: a second capture of it
+    would silently overwrite the first, so it takes the same names and the pack refuses it."""
+    synthesis = synth(
+        tmp_path,
+        'FailureCapture("a", FailureCaptureArgs(function="billing", role="billing-role", **shared))\n'
+        'FailureCapture("b", FailureCaptureArgs(function="billing", role="billing-role", qualifier="$LATEST",\n'
+        "    **shared))\n",
+    )
+    configs = {r.name: r.props for r in of(synthesis, INVOKE)}
+    assert "qualifier" not in configs["b-invoke-config"]
+    verdict = gate.evaluate(PACK, synthesis.resources)
+    assert {v.policy for v in verdict.violations} == {"physical-names-unique"} and verdict.blocked
