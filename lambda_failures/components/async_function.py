@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms
 from lambda_failures.components.customer_key import customer_key
-from lambda_failures.components.function_spec import FunctionSpec, check_name_prefix, spec_of
+from lambda_failures.components.function_spec import FunctionSpec, check_component_args, spec_of
 from lambda_failures.components.invoke_config import invoke_config
 from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
 from lambda_failures.components.naming import (
@@ -98,7 +98,7 @@ class AsyncFunctionArgs(FunctionSpec):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_name_prefix(self)
+        check_component_args(self)
 
 
 class AsyncFunction(pulumi.ComponentResource):

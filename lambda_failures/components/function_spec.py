@@ -26,7 +26,8 @@ from lambda_failures.components.settings import LOG_RETENTION_DAYS, ConfigError,
 # "Defined runtime environment variables").
 HANDLER = re.compile(r"[^\s]{1,128}")
 IMAGE_URI = re.compile(
-    r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9._/-]+(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})"
+    r"\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/[a-z0-9._/-]+"
+    r"(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})"
 )
 LAYER_ARN = re.compile(r"arn:(aws[a-z-]*):lambda:([a-z0-9-]+):\d{12}:layer:[A-Za-z0-9_-]{1,140}:\d+")
 MANAGED_POLICY_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(?:aws|\d{12}):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
@@ -127,11 +128,14 @@ def said_as(owner: str) -> Iterator[None]:
         raise ConfigError(f"{owner}.{error.key} {error.reason}", error.key, error.reason) from None
 
 
-def check_name_prefix(args: Any) -> None:
-    """The Args' name_prefix, said as the caller wrote it: a Lambda function name refuses the rest."""
+def check_component_args(args: Any) -> None:
+    """What a component's Args add to the FunctionSpec, said as the caller wrote them: the
+    name_prefix (a Lambda function name refuses the rest) and, where it deploys (args.aws), the
+    placement of its image, layers and policies."""
     with said_as(type(args).__name__):
         if not isinstance(args.name_prefix, str) or not NAME_PREFIX.fullmatch(args.name_prefix):
             raise _fail("name_prefix", "1 to 64 characters of a-z, A-Z, 0-9, '-' and '_'", args.name_prefix)
+        check_placement(args, args.aws.partition, args.aws.region)
 
 
 def spec_of(args: FunctionSpec) -> dict[str, Any]:
@@ -282,8 +286,12 @@ def _check_role(spec: FunctionSpec) -> None:
 
 
 def check_placement(spec: FunctionSpec, partition: str, region: str) -> None:
-    """What must match where the function deploys: layers and policies in its partition and region,
-    and the Powertools layer published there for the runtime."""
+    """What must match where the function deploys: its image, layers and policies in its partition
+    and region (Lambda pulls an image only from ECR in the function's region), and the Powertools
+    layer published there for the runtime."""
+    image = IMAGE_URI.fullmatch(spec.image_uri) if isinstance(spec.image_uri, str) else None
+    if image and image["region"] != region:
+        raise _fail("image_uri", f"an Amazon ECR image in the function's region ({region})", spec.image_uri)
     if spec.powertools:
         problem = powertools_problem(spec.runtime, partition, region)
         if problem:

@@ -11,7 +11,7 @@ from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, create_alarms, stream_alarms
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
-from lambda_failures.components.function_spec import FunctionSpec, check_name_prefix, spec_of
+from lambda_failures.components.function_spec import FunctionSpec, check_component_args, spec_of
 from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from lambda_failures.components.naming import AwsContext, resource_name, table_arn
 from lambda_failures.components.settings import PROJECT, StreamSettings, StreamSourceKind
@@ -46,7 +46,7 @@ class StreamConsumerArgs(FunctionSpec):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_name_prefix(self)
+        check_component_args(self)
 
 
 class StreamConsumer(pulumi.ComponentResource):

@@ -232,6 +232,33 @@ def test_a_name_prefix_lambda_would_refuse_is_refused_naming_it(prefix):
         assert raised.value.key == "name_prefix" and str(raised.value).startswith(f"{args.__name__}.name_prefix")
 
 
+@pytest.mark.parametrize(
+    ("given", "prop", "expected"),
+    [
+        ({"image_uri": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/app:1"}, "image_uri", f"region ({REGION})"),
+        ({"layers": [f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:libs:1"]}, "layers", f"region (aws, {REGION})"),
+        ({"managed_policy_arns": ["arn:aws-cn:iam::aws:policy/ReadOnlyAccess"]}, "managed_policy_arns", "(aws)"),
+    ],
+)
+def test_what_must_be_where_the_function_deploys_is_refused_when_the_args_are_built(given, prop, expected):
+    """Lambda pulls an image only from ECR in the function's region; layers and policies must be
+    in its partition and region: said as the caller wrote them, before anything is registered."""
+    from lambda_failures import AlarmTarget, ArchiveTarget, AsyncFunctionArgs, AwsContext
+
+    code = {"code": CODE, "handler": "app.handler", "runtime": "python3.13"} if "image_uri" not in given else {}
+    with pytest.raises(ConfigError) as raised:
+        AsyncFunctionArgs(
+            aws=AwsContext(ACCOUNT, REGION),
+            name_prefix="team",
+            archive=ArchiveTarget("b", "arn:aws:s3:::b", "arn:aws:s3:::b", "alias/k"),
+            alarms=AlarmTarget("arn:aws:sns:x"),
+            **code,
+            **given,
+        )
+    assert raised.value.key == prop and str(raised.value).startswith(f"AsyncFunctionArgs.{prop} must be")
+    assert expected in str(raised.value)
+
+
 SECRET_ENVIRONMENT_PROGRAM = """
 import pulumi
 from lambda_failures import AlarmTarget, ArchiveTarget, AsyncFunction, AsyncFunctionArgs, aws_context

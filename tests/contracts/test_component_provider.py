@@ -755,6 +755,11 @@ LAYERS = [f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:lib{i}:1" for i in range(6)]
         ({**FUNCTION, "handler": ""}, None, "function.handler: must be"),
         ({**FUNCTION, "handler": "handler"}, None, "function.handler: must be <file>.<function>"),
         ({"imageUri": IMAGE, "handler": "app.handler"}, None, "function.imageUri: must be given without code"),
+        (
+            {"imageUri": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/team/app:v1"},
+            None,
+            f"function.imageUri: must be an Amazon ECR image in the function's region ({REGION})",
+        ),
         ({**FUNCTION, "memoryMb": 127}, None, "function.memoryMb: must be an integer from 128 to 10240"),
         ({**FUNCTION, "memoryMb": 10241}, None, "function.memoryMb: must be an integer from 128 to 10240"),
         ({**FUNCTION, "memoryMb": 3.5}, None, "function.memoryMb: must be an integer from 128 to 10240"),
