@@ -318,3 +318,28 @@ def test_latest_is_the_unqualified_function_so_capturing_both_collides(tmp_path)
     assert "qualifier" not in configs["b-invoke-config"]
     verdict = gate.evaluate(PACK, synthesis.resources)
     assert {v.policy for v in verdict.violations} == {"physical-names-unique"} and verdict.blocked
+
+
+def test_the_readme_retrofit_previews_clean_through_the_gate(tmp_path, capsys):
+    """The README's example ("Capture failures of a function you already run"), as a newcomer
+    copies it into a folder of its own, against an archive stack's outputs."""
+    import json
+
+    from support.pulumi_harness import run_program
+
+    from failctl import cli
+    from failctl.preview.synth import UNKNOWN
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Capture failures of a function you already run") :]
+    program = section[section.index("```python\n") + len("```python\n") : section.index("```\n", 10)]
+    (tmp_path / "Pulumi.yaml").write_text("name: billing\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(program)
+    outputs = tmp_path / "archive.json"
+    outputs.write_text(json.dumps({k: v for k, v in run_program().outputs.items() if v != UNKNOWN}))
+    args = ["preview", "--cwd", str(tmp_path), "--stack", "dev", "--account", ACCOUNT, "--region", REGION]
+    args += ["--policy-pack", "policy", "--stack-reference", f"acme/lambda-failures/prod={outputs}", "--json"]
+    assert cli.main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["violations"] == [] and report["undecided"] == []
+    assert {r["name"] for r in report["resources"] if r["type"] == INVOKE} == {"billing-invoke-config"}
