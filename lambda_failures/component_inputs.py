@@ -32,6 +32,7 @@ from lambda_failures.components.function_spec import (
     VpcConfig,
     check_environment,
     check_placement,
+    read_tags,
     spec_of,
 )
 from lambda_failures.components.naming import RANDOM_SUFFIX_BYTES, AwsContext
@@ -284,25 +285,6 @@ def grant_covers(grant: str, bucket_arn: str) -> bool:
 # AWS's tagging rules (Tagging AWS resources, "Tag naming limits and requirements"): at most 50
 # user tags, keys of 1 to 128 characters and values of up to 256 from letters, digits, spaces and
 # _ . : / = + - @, no key starting with `aws:` (reserved for AWS).
-MAX_TAGS = 50
-TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
-
-
-def read_tags(reader: Reader, value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise reader.fail("tags", "a map of plain strings", value)
-    if len(value) > MAX_TAGS:
-        raise reader.fail("tags", f"at most {MAX_TAGS} tags", f"{len(value)} tags")
-    for key, text in value.items():
-        if not 1 <= len(key) <= 128 or not TAG_TEXT.fullmatch(key) or key.lower().startswith("aws:"):
-            raise reader.fail("tags", "keys of 1 to 128 letters, digits, spaces and _ . : / = + - @, not aws:", key)
-        if len(text) > 256 or not TAG_TEXT.fullmatch(text):
-            raise reader.fail("tags", f"values of up to 256 letters, digits, spaces and _ . : / = + - @ ({key})", text)
-    return dict(value)
-
-
 def stream_source(reader: Reader, given: Any, known: str | None, kind: Any) -> StreamSource | None:
     """The stream as an output with its kind said; a known ARN is the settings' (its kind must agree)."""
     if kind is not None and kind not in StreamSourceKind.__members__.values():

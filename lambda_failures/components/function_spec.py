@@ -82,8 +82,13 @@ class VpcConfig:
     security_group_ids: Sequence[str] = ()
 
 
+def _reader() -> Reader:
+    """Refusals named by the property alone (the caller's Args class is added by said_as)."""
+    return Reader(lambda _: None, where="", name=str)
+
+
 def _fail(prop: str, expected: str, got: Any) -> ConfigError:
-    return Reader(lambda _: None, where="", name=str).fail(prop, expected, got)
+    return _reader().fail(prop, expected, got)
 
 
 @dataclass(kw_only=True)
@@ -128,6 +133,26 @@ def said_as(owner: str) -> Iterator[None]:
         raise ConfigError(f"{owner}.{error.key} {error.reason}", error.key, error.reason) from None
 
 
+MAX_TAGS = 50
+TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
+
+
+def read_tags(reader: Reader, value: Any) -> dict[str, str]:
+    """Tags AWS accepts on every resource a component tags (the Python API and the package alike)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise reader.fail("tags", "a map of plain strings", value)
+    if len(value) > MAX_TAGS:
+        raise reader.fail("tags", f"at most {MAX_TAGS} tags", f"{len(value)} tags")
+    for key, text in value.items():
+        if not 1 <= len(key) <= 128 or not TAG_TEXT.fullmatch(key) or key.lower().startswith("aws:"):
+            raise reader.fail("tags", "keys of 1 to 128 letters, digits, spaces and _ . : / = + - @, not aws:", key)
+        if len(text) > 256 or not TAG_TEXT.fullmatch(text):
+            raise reader.fail("tags", f"values of up to 256 letters, digits, spaces and _ . : / = + - @ ({key})", text)
+    return dict(value)
+
+
 def check_component_args(args: Any) -> None:
     """What a component's Args add to the FunctionSpec, said as the caller wrote them: the
     name_prefix (a Lambda function name refuses the rest) and, where it deploys (args.aws), the
@@ -135,6 +160,7 @@ def check_component_args(args: Any) -> None:
     with said_as(type(args).__name__):
         if not isinstance(args.name_prefix, str) or not NAME_PREFIX.fullmatch(args.name_prefix):
             raise _fail("name_prefix", "1 to 64 characters of a-z, A-Z, 0-9, '-' and '_'", args.name_prefix)
+        read_tags(_reader(), args.tags)
         check_placement(args, args.aws.partition, args.aws.region)
 
 

@@ -195,6 +195,9 @@ def test_a_mutated_retrofit_is_refused_by_the_intended_policy(retrofit, type_, n
 
 
 REFUSALS = [
+    ('function="billing", tags={"aws:team": "billing"}', "tags: must be keys of 1 to 128"),
+    ('function="billing", tags={"team": "b" * 257}', "tags: must be values of up to 256"),
+    ('function="billing", tags={f"k{i}": "v" for i in range(51)}', "tags: must be at most 50 tags"),
     ('function="arn:aws:lambda:eu-west-1:123456789012:billing"', "function: must be a Lambda function ARN"),
     ('function="arn:aws:lambda:us-east-1:123456789012:function:billing"', "in this stack's region (eu-west-1)"),
     ('function="arn:aws:lambda:eu-west-1:210987654321:function:billing"', "in this stack's account"),

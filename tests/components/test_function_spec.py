@@ -259,6 +259,27 @@ def test_what_must_be_where_the_function_deploys_is_refused_when_the_args_are_bu
     assert expected in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"aws:team": "orders"}, "keys of 1 to 128"),
+        ({"team": "o" * 257}, "values of up to 256"),
+        ({f"k{i}": "v" for i in range(51)}, "at most 50 tags"),
+        ({"team": 5}, "a map of plain strings"),
+    ],
+)
+def test_tags_aws_would_refuse_are_refused_when_the_args_are_built(tags, expected):
+    """The same rule as the component package's `tags` input, said as the caller wrote it."""
+    from lambda_failures import AlarmTarget, ArchiveTarget, AsyncFunctionArgs, AwsContext, StreamConsumerArgs
+
+    archive = ArchiveTarget("b", "arn:aws:s3:::b", "arn:aws:s3:::b", "alias/k")
+    common = {"aws": AwsContext(ACCOUNT, REGION), "archive": archive, "alarms": AlarmTarget("arn:aws:sns:x")}
+    for args in (AsyncFunctionArgs, StreamConsumerArgs):
+        with pytest.raises(ConfigError) as raised:
+            args(name_prefix="team", code=CODE, handler="app.handler", runtime="python3.13", tags=tags, **common)
+        assert str(raised.value).startswith(f"{args.__name__}.tags must be {expected}")
+
+
 SECRET_ENVIRONMENT_PROGRAM = """
 import pulumi
 from lambda_failures import AlarmTarget, ArchiveTarget, AsyncFunction, AsyncFunctionArgs, aws_context
