@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pulumi
+from pulumi.errors import InputPropertyError
 from pulumi.output import Unknown
 
 from lambda_failures.components.alarms import AlarmTarget
@@ -25,7 +26,15 @@ from lambda_failures.components.failure_capture import (
     check_stream,
     check_target,
 )
-from lambda_failures.components.function_spec import FunctionSpec, Tracing, VpcConfig, check_placement, spec_of
+from lambda_failures.components.function_spec import (
+    FunctionSpec,
+    Tracing,
+    VpcConfig,
+    check_environment,
+    check_placement,
+    read_tags,
+    spec_of,
+)
 from lambda_failures.components.naming import RANDOM_SUFFIX_BYTES, AwsContext
 from lambda_failures.components.naming import aws_context as naming_aws_context
 from lambda_failures.components.settings import (
@@ -122,6 +131,7 @@ def function_spec(reader: Reader, value: Any, environment: Any = None) -> Functi
     if not isinstance(value, dict):
         raise reader.fail(FUNCTION, "an object with code, handler and runtime, or imageUri", value)
     inner = reader.nested(FUNCTION, lambda key: value.get(snake_case(key)))
+    environment = read_environment(environment)
     vpc = value.get("vpc")
     with function_refusals():
         spec = FunctionSpec(
@@ -133,7 +143,7 @@ def function_spec(reader: Reader, value: Any, environment: Any = None) -> Functi
             memory_mb=inner.int("memoryMb"),
             timeout_seconds=inner.int("timeoutSeconds"),
             ephemeral_storage_mb=whole(value.get("ephemeral_storage_mb", 512)),
-            environment=environment if environment is not None else {},
+            environment=environment,
             layers=listed(inner, "layers", value.get("layers"), ()),
             vpc=(
                 VpcConfig(tuple(vpc.get("subnet_ids") or ()), tuple(vpc.get("security_group_ids") or ()))
@@ -149,6 +159,32 @@ def function_spec(reader: Reader, value: Any, environment: Any = None) -> Functi
             log_retention_days=read_log_retention(inner),
         )
     return spec
+
+
+def read_environment(environment: Any) -> Any:
+    """The `environment` input, beside `function`, its refusals naming it. A map holding a secret
+    arrives as one output: checked once resolved, and refused as the engine reports a bad input
+    (a ConfigError raised there would reach the engine as an unexpected error)."""
+    if environment is None:
+        return {}
+
+    def check(given: Any) -> Any:
+        try:
+            check_environment(given if given is not None else {})
+        except ConfigError as error:
+            raise InputPropertyError(ENVIRONMENT, error.reason) from None
+        return given
+
+    if isinstance(environment, pulumi.Output):
+        return environment.apply(check)
+    try:
+        check_environment(environment)
+    except ConfigError as error:
+        raise ConfigError(f"{ENVIRONMENT} {error.reason}", ENVIRONMENT, error.reason) from None
+    return environment
+
+
+ENVIRONMENT = "environment"
 
 
 @contextlib.contextmanager
@@ -249,25 +285,6 @@ def grant_covers(grant: str, bucket_arn: str) -> bool:
 # AWS's tagging rules (Tagging AWS resources, "Tag naming limits and requirements"): at most 50
 # user tags, keys of 1 to 128 characters and values of up to 256 from letters, digits, spaces and
 # _ . : / = + - @, no key starting with `aws:` (reserved for AWS).
-MAX_TAGS = 50
-TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
-
-
-def read_tags(reader: Reader, value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise reader.fail("tags", "a map of plain strings", value)
-    if len(value) > MAX_TAGS:
-        raise reader.fail("tags", f"at most {MAX_TAGS} tags", f"{len(value)} tags")
-    for key, text in value.items():
-        if not 1 <= len(key) <= 128 or not TAG_TEXT.fullmatch(key) or key.lower().startswith("aws:"):
-            raise reader.fail("tags", "keys of 1 to 128 letters, digits, spaces and _ . : / = + - @, not aws:", key)
-        if len(text) > 256 or not TAG_TEXT.fullmatch(text):
-            raise reader.fail("tags", f"values of up to 256 letters, digits, spaces and _ . : / = + - @ ({key})", text)
-    return dict(value)
-
-
 def stream_source(reader: Reader, given: Any, known: str | None, kind: Any) -> StreamSource | None:
     """The stream as an output with its kind said; a known ARN is the settings' (its kind must agree)."""
     if kind is not None and kind not in StreamSourceKind.__members__.values():

@@ -201,7 +201,7 @@ class ArchivedAsyncFunctionArgs(TypedDict):
     function: FunctionArgs
     """The function to run: code with handler and runtime, or imageUri, and its settings."""
     environment: NotRequired[pulumi.Input[dict[str, pulumi.Input[str]]]]
-    """The function's environment variables; secret values stay secret in state and outputs."""
+    """The function's environment variables (names Lambda does not reserve, 4 KB in all); secrets stay secret."""
     tags: NotRequired[dict[str, str]]
     """Tags for every resource (at most 50; no aws: prefix)."""
     max_retry_attempts: NotRequired[int]
@@ -271,7 +271,7 @@ class ArchivedStreamConsumerArgs(TypedDict):
     function: FunctionArgs
     """The consumer function to run: code with handler and runtime, or imageUri, and its settings."""
     environment: NotRequired[pulumi.Input[dict[str, pulumi.Input[str]]]]
-    """The function's environment variables; secret values stay secret in state and outputs."""
+    """The function's environment variables (names Lambda does not reserve, 4 KB in all); secrets stay secret."""
     tags: NotRequired[dict[str, str]]
     """Tags for every resource (at most 50; no aws: prefix)."""
     source_arn: NotRequired[pulumi.Input[str]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -10,7 +11,7 @@ import pulumi_aws as aws
 from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms
 from lambda_failures.components.customer_key import customer_key
-from lambda_failures.components.function_spec import FunctionSpec, spec_of
+from lambda_failures.components.function_spec import FunctionSpec, check_component_args, spec_of
 from lambda_failures.components.invoke_config import invoke_config
 from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
 from lambda_failures.components.naming import (
@@ -21,7 +22,7 @@ from lambda_failures.components.naming import (
     resource_name,
     topic_arn,
 )
-from lambda_failures.components.settings import PROJECT, AsyncSettings
+from lambda_failures.components.settings import PROJECT, AsyncSettings, ConfigError
 
 # The archive stack's outputs (README, "Outputs") that a function in another stack needs.
 ARCHIVE_OUTPUTS = {
@@ -53,13 +54,34 @@ class ArchiveTarget:
     @classmethod
     def from_stack_reference(cls, stack: pulumi.StackReference) -> ArchiveTarget:
         """The archive another stack of this project deployed, read from its outputs."""
-        return cls(**{field_: stack.require_output(output) for field_, output in ARCHIVE_OUTPUTS.items()})
+        return cls(**{field_: archive_output(stack, output) for field_, output in ARCHIVE_OUTPUTS.items()})
 
     def alarms(self, tags: dict[str, str] | None = None) -> AlarmTarget:
         """Alarms to the archive's alert topic."""
         if self.alert_topic_arn is None:
             raise ValueError("this ArchiveTarget has no alert_topic_arn: give an AlarmTarget of your own")
         return AlarmTarget(self.alert_topic_arn, dict(tags or {}))
+
+
+def archive_output(stack: pulumi.StackReference, output: str) -> pulumi.Output[Any]:
+    """One of the archive stack's outputs (a secret one stays secret). A missing one is refused
+    naming it and the stack (`require_output` says only KeyError: '<output>'), with where it
+    comes from: a deployed archive stack, or offline the file `failctl preview` is given."""
+
+    def present(named: list[Any]) -> Any:
+        name, value = named
+        if value is None:
+            raise ConfigError(
+                f"stack reference {name} has no output {output} (ArchiveTarget.from_stack_reference reads "
+                f"{', '.join(ARCHIVE_OUTPUTS.values())}): reference a deployed archive stack of lambda-failures, "
+                f"or offline pass failctl preview --stack-reference {name}=FILE with FILE its "
+                "`pulumi stack output --json`",
+                output,
+                "missing",
+            )
+        return value
+
+    return pulumi.Output.all(stack.name, stack.get_output(output)).apply(present)
 
 
 @dataclass(kw_only=True)
@@ -73,6 +95,10 @@ class AsyncFunctionArgs(FunctionSpec):
     alarms: AlarmTarget
     settings: AsyncSettings = field(default_factory=AsyncSettings)
     tags: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_component_args(self)
 
 
 class AsyncFunction(pulumi.ComponentResource):

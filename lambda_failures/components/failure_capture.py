@@ -21,6 +21,7 @@ import pulumi_aws as aws
 from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms, stream_alarms
 from lambda_failures.components.async_function import ArchiveTarget
+from lambda_failures.components.function_spec import read_tags
 from lambda_failures.components.invoke_config import (
     ASYNC_MAX_EVENT_AGE_SECONDS,
     ASYNC_MAX_RETRY_ATTEMPTS,
@@ -28,7 +29,7 @@ from lambda_failures.components.invoke_config import (
     invoke_config,
 )
 from lambda_failures.components.naming import AwsContext, resource_name
-from lambda_failures.components.settings import PROJECT, StreamSettings
+from lambda_failures.components.settings import PROJECT, Reader, StreamSettings
 from lambda_failures.components.stream_sources import (
     AnySource,
     check_arn,
@@ -115,7 +116,7 @@ class Target:
         """The prefix of the alarms and the policy: one per function and qualifier."""
         if self.qualifier is None:
             return self.function_name
-        return f"{self.function_name}-{self.qualifier.replace('$LATEST', 'latest')}"
+        return f"{self.function_name}-{self.qualifier}"
 
 
 def check_target(args: FailureCaptureArgs) -> Target:
@@ -134,6 +135,11 @@ def check_target(args: FailureCaptureArgs) -> Target:
         raise refuse("function", "a function name (a-z, A-Z, 0-9, '-', '_'; at most 64) or a function ARN", function)
     if qualifier is not None and not (isinstance(qualifier, str) and QUALIFIER.fullmatch(qualifier)):
         raise refuse("qualifier", "$LATEST, a version number or an alias name", qualifier)
+    if qualifier == "$LATEST":
+        # The unqualified function is $LATEST: Lambda keeps one invoke config for both (an
+        # unqualified config reads back as `...:function:<name>:$LATEST`), so they are one target
+        # and two captures of it share names the pack sees collide.
+        qualifier = None
     role = args.role
     if isinstance(role, str) and role.startswith("arn:"):
         match = ROLE_ARN.fullmatch(role)
@@ -147,6 +153,7 @@ def check_target(args: FailureCaptureArgs) -> Target:
         role_name = role
     else:
         raise refuse("role", "an IAM role name or ARN", role)
+    read_tags(Reader(lambda _: None, where="", name=lambda key: f"{key}:"), args.tags)
     if args.invoke is None and args.stream is None:
         raise refuse("invoke", "set, or stream set (there is nothing to capture)", None)
     if args.import_invoke_config and args.invoke is None:

@@ -8,8 +8,9 @@ accepts (ConfigError), not by AWS half-way through an update.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import pulumi
 
 from lambda_failures.components.runtimes import ARCHITECTURES, DEFAULT_RUNTIME, powertools_problem, runtime_problem
-from lambda_failures.components.settings import ConfigError, Reader, key_default
+from lambda_failures.components.settings import LOG_RETENTION_DAYS, ConfigError, Reader, key_default
 
 # Lambda CreateFunction: Handler `[^\s]+` up to 128; ImageUri an ECR image; Layers up to 5
 # (the Powertools layer counts); VpcConfig up to 16 subnets and 5 security groups;
@@ -25,12 +26,16 @@ from lambda_failures.components.settings import ConfigError, Reader, key_default
 # "Defined runtime environment variables").
 HANDLER = re.compile(r"[^\s]{1,128}")
 IMAGE_URI = re.compile(
-    r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?/[a-z0-9._/-]+(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})"
+    r"\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/[a-z0-9._/-]+"
+    r"(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})"
 )
 LAYER_ARN = re.compile(r"arn:(aws[a-z-]*):lambda:([a-z0-9-]+):\d{12}:layer:[A-Za-z0-9_-]{1,140}:\d+")
 MANAGED_POLICY_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(?:aws|\d{12}):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
 SUBNET_ID = re.compile(r"subnet-[0-9a-f]{8,17}")
 SECURITY_GROUP_ID = re.compile(r"sg-[0-9a-f]{8,17}")
+# Every name a component derives from its name_prefix (function, role, queue, topic, table, key
+# alias) takes these characters; longer names are shortened with a hash (naming.resource_name).
+NAME_PREFIX = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ENVIRONMENT_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
 RESERVED_ENVIRONMENT = frozenset(
     {
@@ -55,6 +60,9 @@ RESERVED_ENVIRONMENT = frozenset(
     }
 )
 MAX_LAYERS = 5
+# Lambda refuses a function whose variables (names and values) exceed 4 KB in all
+# (Developer Guide, "Working with Lambda environment variables").
+MAX_ENVIRONMENT_BYTES = 4096
 
 
 class Tracing(StrEnum):
@@ -74,8 +82,13 @@ class VpcConfig:
     security_group_ids: Sequence[str] = ()
 
 
+def _reader() -> Reader:
+    """Refusals named by the property alone (the caller's Args class is added by said_as)."""
+    return Reader(lambda _: None, where="", name=str)
+
+
 def _fail(prop: str, expected: str, got: Any) -> ConfigError:
-    return Reader(lambda _: None, where="", name=str).fail(prop, expected, got)
+    return _reader().fail(prop, expected, got)
 
 
 @dataclass(kw_only=True)
@@ -106,10 +119,49 @@ class FunctionSpec:
     log_retention_days: int = key_default("logRetentionDays")
 
     def __post_init__(self) -> None:
-        try:
+        with said_as(type(self).__name__):
             check_function(self)
-        except ConfigError as error:  # said as the caller wrote it: AsyncFunctionArgs.runtime ...
-            raise ConfigError(f"{type(self).__name__}.{error.key} {error.reason}", error.key, error.reason) from None
+        self.environment = checked_environment(self.environment, type(self).__name__)
+
+
+@contextlib.contextmanager
+def said_as(owner: str) -> Iterator[None]:
+    """A refusal said as the caller wrote it: AsyncFunctionArgs.runtime ..."""
+    try:
+        yield
+    except ConfigError as error:
+        raise ConfigError(f"{owner}.{error.key} {error.reason}", error.key, error.reason) from None
+
+
+MAX_TAGS = 50
+TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
+
+
+def read_tags(reader: Reader, value: Any) -> dict[str, str]:
+    """Tags AWS accepts on every resource a component tags (the Python API and the package alike)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise reader.fail("tags", "a map of plain strings", value)
+    if len(value) > MAX_TAGS:
+        raise reader.fail("tags", f"at most {MAX_TAGS} tags", f"{len(value)} tags")
+    for key, text in value.items():
+        if not 1 <= len(key) <= 128 or not TAG_TEXT.fullmatch(key) or key.lower().startswith("aws:"):
+            raise reader.fail("tags", "keys of 1 to 128 letters, digits, spaces and _ . : / = + - @, not aws:", key)
+        if len(text) > 256 or not TAG_TEXT.fullmatch(text):
+            raise reader.fail("tags", f"values of up to 256 letters, digits, spaces and _ . : / = + - @ ({key})", text)
+    return dict(value)
+
+
+def check_component_args(args: Any) -> None:
+    """What a component's Args add to the FunctionSpec, said as the caller wrote them: the
+    name_prefix (a Lambda function name refuses the rest) and, where it deploys (args.aws), the
+    placement of its image, layers and policies."""
+    with said_as(type(args).__name__):
+        if not isinstance(args.name_prefix, str) or not NAME_PREFIX.fullmatch(args.name_prefix):
+            raise _fail("name_prefix", "1 to 64 characters of a-z, A-Z, 0-9, '-' and '_'", args.name_prefix)
+        read_tags(_reader(), args.tags)
+        check_placement(args, args.aws.partition, args.aws.region)
 
 
 def spec_of(args: FunctionSpec) -> dict[str, Any]:
@@ -130,9 +182,11 @@ def check_function(spec: FunctionSpec) -> None:
     if spec.reserved_concurrency is not None:
         _range("reserved_concurrency", spec.reserved_concurrency, 0, 10000)
     _range("powertools_layer_version", spec.powertools_layer_version, 1, 10000)
+    if spec.log_retention_days not in LOG_RETENTION_DAYS:
+        raise _fail("log_retention_days", "one of " + ", ".join(map(str, LOG_RETENTION_DAYS)), spec.log_retention_days)
     if str(spec.tracing) not in tuple(Tracing):
         raise _fail("tracing", "Active or PassThrough", spec.tracing)
-    _check_environment(spec.environment)
+    check_environment(spec.environment)
     _check_layers(spec)
     _check_vpc(spec.vpc)
     _check_role(spec)
@@ -169,9 +223,9 @@ def _check_code(spec: FunctionSpec) -> None:
         raise _fail("handler", f"<file>.<function> for {spec.runtime}", spec.handler)
 
 
-def _check_environment(environment: Any) -> None:
+def check_environment(environment: Any) -> None:
     if isinstance(environment, pulumi.Output):
-        return  # a map known only once resolved (a secret one, say): Lambda judges it
+        return  # a map known only once resolved (a secret one, say): checked_environment
     if not isinstance(environment, Mapping):
         raise _fail("environment", "a map of names to text", environment)
     for key, value in environment.items():
@@ -181,6 +235,40 @@ def _check_environment(environment: Any) -> None:
             )
         if not isinstance(value, str | pulumi.Output):
             raise _fail("environment", f"text values ({key} is not)", type(value).__name__)
+    _check_environment_size({k: v for k, v in environment.items() if isinstance(v, str)})
+
+
+def _check_environment_size(environment: Mapping[str, str]) -> None:
+    size = sum(len(key.encode()) + len(value.encode()) for key, value in environment.items())
+    if size > MAX_ENVIRONMENT_BYTES:
+        raise _fail("environment", f"at most 4 KB of names and values in all ({size} bytes)", sorted(environment))
+
+
+def checked_environment(environment: Any, owner: str) -> Any:
+    """Values known only once resolved (secrets, other resources' outputs) held to the same rules
+    then, the refusal named as before: each such value waits on the check of the whole map, which
+    reveals nothing (unsecret), so a plain value stays plain and a secret one secret."""
+
+    def check(given: Any) -> Any:
+        with said_as(owner):
+            check_environment(given if given is not None else {})
+        return given
+
+    if isinstance(environment, pulumi.Output):
+        return environment.apply(check)
+    pending = {key: value for key, value in environment.items() if isinstance(value, pulumi.Output)}
+    if not pending:
+        return environment
+    names = list(pending)
+    verdict = pulumi.Output.unsecret(
+        pulumi.Output.all(*pending.values()).apply(
+            lambda values: check({**environment, **dict(zip(names, values, strict=True))}) and None
+        )
+    )
+    return {
+        key: pulumi.Output.all(verdict, value).apply(lambda pair: pair[1]) if key in pending else value
+        for key, value in environment.items()
+    }
 
 
 def _check_layers(spec: FunctionSpec) -> None:
@@ -216,14 +304,20 @@ def _check_role(spec: FunctionSpec) -> None:
             raise _fail("role_statements", "IAM statements with Effect, Action and Resource", statement)
         if "Action" not in statement and "NotAction" not in statement:
             raise _fail("role_statements", "IAM statements with Effect, Action and Resource", statement)
+        if "Resource" not in statement and "NotResource" not in statement:  # IAM: MalformedPolicyDocument
+            raise _fail("role_statements", "IAM statements with Effect, Action and Resource", statement)
     for arn in spec.managed_policy_arns:
         if not isinstance(arn, str) or not MANAGED_POLICY_ARN.fullmatch(arn):
             raise _fail("managed_policy_arns", "IAM policy ARNs (arn:aws:iam::aws:policy/<name>)", arn)
 
 
 def check_placement(spec: FunctionSpec, partition: str, region: str) -> None:
-    """What must match where the function deploys: layers and policies in its partition and region,
-    and the Powertools layer published there for the runtime."""
+    """What must match where the function deploys: its image, layers and policies in its partition
+    and region (Lambda pulls an image only from ECR in the function's region), and the Powertools
+    layer published there for the runtime."""
+    image = IMAGE_URI.fullmatch(spec.image_uri) if isinstance(spec.image_uri, str) else None
+    if image and image["region"] != region:
+        raise _fail("image_uri", f"an Amazon ECR image in the function's region ({region})", spec.image_uri)
     if spec.powertools:
         problem = powertools_problem(spec.runtime, partition, region)
         if problem:

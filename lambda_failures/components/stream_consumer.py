@@ -11,7 +11,7 @@ from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, create_alarms, stream_alarms
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
-from lambda_failures.components.function_spec import FunctionSpec, spec_of
+from lambda_failures.components.function_spec import FunctionSpec, check_component_args, spec_of
 from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
 from lambda_failures.components.naming import AwsContext, resource_name, table_arn
 from lambda_failures.components.settings import PROJECT, StreamSettings, StreamSourceKind
@@ -43,6 +43,10 @@ class StreamConsumerArgs(FunctionSpec):
     # Instead of settings.source_arn: an ARN given as an output (the component package), or an
     # Amazon MSK or self-managed Kafka topic (stream_sources).
     source: AnySource | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_component_args(self)
 
 
 class StreamConsumer(pulumi.ComponentResource):

@@ -195,6 +195,9 @@ def test_a_mutated_retrofit_is_refused_by_the_intended_policy(retrofit, type_, n
 
 
 REFUSALS = [
+    ('function="billing", tags={"aws:team": "billing"}', "tags: must be keys of 1 to 128"),
+    ('function="billing", tags={"team": "b" * 257}', "tags: must be values of up to 256"),
+    ('function="billing", tags={f"k{i}": "v" for i in range(51)}', "tags: must be at most 50 tags"),
     ('function="arn:aws:lambda:eu-west-1:123456789012:billing"', "function: must be a Lambda function ARN"),
     ('function="arn:aws:lambda:us-east-1:123456789012:function:billing"', "in this stack's region (eu-west-1)"),
     ('function="arn:aws:lambda:eu-west-1:210987654321:function:billing"', "in this stack's account"),
@@ -303,3 +306,43 @@ def test_any_function_role_and_qualifier_is_accepted_or_refused_by_name(function
         return
     assert FUNCTION_NAME.fullmatch(target.function_name) and ROLE_NAME.fullmatch(target.role_name)
     assert target.qualifier is None or QUALIFIER.fullmatch(target.qualifier)
+
+
+def test_latest_is_the_unqualified_function_so_capturing_both_collides(tmp_path):
+    """Lambda keeps one invoke config for a function and its $LATEST: a second capture of it
+    would silently overwrite the first, so it takes the same names and the pack refuses it."""
+    synthesis = synth(
+        tmp_path,
+        'FailureCapture("a", FailureCaptureArgs(function="billing", role="billing-role", **shared))\n'
+        'FailureCapture("b", FailureCaptureArgs(function="billing", role="billing-role", qualifier="$LATEST",\n'
+        "    **shared))\n",
+    )
+    configs = {r.name: r.props for r in of(synthesis, INVOKE)}
+    assert "qualifier" not in configs["b-invoke-config"]
+    verdict = gate.evaluate(PACK, synthesis.resources)
+    assert {v.policy for v in verdict.violations} == {"physical-names-unique"} and verdict.blocked
+
+
+def test_the_readme_retrofit_previews_clean_through_the_gate(tmp_path, capsys):
+    """The README's example ("Capture failures of a function you already run"), as a newcomer
+    copies it into a folder of its own, against an archive stack's outputs."""
+    import json
+
+    from support.pulumi_harness import run_program
+
+    from failctl import cli
+    from failctl.preview.synth import UNKNOWN
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Capture failures of a function you already run") :]
+    program = section[section.index("```python\n") + len("```python\n") : section.index("```\n", 10)]
+    (tmp_path / "Pulumi.yaml").write_text("name: billing\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(program)
+    outputs = tmp_path / "archive.json"
+    outputs.write_text(json.dumps({k: v for k, v in run_program().outputs.items() if v != UNKNOWN}))
+    args = ["preview", "--cwd", str(tmp_path), "--stack", "dev", "--account", ACCOUNT, "--region", REGION]
+    args += ["--policy-pack", "policy", "--stack-reference", f"acme/lambda-failures/prod={outputs}", "--json"]
+    assert cli.main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["violations"] == [] and report["undecided"] == []
+    assert {r["name"] for r in report["resources"] if r["type"] == INVOKE} == {"billing-invoke-config"}

@@ -200,6 +200,12 @@ CODE = pulumi.AssetArchive({"app.py": pulumi.StringAsset("def handler(e, c): pas
         ({"tracing": "On"}, "tracing", "Active or PassThrough"),
         ({"role_statements": [{"Action": "s3:GetObject"}]}, "role_statements", "IAM statements"),
         ({"managed_policy_arns": ["AdministratorAccess"]}, "managed_policy_arns", "IAM policy ARNs"),
+        # IAM refuses a statement without Resource (MalformedPolicyDocument) when the role is created.
+        ({"role_statements": [{"Effect": "Allow", "Action": "s3:GetObject"}]}, "role_statements", "and Resource"),
+        ({"environment": {"_HANDLER": "x"}}, "environment", "Lambda does not reserve"),
+        ({"environment": {"CERT": "v" * 4093}}, "environment", "at most 4 KB"),
+        ({"environment": {f"K{i}": "v" * 500 for i in range(9)}}, "environment", "at most 4 KB"),
+        ({"log_retention_days": 31}, "log_retention_days", "one of 1, 3, 5"),
     ],
 )
 def test_bad_values_are_refused_naming_the_property(given, prop, expected):
@@ -207,6 +213,111 @@ def test_bad_values_are_refused_naming_the_property(given, prop, expected):
         FunctionSpec(**{"code": CODE, "handler": "app.handler", "runtime": "python3.13", **given})
     assert raised.value.key == prop
     assert expected in str(raised.value)
+
+
+def test_an_environment_of_exactly_4_kb_is_accepted():
+    spec = FunctionSpec(code=CODE, handler="app.handler", runtime="python3.13", environment={"CERT": "v" * 4092})
+    assert spec.environment == {"CERT": "v" * 4092}
+
+
+@pytest.mark.parametrize("prefix", ["Bad Name!", "orders/prod", "", "x" * 65])
+def test_a_name_prefix_lambda_would_refuse_is_refused_naming_it(prefix):
+    from lambda_failures import AlarmTarget, ArchiveTarget, AsyncFunctionArgs, AwsContext, StreamConsumerArgs
+
+    archive = ArchiveTarget("b", "arn:aws:s3:::b", "arn:aws:s3:::b", "alias/k")
+    common = {"aws": AwsContext(ACCOUNT, REGION), "archive": archive, "alarms": AlarmTarget("arn:aws:sns:x")}
+    for args in (AsyncFunctionArgs, StreamConsumerArgs):
+        with pytest.raises(ConfigError) as raised:
+            args(name_prefix=prefix, code=CODE, handler="app.handler", runtime="python3.13", **common)
+        assert raised.value.key == "name_prefix" and str(raised.value).startswith(f"{args.__name__}.name_prefix")
+
+
+@pytest.mark.parametrize(
+    ("given", "prop", "expected"),
+    [
+        ({"image_uri": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/app:1"}, "image_uri", f"region ({REGION})"),
+        ({"layers": [f"arn:aws:lambda:us-east-1:{ACCOUNT}:layer:libs:1"]}, "layers", f"region (aws, {REGION})"),
+        ({"managed_policy_arns": ["arn:aws-cn:iam::aws:policy/ReadOnlyAccess"]}, "managed_policy_arns", "(aws)"),
+    ],
+)
+def test_what_must_be_where_the_function_deploys_is_refused_when_the_args_are_built(given, prop, expected):
+    """Lambda pulls an image only from ECR in the function's region; layers and policies must be
+    in its partition and region: said as the caller wrote them, before anything is registered."""
+    from lambda_failures import AlarmTarget, ArchiveTarget, AsyncFunctionArgs, AwsContext
+
+    code = {"code": CODE, "handler": "app.handler", "runtime": "python3.13"} if "image_uri" not in given else {}
+    with pytest.raises(ConfigError) as raised:
+        AsyncFunctionArgs(
+            aws=AwsContext(ACCOUNT, REGION),
+            name_prefix="team",
+            archive=ArchiveTarget("b", "arn:aws:s3:::b", "arn:aws:s3:::b", "alias/k"),
+            alarms=AlarmTarget("arn:aws:sns:x"),
+            **code,
+            **given,
+        )
+    assert raised.value.key == prop and str(raised.value).startswith(f"AsyncFunctionArgs.{prop} must be")
+    assert expected in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"aws:team": "orders"}, "keys of 1 to 128"),
+        ({"team": "o" * 257}, "values of up to 256"),
+        ({f"k{i}": "v" for i in range(51)}, "at most 50 tags"),
+        ({"team": 5}, "a map of plain strings"),
+    ],
+)
+def test_tags_aws_would_refuse_are_refused_when_the_args_are_built(tags, expected):
+    """The same rule as the component package's `tags` input, said as the caller wrote it."""
+    from lambda_failures import AlarmTarget, ArchiveTarget, AsyncFunctionArgs, AwsContext, StreamConsumerArgs
+
+    archive = ArchiveTarget("b", "arn:aws:s3:::b", "arn:aws:s3:::b", "alias/k")
+    common = {"aws": AwsContext(ACCOUNT, REGION), "archive": archive, "alarms": AlarmTarget("arn:aws:sns:x")}
+    for args in (AsyncFunctionArgs, StreamConsumerArgs):
+        with pytest.raises(ConfigError) as raised:
+            args(name_prefix="team", code=CODE, handler="app.handler", runtime="python3.13", tags=tags, **common)
+        assert str(raised.value).startswith(f"{args.__name__}.tags must be {expected}")
+
+
+SECRET_ENVIRONMENT_PROGRAM = """
+import pulumi
+from lambda_failures import AlarmTarget, ArchiveTarget, AsyncFunction, AsyncFunctionArgs, aws_context
+
+AsyncFunction("certs", AsyncFunctionArgs(
+    aws=aws_context(), name_prefix="certs",
+    archive=ArchiveTarget("team-failures", "arn:aws:s3:::team-failures", "arn:aws:s3:::team-failures", "alias/team"),
+    alarms=AlarmTarget("arn:aws:sns:{region}:{account}:team-alerts"),
+    code=pulumi.FileArchive("./src"), handler="app.handler", runtime="python3.13",
+    environment={{"STAGE": "dev", "CERT": pulumi.Output.secret("v" * {size})}},
+))
+"""
+
+
+def failctl_fails(args: list[str]) -> str:
+    """failctl run as the user runs it, its own process (a failed program leaves failed outputs
+    behind in the interpreter): exit 2 and one line on stderr, which is returned."""
+    result = subprocess.run([sys.executable, "-m", "failctl", *args], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize("size", [100, 4100])
+def test_a_secret_environment_value_is_held_to_the_4_kb_limit_once_known(tmp_path, size):
+    """A secret is known only once resolved: checked then, the plain value left plain and the
+    secret secret, the refusal naming the property and never quoting the value."""
+    (tmp_path / "Pulumi.yaml").write_text("name: certs\nruntime: python\n")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    return event\n")
+    (tmp_path / "__main__.py").write_text(SECRET_ENVIRONMENT_PROGRAM.format(region=REGION, account=ACCOUNT, size=size))
+    if size > 4096:
+        said = failctl_fails(["preview", "--cwd", str(tmp_path), "-s", "dev", "--account", ACCOUNT, "--region", REGION])
+        assert said.startswith("failctl preview: AsyncFunctionArgs.environment must be at most 4 KB"), said
+        assert "vvvv" not in said and said.count("\n") == 1
+        return
+    synthesis = synthesize("dev", project_dir=tmp_path, account_id=ACCOUNT, region=REGION)
+    variables = function(synthesis, "certs-processor-function")["environment"]["variables"]
+    assert variables["STAGE"] == "dev" and variables["CERT"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
 
 
 def test_a_container_image_takes_no_code_handler_or_runtime():
@@ -260,37 +371,42 @@ def test_importing_a_handler_imports_no_pulumi_and_the_api_is_at_the_top_level()
 
 def test_archive_target_from_a_stack_reference_names_the_archive_stacks_outputs():
     import lambda_failures
+    from lambda_failures.components.async_function import ARCHIVE_OUTPUTS
 
-    class Reference:
-        def require_output(self, name):
-            return f"<{name}>"
-
-    target = lambda_failures.ArchiveTarget.from_stack_reference(Reference())
-    assert (target.bucket_name, target.bucket_arn, target.grant_arn, target.key_alias, target.alert_topic_arn) == (
-        "<FailedEventsBucketName>",
-        "<FailedEventsBucketArn>",
-        "<FailedEventsGrantArn>",
-        "<FailureKeyAlias>",
-        "<AlertTopicArn>",
-    )
-    assert target.alarms({"team": "a"}).topic_arn == "<AlertTopicArn>"
+    assert list(ARCHIVE_OUTPUTS.values()) == [
+        "FailedEventsBucketName",
+        "FailedEventsBucketArn",
+        "FailedEventsGrantArn",
+        "FailureKeyAlias",
+        "AlertTopicArn",
+    ]
     with pytest.raises(AttributeError):
         lambda_failures.NotAName  # noqa: B018
 
 
-README_PROGRAM = """
-import pulumi
-from lambda_failures import AsyncFunction, AsyncFunctionArgs, ArchiveTarget, VpcConfig, aws_context
+@pytest.mark.parametrize("missing", ["FailureKeyAlias", "AlertTopicArn"])
+def test_a_stack_reference_without_an_archive_output_is_refused_naming_it_and_the_flag(tmp_path, missing):
+    """`require_output` alone fails as `KeyError: 'FailureKeyAlias'`: which stack, and how to give it?"""
+    from support.pulumi_harness import run_program
 
-archive = ArchiveTarget.from_stack_reference(pulumi.StackReference("org/lambda-failures/prod"))
-AsyncFunction("orders", AsyncFunctionArgs(
-    aws=aws_context(), name_prefix="orders-prod", archive=archive, alarms=archive.alarms({"team": "orders"}),
-    code=pulumi.FileArchive("./src"), handler="app.handler", runtime="python3.13",
-    memory_mb=512, timeout_seconds=60, environment={"API_KEY": pulumi.Config().require_secret("apiKey")},
-    vpc=VpcConfig(subnet_ids=["subnet-0123456789abcdef0"], security_group_ids=["sg-0123456789abcdef0"]),
-    powertools=True,
-))
-"""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    raise ValueError(event)\n")
+    (tmp_path / "Pulumi.yaml").write_text("name: orders\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(readme_program())
+    outputs = {k: v for k, v in run_program().outputs.items() if v != UNKNOWN and k != missing}
+    (tmp_path / "archive.json").write_text(json.dumps(outputs))
+    args = ["preview", "--cwd", str(tmp_path), "--stack", "dev", "--account", ACCOUNT, "--region", REGION]
+    args += ["--stack-reference", f"org/lambda-failures/prod={tmp_path / 'archive.json'}", "--secret", "apiKey=x"]
+    said = failctl_fails(args)
+    assert f"stack reference org/lambda-failures/prod has no output {missing} " in said
+    assert "--stack-reference org/lambda-failures/prod=FILE" in said and "Traceback" not in said
+
+
+def readme_program() -> str:
+    """The README's own example ("Use it from your own program"), as a newcomer copies it."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Use it from your own program") :]
+    return section[section.index("```python\n") + len("```python\n") : section.index("```\n", 10)]
 
 
 def test_the_readme_program_previews_through_the_gate_with_its_secret_kept(tmp_path, capsys):
@@ -304,7 +420,7 @@ def test_the_readme_program_previews_through_the_gate_with_its_secret_kept(tmp_p
     (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    raise ValueError(event)\n")
     (tmp_path / "Pulumi.yaml").write_text("name: orders\nruntime: python\nconfig:\n  apiKey:\n    type: string\n")
     (tmp_path / "Pulumi.dev.yaml").write_text("config:\n  orders:apiKey:\n    secure: v1:Zm9vYmFyYmF6cXV4\n")
-    (tmp_path / "__main__.py").write_text(README_PROGRAM)
+    (tmp_path / "__main__.py").write_text(readme_program())
     outputs = tmp_path / "archive.json"
     # As a deployed stack reports them: preview-only unknowns left out.
     outputs.write_text(json.dumps({k: v for k, v in run_program().outputs.items() if v != UNKNOWN}))

@@ -742,3 +742,84 @@ def test_the_function_input_carries_every_setting_of_the_python_api(schema):
     for token in (TOKENS["ArchivedAsyncFunction"], TOKENS["ArchivedStreamConsumer"]):
         environment = schema["resources"][token]["inputProperties"]["environment"]
         assert environment["type"] == "object" and not environment.get("plain")
+
+
+IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/app:v1"
+LAYERS = [f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:lib{i}:1" for i in range(6)]
+
+
+@pytest.mark.parametrize(
+    "function, environment, refused",
+    [
+        ({**FUNCTION, "runtime": "python3.13 "}, None, "function.runtime: must be a Lambda managed runtime"),
+        ({**FUNCTION, "runtime": "python9.9"}, None, "function.runtime: must be a Lambda managed runtime"),
+        ({**FUNCTION, "handler": ""}, None, "function.handler: must be"),
+        ({**FUNCTION, "handler": "handler"}, None, "function.handler: must be <file>.<function>"),
+        ({"imageUri": IMAGE, "handler": "app.handler"}, None, "function.imageUri: must be given without code"),
+        (
+            {"imageUri": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/team/app:v1"},
+            None,
+            f"function.imageUri: must be an Amazon ECR image in the function's region ({REGION})",
+        ),
+        ({**FUNCTION, "memoryMb": 127}, None, "function.memoryMb: must be an integer from 128 to 10240"),
+        ({**FUNCTION, "memoryMb": 10241}, None, "function.memoryMb: must be an integer from 128 to 10240"),
+        ({**FUNCTION, "memoryMb": 3.5}, None, "function.memoryMb: must be an integer from 128 to 10240"),
+        ({**FUNCTION, "timeoutSeconds": 901}, None, "function.timeoutSeconds: must be an integer from 1 to 900"),
+        ({**FUNCTION, "ephemeralStorageMb": 511}, None, "function.ephemeralStorageMb: must be an integer from 512"),
+        ({**FUNCTION, "ephemeralStorageMb": 10241}, None, "function.ephemeralStorageMb: must be an integer from 512"),
+        ({**FUNCTION, "layers": LAYERS}, None, "function.layers: must be at most 5 layers"),
+        ({**FUNCTION, "logRetentionDays": 31}, None, "function.logRetentionDays: must be one of"),
+        ({**FUNCTION, "vpc": {"subnetIds": ["subnet-0123456789abcdef0"]}}, None, "function.vpc.securityGroupIds"),
+        (
+            {**FUNCTION, "roleStatements": [{"Effect": "Allow", "Action": "s3:GetObject"}]},
+            None,
+            "function.roleStatements: must be IAM statements with Effect, Action and Resource",
+        ),
+        (
+            {**FUNCTION, "roleStatements": ['{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}']},
+            None,
+            "function.roleStatements: must be IAM statements",
+        ),
+        (FUNCTION, {"AWS_REGION": "eu-west-1"}, "\nenvironment: must be names"),
+        (FUNCTION, {"_HANDLER": "x"}, "\nenvironment: must be names"),
+        (FUNCTION, {"BIG": "v" * 4097}, "\nenvironment: must be at most 4 KB"),
+        (FUNCTION, {f"K{i}": "v" * 500 for i in range(9)}, "\nenvironment: must be at most 4 KB"),
+    ],
+)
+def test_bad_function_settings_are_refused_naming_the_input(provider, engine, function, environment, refused):
+    """Each of Lambda's limits on a function, over the protocol, as a bad input naming the member."""
+    inputs = {"namePrefix": "bad", "function": function, **KNOWN_WIRING}
+    if environment is not None:
+        inputs["environment"] = environment
+    with pytest.raises(grpc.RpcError) as raised:
+        construct(provider, engine, "bad-function", "ArchivedAsyncFunction", inputs)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refusal(raised.value)
+    shown = refusal(raised.value)
+    assert refused in shown and "Traceback" not in shown, shown
+
+
+@pytest.mark.parametrize(
+    "environment, refused",
+    [
+        ({"TABLE": "orders", "AWS_REGION": secret("eu-west-1")}, "\nenvironment: must be names"),
+        ({"TABLE": "orders", "CERT": secret("v" * 4097)}, "\nenvironment: must be at most 4 KB"),
+    ],
+)
+def test_a_secret_environment_is_held_to_the_same_rules_once_known(environment, refused):
+    """A map holding a secret arrives as one output, checked once resolved: still a bad input
+    naming `environment`, the secret never quoted. Its own provider process: the refusal comes
+    from inside an apply, after which the SDK's host may not answer a later Construct."""
+    engine = FakeEngine(ACCOUNT, REGION, stack="secret-env")
+    inputs = {"namePrefix": "env", "function": FUNCTION, "environment": environment, **KNOWN_WIRING}
+    try:
+        with PluginProcess([sys.executable, str(PROVIDER), engine.address], cwd=ROOT) as plugin:
+            with pytest.raises(grpc.RpcError) as raised:
+                construct(provider_pb2_grpc.ResourceProviderStub(plugin.channel), engine, "env", TOKENS_ASYNC, inputs)
+    finally:
+        engine.close()
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    shown = refusal(raised.value)
+    assert refused in shown and "vvvv" not in shown and "Traceback" not in shown, shown
+
+
+TOKENS_ASYNC = "ArchivedAsyncFunction"
