@@ -283,7 +283,6 @@ class FailureCompaction(pulumi.ComponentResource):
                 log_retention_days=a.log_retention_days,
                 powertools_layer_version=a.powertools_layer_version,
                 timeout_seconds=900,
-                reserved_concurrency=1,  # one run at a time; the claims hold even if not
                 tags=a.tags,
                 depends_on=[self.compacted_table, self.markers_table],
             ),
@@ -345,5 +344,13 @@ class FailureCompaction(pulumi.ComponentResource):
                 "A closed day failed to compact in Athena (it is still read raw; retried next run)",
                 {"service": self.function_name},
                 namespace=PROJECT,
+            ),
+            # The schedule gave up on a run (its retries spent): no run, so no Errors either.
+            Alarm(
+                "runs-dropped",
+                "InvocationDroppedCount",
+                "EventBridge Scheduler dropped a compaction run after its retries (schedules of the default group)",
+                {"ScheduleGroup": "default"},
+                namespace="AWS/Scheduler",
             ),
         ]
