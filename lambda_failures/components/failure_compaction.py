@@ -214,11 +214,20 @@ class FailureCompaction(pulumi.ComponentResource):
                 ],
                 glue,
             ),
-            docs.list_archive(a.archive.grant_arn, a.aws) | {"Action": ["s3:ListBucket", "s3:GetBucketLocation"]},
+            # What Athena's documentation lists for a query that writes to a location, asked
+            # under this role: the listing, the location, and multipart uploads.
+            docs.list_archive(a.archive.grant_arn, a.aws)
+            | {"Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]},
             docs.archive_objects("ReadRawRecords", "s3:GetObject", a.archive.grant_arn, a.aws, key_prefix=ASYNC_PREFIX),
             docs.archive_objects(
                 "WriteCompactedDays",
-                ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                [
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
                 a.archive.grant_arn,
                 a.aws,
                 key_prefix=ATHENA_COMPACTED_PREFIX,
@@ -238,8 +247,10 @@ class FailureCompaction(pulumi.ComponentResource):
                     "s3:GetObject",
                     "s3:PutObject",
                     "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
                     "s3:ListBucket",
                     "s3:GetBucketLocation",
+                    "s3:ListBucketMultipartUploads",
                 ],
                 "Resource": [a.results_grant_arn, f"{a.results_grant_arn}/*"],
                 "Condition": docs.resource_account(a.aws),
