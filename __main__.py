@@ -136,5 +136,6 @@ if settings.analytics.enabled:
     pulumi.export("AthenaResultsBucketName", analytics.results_bucket_name)
     pulumi.export("GlueDatabaseName", analytics.database_name)
     pulumi.export("GlueTableName", analytics.table_name)
+    pulumi.export("GlueQueryTableName", analytics.query_table_name)
     pulumi.export("GlueStreamTableName", analytics.stream_table_name)
     pulumi.export("AthenaWorkgroupName", analytics.workgroup_name)

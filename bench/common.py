@@ -1,4 +1,4 @@
-"""Small timing helpers: medians over repeats, printed side by side with a baseline."""
+"""Small timing helpers: ours and a floor run in turn, printed side by side."""
 
 from __future__ import annotations
 
@@ -17,22 +17,6 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "bench")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "bench")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
-
-
-def median_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
-    """Median wall time; the handlers' EMF metrics and logs go to a sink, as CloudWatch would take them."""
-    return min_and_median(fn, repeats)[1]
-
-
-def min_and_median(fn: Callable[[], object], repeats: int = 5) -> tuple[float, float]:
-    """(fastest, median) wall time over `repeats` runs."""
-    samples = []
-    for _ in range(repeats):
-        with contextlib.redirect_stdout(io.StringIO()):
-            start = time.perf_counter()
-            fn()
-            samples.append(time.perf_counter() - start)
-    return min(samples), statistics.median(samples)
 
 
 def alternating(*sides: Callable[[], object], repeats: int = 5) -> tuple[tuple[float, float], ...]:
@@ -55,10 +39,6 @@ def pair(label: str, ours: tuple[float, float], floor: tuple[float, float], unit
         f"  {label:<40} min {ours[0]:8.3f} median {ours[1]:8.3f} {unit}   floor min {floor[0]:8.3f} "
         f"median {floor[1]:8.3f} {unit}   {ours[1] / floor[1]:5.2f}x"
     )
-
-
-def subprocess_seconds(code: str, repeats: int = 5, cwd: Path = ROOT) -> float:
-    return median_seconds(in_fresh_interpreter(code, cwd), repeats)
 
 
 def in_fresh_interpreter(code: str, cwd: Path = ROOT) -> Callable[[], object]:

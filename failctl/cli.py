@@ -151,6 +151,11 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--stack", help="with --athena: read workgroup and database from this stack's outputs")
     query.add_argument("--workgroup", help="with --athena: the workgroup")
     query.add_argument("--database", help="with --athena: the Glue database")
+    query.add_argument(
+        "--table",
+        help="with --athena --workgroup: the table named queries read (default failed_events; the stack's "
+        "view of compacted plus raw days is failed_events_all_days)",
+    )
 
     replay = commands.add_parser("replay", help="re-drive archived failures (dry run unless --execute)")
     replay.add_argument("--source", required=True, help="folder laid out like the archive, or s3://bucket[/prefix]")

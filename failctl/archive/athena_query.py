@@ -9,6 +9,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from lambda_failures.archive_format import ASYNC_TABLE
+
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 
 
@@ -20,6 +22,8 @@ class AthenaQueryError(Exception):
 class AthenaTarget:
     workgroup: str
     database: str
+    # What the named queries read: the view of compacted plus raw days where the stack has one.
+    table: str = ASYNC_TABLE
 
 
 class PulumiCliMissingError(Exception):
@@ -41,7 +45,8 @@ def target_from_stack(stack: str) -> AthenaTarget:
         raise AthenaQueryError(f"pulumi stack output failed: {error.stderr.strip()}") from None
     outputs = json.loads(out)
     try:
-        return AthenaTarget(outputs["AthenaWorkgroupName"], outputs["GlueDatabaseName"])
+        table = outputs.get("GlueQueryTableName") or outputs.get("GlueTableName") or ASYNC_TABLE
+        return AthenaTarget(outputs["AthenaWorkgroupName"], outputs["GlueDatabaseName"], table)
     except KeyError as missing:
         raise AthenaQueryError(f"stack {stack} has no output {missing}") from None
 

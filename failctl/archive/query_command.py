@@ -24,6 +24,7 @@ from failctl.archive.local_query import day_parameters, run_local
 from failctl.archive.sql_guard import DEFAULT_TIMEOUT_SECONDS, QueryLimits
 from failctl.archive.stores import day_range, open_store
 from failctl.errors import BadInputError, EnvironmentProblemError, from_aws, unreadable
+from lambda_failures.archive_format import ASYNC_TABLE
 from lambda_failures.queries import query_named
 
 
@@ -110,9 +111,11 @@ def _athena(args: argparse.Namespace, sql: str, first: date | None, last: date |
         if args.stack:
             target = target_from_stack(args.stack)
         elif args.workgroup and args.database:
-            target = AthenaTarget(args.workgroup, args.database)
+            target = AthenaTarget(args.workgroup, args.database, getattr(args, "table", None) or ASYNC_TABLE)
         else:
             raise QueryInputError("--athena needs --stack NAME, or --workgroup and --database")
+        if args.name:  # the deployed text: over the view of compacted plus raw days where there is one
+            sql = query_named(args.name, async_table=target.table).sql
         columns, rows = run_athena(boto3.client("athena"), target, sql, day_parameters(sql, first, last))
     except PulumiCliMissingError as error:
         raise EnvironmentProblemError(str(error)) from None

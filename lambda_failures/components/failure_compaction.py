@@ -214,11 +214,20 @@ class FailureCompaction(pulumi.ComponentResource):
                 ],
                 glue,
             ),
-            docs.list_archive(a.archive.grant_arn, a.aws) | {"Action": ["s3:ListBucket", "s3:GetBucketLocation"]},
+            # What Athena's documentation lists for a query that writes to a location, asked
+            # under this role: the listing, the location, and multipart uploads.
+            docs.list_archive(a.archive.grant_arn, a.aws)
+            | {"Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]},
             docs.archive_objects("ReadRawRecords", "s3:GetObject", a.archive.grant_arn, a.aws, key_prefix=ASYNC_PREFIX),
             docs.archive_objects(
                 "WriteCompactedDays",
-                ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                [
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
                 a.archive.grant_arn,
                 a.aws,
                 key_prefix=ATHENA_COMPACTED_PREFIX,
@@ -238,8 +247,10 @@ class FailureCompaction(pulumi.ComponentResource):
                     "s3:GetObject",
                     "s3:PutObject",
                     "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
                     "s3:ListBucket",
                     "s3:GetBucketLocation",
+                    "s3:ListBucketMultipartUploads",
                 ],
                 "Resource": [a.results_grant_arn, f"{a.results_grant_arn}/*"],
                 "Condition": docs.resource_account(a.aws),
@@ -283,7 +294,6 @@ class FailureCompaction(pulumi.ComponentResource):
                 log_retention_days=a.log_retention_days,
                 powertools_layer_version=a.powertools_layer_version,
                 timeout_seconds=900,
-                reserved_concurrency=1,  # one run at a time; the claims hold even if not
                 tags=a.tags,
                 depends_on=[self.compacted_table, self.markers_table],
             ),
@@ -345,5 +355,13 @@ class FailureCompaction(pulumi.ComponentResource):
                 "A closed day failed to compact in Athena (it is still read raw; retried next run)",
                 {"service": self.function_name},
                 namespace=PROJECT,
+            ),
+            # The schedule gave up on a run (its retries spent): no run, so no Errors either.
+            Alarm(
+                "runs-dropped",
+                "InvocationDroppedCount",
+                "EventBridge Scheduler dropped a compaction run after its retries (schedules of the default group)",
+                {"ScheduleGroup": "default"},
+                namespace="AWS/Scheduler",
             ),
         ]

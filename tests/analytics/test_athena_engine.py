@@ -66,3 +66,37 @@ def test_runs_in_the_workgroup_with_day_parameters_and_pages_results():
 def test_a_failed_query_reports_athenas_reason():
     with pytest.raises(AthenaQueryError, match="failed: Query exhausted resources"):
         run_athena(FakeAthena("FAILED"), AthenaTarget("wg", "db"), "SELECT 1", [], 0, io.StringIO())
+
+
+VIEW = "failed_events_all_days"
+
+
+@pytest.mark.parametrize(
+    ("outputs", "argv", "table"),
+    [
+        ({"GlueQueryTableName": VIEW}, ["--stack", "dev"], VIEW),
+        ({}, ["--stack", "dev"], "failed_events"),  # a stack deployed before compaction
+        (None, ["--workgroup", "wg", "--database", "db"], "failed_events"),
+        (None, ["--workgroup", "wg", "--database", "db", "--table", VIEW], VIEW),
+    ],
+)
+def test_named_queries_in_athena_read_the_stacks_view_of_compacted_and_raw_days(
+    monkeypatch, capsys, outputs, argv, table
+):
+    import json
+    import subprocess
+
+    import boto3
+
+    from failctl import cli
+    from failctl.archive import athena_query
+    from lambda_failures.queries import query_named
+
+    client = FakeAthena()
+    monkeypatch.setattr(boto3, "client", lambda service, **kwargs: client)
+    monkeypatch.setattr(athena_query.time, "sleep", lambda seconds: None)
+    stack = {"AthenaWorkgroupName": "wg", "GlueDatabaseName": "db", "GlueTableName": "failed_events"} | (outputs or {})
+    done = subprocess.CompletedProcess([], 0, stdout=json.dumps(stack), stderr="")
+    monkeypatch.setattr(athena_query.subprocess, "run", lambda *a, **k: done)
+    assert cli.main(["query", "errors-by-type", "--athena", *argv, "--from", "2026-11-18", "--to", "2026-11-18"]) == 0
+    assert client.started["QueryString"] == query_named("errors-by-type", async_table=table).sql

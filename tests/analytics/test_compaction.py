@@ -255,3 +255,21 @@ def test_a_run_overtaken_after_the_takeover_time_leaves_the_day_to_the_run_that_
     ((first, _),) = compaction.compact(store, first=day, last=day, today=TODAY)
     assert (first.status, first.detail) == ("skipped", "taken over by another run")
     assert answers(store) == raw
+
+
+def test_values_the_serde_reads_as_null_and_any_key_case_survive_compaction(tmp_path):
+    at = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    records = [
+        {"requestContext": {"approximateInvokeCount": 2**40, "condition": "RetriesExhausted"}, "requestPayload": 1},
+        {"REQUESTCONTEXT": {"Condition": "EventAgeExceeded", "approximateInvokeCount": 1e400}, "requestPayload": "x"},
+        {"requestcontext": {"condition": None}, "requestPayload": [1, {"a": None}], "responsePayload": {"x": 7}},
+    ]
+    for n, record in enumerate(records):
+        write(tmp_path, async_failure_key(FUNCTION, at + timedelta(seconds=n), f"r{n}"), record)
+    sql = "SELECT * FROM failed_events ORDER BY requestcontext.condition NULLS FIRST"
+    raw = run_local(FolderStore(tmp_path), sql)
+    assert len(raw.rows) == 3 and raw.load.nulled
+    ((outcome, load),) = compaction.compact(FolderStore(tmp_path), today=TODAY)
+    assert outcome.status == "compacted" and load.nulled == raw.load.nulled  # reported when compacted
+    compacted = run_local(FolderStore(tmp_path), sql)
+    assert compacted.load.objects == 0 and compacted.rows == raw.rows
