@@ -65,7 +65,8 @@ def deny(monkeypatch, folder: Path) -> None:
     real_scandir, real_open = os.scandir, open
 
     def scandir(path="."):
-        if Path(path).resolve() == folder.resolve():
+        # A file descriptor (shutil.rmtree's walk) is not a path to deny.
+        if isinstance(path, str | os.PathLike) and Path(path).resolve() == folder.resolve():
             raise PermissionError(13, "Permission denied", str(path))
         return real_scandir(path)
 
