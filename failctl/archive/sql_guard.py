@@ -125,5 +125,8 @@ def run(
         megabytes = limits.memory_limit_mb or default_memory_limit_mb()
         raise QueryRefusedError(f"the query needed more than {megabytes} MB of memory (--memory-limit)") from None
     finally:
+        # Joined, not only cancelled: a timer thread still ending while the interpreter exits
+        # tears down under DuckDB's connection and aborts the process (exit 134, half the time).
         timer.cancel()
+        timer.join()
     return names, rows
