@@ -121,6 +121,7 @@ class FailureSummary:
     batch_size: int | None = None
     source_arn: str | None = None
     invoke_count: int | None = None  # approximateInvokeCount, when the record states a whole number
+    function_arn: str | None = None  # requestContext.functionArn as written (account, region, qualifier)
     request_payload: Any = None
     batch: list[dict[str, Any]] = field(default_factory=list)
     # The stored event itself where it is not `{"Records": batch}`: a Kafka record keeps the
@@ -168,6 +169,7 @@ def summarize(key: str, record: dict[str, Any]) -> FailureSummary:
         "condition": str(context.get("condition") or "unknown"),
         "request_id": context.get("requestId"),
         "invoke_count": _whole_number(context.get("approximateInvokeCount")),
+        "function_arn": context.get("functionArn") if isinstance(context.get("functionArn"), str) else None,
     }
     kafka = record.get("KafkaBatchInfo")
     if isinstance(kafka, dict):

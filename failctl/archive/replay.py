@@ -17,13 +17,17 @@ it. The outcome is written on the claim:
   never re-driven automatically; `--retry-uncertain` re-drives it on purpose.
 botocore's own retries are off for the invoke: a retried 5xx is how a record runs twice.
 
-A run stopped by SIGINT or SIGTERM claims nothing more, waits a bounded time for invokes
+A record is re-driven to the function its record names (account and region as well as name,
+unqualified), never to a function of the same name wherever the operator's credentials point.
+
+A run stopped by SIGINT, SIGTERM or SIGHUP claims nothing more, waits a bounded time for invokes
 already sent, and settles every claim it holds before it returns.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import sys
@@ -179,16 +183,36 @@ class Stop:
         return self.event.wait(seconds)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _hung_up(stop: Stop, signum: int) -> None:
+    """The terminal closed (SIGHUP): stop as for SIGINT, and send what the run still writes to
+    the terminal nowhere, since writing to a terminal that is gone fails (EIO) mid-settlement."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream.isatty():
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)
+        except (OSError, ValueError):
+            pass
+    stop.request(signum)
+
+
 @contextmanager
 def stopped_by_signals(stop: Stop) -> Iterator[None]:
-    """SIGINT and SIGTERM set `stop` instead of killing the run (main thread only; elsewhere
-    signals keep their handlers, as Python allows them only there)."""
+    """SIGINT, SIGTERM and SIGHUP set `stop` instead of killing the run (main thread only;
+    elsewhere signals keep their handlers, as Python allows them only there)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     for signum in previous:
-        signal.signal(signum, lambda number, _frame: stop.request(number))
+        if signum == signal.SIGHUP:
+            signal.signal(signum, lambda number, _frame: _hung_up(stop, number))
+        else:
+            signal.signal(signum, lambda number, _frame: stop.request(number))
     try:
         yield
     finally:
@@ -276,8 +300,25 @@ def _settled(markers: Any, claim: Claim | None, state: ClaimState, outcome: Outc
     return outcome
 
 
+def target(summary: FailureSummary, region: str | None) -> str:
+    """The function to invoke: the unqualified ARN the record names (so a record from another
+    account or region never re-drives a same-named function here), or its bare name when the
+    record's ARN is not a Lambda function ARN. RefusedError, before sending, for a function in
+    another region than the client's: Lambda would not find it there."""
+    parts = (summary.function_arn or "").split(":")
+    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "lambda" or parts[5] != "function":
+        return summary.function
+    if region and parts[3] != region:
+        raise RefusedError(
+            f"{summary.function} is in {parts[3]}, this run invokes in {region}: "
+            f"run it again with AWS_REGION={parts[3]}; nothing was sent"
+        )
+    return ":".join(parts[:7])
+
+
 def _invoke_once(client: Any, planned: PlannedReplay, flight: Flight | None) -> Outcome:
     summary = planned.summary
+    function = target(summary, getattr(getattr(client, "meta", None), "region_name", None))
     if summary.kind == "async":
         request = {"InvocationType": "Event", "Payload": json.dumps(summary.request_payload)}
     else:
@@ -285,7 +326,7 @@ def _invoke_once(client: Any, planned: PlannedReplay, flight: Flight | None) -> 
     if flight is not None:
         flight.send()
     try:
-        response = client.invoke(FunctionName=summary.function, **request)
+        response = client.invoke(FunctionName=function, **request)
     finally:
         if flight is not None:
             flight.sent()
@@ -319,7 +360,7 @@ def invoke(client: Any, planned: PlannedReplay, stop: Stop | None = None, flight
     for attempt in range(ATTEMPTS):
         try:
             return _invoke_once(client, planned, flight)
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, RuntimeError) as error:  # RuntimeError: see raised_by_credentials
             verdict, last = classify(error), error
         if verdict is Verdict.UNCERTAIN:
             raise UncertainOutcomeError(f"{describe(last)}: it may have run") from None
@@ -353,7 +394,7 @@ def replay_one(
             key, {"function": planned.summary.function}, retry_uncertain=retry_uncertain, lease_seconds=LEASE_SECONDS
         )
     except (ClientError, BotoCoreError, OSError, RuntimeError) as error:
-        if isinstance(error, ClientError | BotoCoreError) and classify(error) is Verdict.ENVIRONMENT:
+        if classify(error) is Verdict.ENVIRONMENT:
             stop.cannot_send(f"cannot claim records ({describe(error)})")
         return Outcome(key, "failed", f"not claimed ({describe(error)}): nothing was sent")
     if not isinstance(claim, Claim):
@@ -375,6 +416,9 @@ def replay_one(
         if error.stops_run:
             stop.cannot_send(str(error))
         return flight.finish(markers, ClaimState.FAILED, Outcome(key, "not-sent", str(error)))
+    except Exception as error:  # a worker must settle its claim whatever it met
+        detail = f"unexpected {type(error).__name__} while invoking ({error}): it may have run"
+        return flight.finish(markers, ClaimState.UNCERTAIN, Outcome(key, "uncertain", detail))
     # A batch the consumer ran (all or some records accepted) is done; it is not sent again.
     return flight.finish(markers, ClaimState.FAILED if outcome.status == "failed" else ClaimState.DONE, outcome)
 
@@ -485,7 +529,7 @@ def lambda_client() -> Any:
     first record)."""
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import NoCredentialsError
+    from botocore.exceptions import CredentialRetrievalError, NoCredentialsError
 
     session = boto3.Session()
     # One attempt per call: `invoke` retries only what proves Lambda did not run it.
@@ -493,5 +537,8 @@ def lambda_client() -> Any:
     credentials = session.get_credentials()
     if credentials is None:
         raise NoCredentialsError()
-    credentials.get_frozen_credentials()
+    try:
+        credentials.get_frozen_credentials()
+    except RuntimeError as error:  # refreshed and still expired (see raised_by_credentials)
+        raise CredentialRetrievalError(provider=credentials.method, error_msg=str(error)) from None
     return client

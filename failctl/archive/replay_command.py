@@ -24,6 +24,8 @@ def run(args: argparse.Namespace, client=None) -> int:
         store = open_store(args.source, args.bucket_owner)
     except (FileNotFoundError, ValueError) as error:
         raise ReplayInputError(str(error)) from None
+    except BotoCoreError as error:  # AWS_PROFILE naming a profile that is not configured
+        raise from_aws(error, f"cannot open {args.source}") from None
     if args.execute and client is None:
         try:  # before reading anything: a machine that cannot invoke learns it at once
             client = replay.lambda_client()

@@ -1,0 +1,143 @@
+"""`failctl replay --execute` as an operator meets it during an incident: a profile that is
+not configured, a session that is already expired (or expires mid-run), records of a
+function in another account or region, an error nobody foresaw in a worker."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+
+from failctl import cli
+from failctl.archive import replay, replay_command
+from failctl.emulation.lambda_writer import async_failure_key, async_failure_record
+
+MOMENT = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
+HOME_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:orders"
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_waits(monkeypatch):
+    monkeypatch.setattr(replay, "backoff_sleep", lambda seconds: None)
+
+
+def write(root, arn: str, count: int = 2) -> None:
+    for i in range(count):
+        path = root / async_failure_key("orders", MOMENT, f"{arn.split(':')[4]}-{arn.split(':')[3]}-{i}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(async_failure_record(arn + ":$LATEST", {"value": i}, MOMENT, RuntimeError("x"))))
+
+
+def states(root) -> list[str]:
+    return sorted(json.loads(p.read_text())["state"] for p in (root / ".failctl" / "markers").rglob("*.json"))
+
+
+def namespace(source) -> argparse.Namespace:
+    return argparse.Namespace(
+        source=str(source), function=None, first=None, last=None, error_type=None, action=None,
+        execute=True, json=True, bucket_owner=None, key=None,
+    )  # fmt: skip
+
+
+class Lambda:
+    def __init__(self, region: str = "eu-west-1", error: Exception | None = None) -> None:
+        self.meta = argparse.Namespace(region_name=region)
+        self.calls: list[str] = []
+        self.error = error
+
+    def invoke(self, **request):
+        self.calls.append(request["FunctionName"])
+        if self.error:
+            raise self.error
+        return {"StatusCode": 202}
+
+
+def test_a_record_of_another_account_reinvokes_that_accounts_function_not_a_namesake_here(tmp_path, capsys):
+    other = "arn:aws:lambda:eu-west-1:999999999999:function:orders"
+    write(tmp_path, other, 1)
+    write(tmp_path, HOME_ARN, 1)
+    client = Lambda()
+    assert replay_command.run(namespace(tmp_path), client) == 0
+    # The unqualified ARN the record names: Lambda decides whether this caller may invoke it.
+    assert sorted(client.calls) == [HOME_ARN, other]
+
+
+def test_a_record_of_another_region_is_refused_before_sending_and_left_claimable(tmp_path, capsys):
+    write(tmp_path, "arn:aws:lambda:us-east-1:123456789012:function:orders", 2)
+    client = Lambda(region="eu-west-1")
+    assert replay_command.run(namespace(tmp_path), client) == 1
+    outcomes = json.loads(capsys.readouterr().out)["outcomes"]
+    assert client.calls == [] and {o["status"] for o in outcomes} == {"failed"}
+    assert "AWS_REGION=us-east-1" in outcomes[0]["detail"] and states(tmp_path) == ["failed", "failed"]
+
+
+def test_an_error_nobody_foresaw_in_a_worker_settles_its_claim_uncertain(tmp_path, capsys):
+    write(tmp_path, HOME_ARN, 3)
+    client = Lambda(error=KeyError("surprise"))
+    assert replay_command.run(namespace(tmp_path), client) == 1
+    outcomes = json.loads(capsys.readouterr().out)["outcomes"]
+    assert {o["status"] for o in outcomes} == {"uncertain"} and "KeyError" in outcomes[0]["detail"]
+    assert states(tmp_path) == ["uncertain"] * 3  # none left `claimed`
+
+
+def _expired_client(endpoint: str):
+    """A real Lambda client whose credentials refresh to an already expired session, as a
+    credential_process or an SSO cache hands one out when the session ends mid-run."""
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+
+    def refresh():
+        return {"access_key": "AKIA", "secret_key": "s", "token": "t", "expiry_time": past}
+
+    credentials = RefreshableCredentials.create_from_metadata(refresh(), refresh, "custom-process")
+    session = boto3.Session(region_name="eu-west-1")
+    session._session._credentials = credentials
+    return session.client("lambda", endpoint_url=endpoint, config=Config(retries={"total_max_attempts": 1}))
+
+
+def test_a_session_expiring_mid_run_sends_nothing_more_and_stops_as_an_environment_problem(tmp_path, capsys):
+    write(tmp_path, HOME_ARN, 4)
+    client = _expired_client("http://127.0.0.1:9")
+    with pytest.raises(replay_command.EnvironmentProblemError, match="still expired"):
+        replay_command.run(namespace(tmp_path), client)
+    outcomes = json.loads(capsys.readouterr().out)["outcomes"]
+    assert {o["status"] for o in outcomes} == {"not-sent"}
+    assert set(states(tmp_path)) <= {"failed"}  # free for the next run, none `claimed`
+
+
+def _profile(tmp_path, monkeypatch, body: str) -> None:
+    config = tmp_path / "config"
+    config.write_text(body)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+
+
+def test_a_credential_process_handing_out_an_expired_session_is_one_line_and_exit_3(tmp_path, capsys, monkeypatch):
+    script = tmp_path / "expired.sh"
+    script.write_text(
+        '#!/bin/sh\necho \'{"Version": 1, "AccessKeyId": "AKIA", "SecretAccessKey": "s", '
+        '"SessionToken": "t", "Expiration": "2020-01-01T00:00:00Z"}\'\n'
+    )
+    os.chmod(script, 0o755)
+    _profile(tmp_path, monkeypatch, f"[default]\ncredential_process = {script}\nregion = eu-west-1\n")
+    records = tmp_path / "archive"
+    write(records, HOME_ARN, 1)
+    code = cli.main(["replay", "--source", str(records), "--execute"])
+    err = capsys.readouterr().err
+    assert code == 3 and "still expired" in err and len(err.strip().splitlines()) == 1, err
+    assert not (records / ".failctl").exists()
+
+
+def test_aws_profile_naming_a_missing_profile_is_one_line_and_exit_3(tmp_path, capsys, monkeypatch):
+    _profile(tmp_path, monkeypatch, "[default]\nregion = eu-west-1\n")
+    monkeypatch.setenv("AWS_PROFILE", "incident")
+    code = cli.main(["replay", "--source", "s3://some-bucket", "--execute"])
+    err = capsys.readouterr().err
+    assert code == 3 and "incident" in err and len(err.strip().splitlines()) == 1, err
