@@ -4,16 +4,25 @@ exit, replays stopped by a closed terminal, credentials that are missing or expi
 from __future__ import annotations
 
 import json
+import os
+import pty
+import signal
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import boto3
+from support.servers import ACCOUNT, REGION, CountingLambda, aws_env, moto_server
 
 from failctl.emulation.lambda_writer import async_failure_key, async_failure_record
 
 ROOT = Path(__file__).resolve().parents[2]
 MOMENT = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
-FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:orders"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders"
+BUCKET = f"lambda-failures-test-failures-{ACCOUNT}-{REGION}-an"
 
 
 def write_records(root: Path, count: int, function_arn: str = FUNCTION_ARN) -> None:
@@ -39,3 +48,67 @@ def test_a_query_process_exits_cleanly_every_time(tmp_path):
     ]
     assert [c.returncode for c in codes] == [0] * 12, [c.stderr[-200:] for c in codes if c.returncode]
     assert all(c.stdout.strip() == b"[(3,)]" for c in codes)
+
+
+def _bucket_with_records(s3_url: str, count: int) -> None:
+    s3 = boto3.client("s3", endpoint_url=s3_url, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    for i in range(count):
+        record = async_failure_record(FUNCTION_ARN, {"value": i}, MOMENT, RuntimeError("x"))
+        s3.put_object(Bucket=BUCKET, Key=async_failure_key("orders", MOMENT, f"r{i:04d}"), Body=json.dumps(record))
+
+
+def _marker_states(s3_url: str) -> list[str]:
+    s3 = boto3.client("s3", endpoint_url=s3_url, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    found = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="markers/replays/"):
+        for item in page.get("Contents", []):
+            found.append(json.loads(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read())["state"])
+    return found
+
+
+def _replay(env: dict[str, str], **streams) -> subprocess.Popen:
+    command = [sys.executable, "-m", "failctl", "replay", "--source", f"s3://{BUCKET}", "--execute", "--json"]
+    return subprocess.Popen(
+        [*command, "--bucket-owner", ACCOUNT],
+        cwd=ROOT,
+        env=env | {"PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+        **streams,
+    )
+
+
+def test_a_terminal_closed_mid_run_stops_it_cleanly_and_a_rerun_sends_the_rest_once():
+    """SIGHUP (the operator's terminal or SSH session closed) used to kill the run outright:
+    claims left `claimed`, a sent record not recorded. The run writes to a terminal that is
+    gone (EIO) while it settles, so the terminal here is a pseudo-terminal closed first."""
+    with moto_server() as s3_url, CountingLambda() as lam:
+        env = aws_env(s3=s3_url, **{"lambda": lam.url})
+        _bucket_with_records(s3_url, 120)
+        lam.delay = 0.05
+        primary, secondary = pty.openpty()
+        run = _replay(env, stdin=secondary, stdout=secondary, stderr=secondary)
+        os.close(secondary)
+        drained = threading.Thread(target=_drain, args=(primary,), daemon=True)
+        drained.start()
+        deadline = time.monotonic() + 120
+        while lam.requests < 20:
+            assert time.monotonic() < deadline and run.poll() is None
+            time.sleep(0.01)
+        os.close(primary)  # the terminal is gone ...
+        os.killpg(run.pid, signal.SIGHUP)  # ... and its session is told so
+        assert run.wait(timeout=120) == 128 + signal.SIGHUP
+        assert "claimed" not in _marker_states(s3_url)
+        rerun = _replay(env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _, err = rerun.communicate(timeout=300)
+        assert rerun.returncode == 0 and "Traceback" not in err, err
+        assert sorted(lam.received.values()) == [1] * 120  # each record sent exactly once
+        assert set(_marker_states(s3_url)) == {"done"}
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        return
