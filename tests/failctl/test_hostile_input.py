@@ -165,3 +165,31 @@ def test_audit_of_a_closed_standard_input_is_one_line_and_exit_2(capsys, monkeyp
     monkeypatch.setattr("sys.stdin", None)
     code, _, errors = run(capsys, "audit", "-")
     assert code == 2 and errors == ["failctl audit: standard input is closed: give the export's file, or pipe it in"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CALL pragma_version()",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "ATTACH '/tmp/x.duckdb'",
+        "COPY (SELECT 1) TO '/tmp/x.csv'",
+        "PRAGMA version",
+        "SET memory_limit = '10GB'",
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM glob('/etc/*')",
+        "SELECT * FROM '/etc/passwd'",
+        "SELECT * FROM read_json('http://127.0.0.1:9/x.json')",
+        "ѕELECT 1 FROM failed_events",  # Cyrillic s
+        "SELECT 1 FROM failed_events WHERE " + "NOT " * 10_000 + "true",
+        "SELECT 1 AS x FROM failed_events WHERE function_name = '" + "x" * 1_000_000 + "'",
+    ],
+    ids=lambda sql: sql[:24],
+)
+def test_statements_that_reach_outside_the_archive_are_one_line_and_exit_2(capsys, archive, sql):
+    code, _, errors = query(capsys, archive, sql, "--timeout", "20")
+    if code == 0:  # only the last two may run: they read nothing but the archive
+        assert sql.startswith("SELECT 1") and not errors, errors
+        return
+    assert code == 2 and len(errors) == 1, errors
