@@ -112,3 +112,16 @@ def _drain(fd: int) -> None:
             pass
     except OSError:
         return
+
+
+def test_a_statement_sqlglot_cannot_read_is_refused_in_exactly_one_stderr_line(tmp_path):
+    """sqlglot warned on stderr (Python's last-resort handler) before the refusal: two lines."""
+    write_records(tmp_path, 1)
+    done = subprocess.run(
+        [sys.executable, "-m", "failctl", "query", "--source", str(tmp_path), "--sql", "CALL pragma_version()"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
