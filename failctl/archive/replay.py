@@ -100,6 +100,9 @@ class Outcome:
     key: str
     status: str  # replayed, partial, skipped, held, failed, uncertain, not-sent
     detail: str = ""
+    # Set when --retry-uncertain re-drove a record whose earlier outcome was unknown: it may
+    # now have run twice, and the operator is told which ones.
+    was_uncertain: bool = False
 
 
 @dataclass
@@ -419,6 +422,9 @@ def replay_one(
     except Exception as error:  # a worker must settle its claim whatever it met
         detail = f"unexpected {type(error).__name__} while invoking ({error}): it may have run"
         return flight.finish(markers, ClaimState.UNCERTAIN, Outcome(key, "uncertain", detail))
+    if claim.took_over in (ClaimState.UNCERTAIN, ClaimState.CLAIMED) and outcome.status in ("replayed", "partial"):
+        outcome.was_uncertain = True
+        outcome.detail += "; it was uncertain (it may have run before): re-driven on purpose (--retry-uncertain)"
     # A batch the consumer ran (all or some records accepted) is done; it is not sent again.
     return flight.finish(markers, ClaimState.FAILED if outcome.status == "failed" else ClaimState.DONE, outcome)
 

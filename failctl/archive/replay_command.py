@@ -126,14 +126,16 @@ def _print_outcome(report: replay.ReplayReport, as_json: bool) -> None:
         print(json.dumps({"outcomes": [o.__dict__ for o in report.outcomes]}, indent=2))
         return
     for o in report.outcomes:
-        if o.status != "replayed":
+        if o.status != "replayed" or o.was_uncertain:
             print(f"  {o.status:<8} {o.key}: {o.detail}")
     held, unsent = report.count("held"), report.count("not-sent")
+    again = sum(1 for o in report.outcomes if o.was_uncertain)
     print(
         f"Replayed {report.count('replayed')}, partially {report.count('partial')}, "
         f"skipped {report.count('skipped')} (already replayed), failed {report.count('failed')}, "
         f"uncertain {report.count('uncertain')} (may have run: see --retry-uncertain)"
         + (f", held {held} (claimed by another run)" if held else "")
         + (f", not sent {unsent} (a later run re-drives them)" if unsent else "")
+        + (f"; {again} of those re-driven were uncertain and may now have run twice" if again else "")
         + "."
     )

@@ -9,7 +9,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -127,7 +127,7 @@ class FolderMarkers:
         except FileNotFoundError:
             return ClaimState.UNCERTAIN
         try:
-            return self._write_new(name, ClaimState.CLAIMED, detail)
+            return replace(self._write_new(name, ClaimState.CLAIMED, detail), took_over=state)
         except FileExistsError:
             return ClaimState.UNCERTAIN
 

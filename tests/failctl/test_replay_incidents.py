@@ -141,3 +141,28 @@ def test_aws_profile_naming_a_missing_profile_is_one_line_and_exit_3(tmp_path, c
     code = cli.main(["replay", "--source", "s3://some-bucket", "--execute"])
     err = capsys.readouterr().err
     assert code == 3 and "incident" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_retry_uncertain_says_which_records_it_redrove_that_may_have_run_before(tmp_path, capsys):
+    from botocore.exceptions import ClientError
+
+    write(tmp_path, HOME_ARN, 3)
+    server_error = ClientError({"Error": {"Code": "ServiceException"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "")
+    throttled = ClientError(
+        {"Error": {"Code": "TooManyRequestsException"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Invoke"
+    )
+    keys = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    first = namespace(tmp_path)
+    first.key = keys[0]
+    assert replay_command.run(first, Lambda(error=server_error)) == 1  # uncertain: may have run
+    second = namespace(tmp_path)
+    second.key = keys[1]
+    assert replay_command.run(second, Lambda(error=throttled)) == 1  # failed: proved not run
+    capsys.readouterr()
+    again = namespace(tmp_path)
+    again.retry_uncertain, again.json = True, False
+    assert replay_command.run(again, Lambda()) == 0
+    out = capsys.readouterr().out
+    assert "1 of those re-driven were uncertain and may now have run twice" in out, out
+    (line,) = [line for line in out.splitlines() if "may have run before" in line]
+    assert keys[0] in line  # the uncertain one, not the one that had failed, nor the new one
