@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from contextlib import nullcontext
 
@@ -54,8 +55,15 @@ def run(args: argparse.Namespace, client=None) -> int:
             stop=stop,
             stop_wait=getattr(args, "stop_wait", replay.STOP_WAIT_SECONDS),
         )
-        if stop.stopping and not report.outcomes:  # stopped while reading: nothing was claimed
-            report.outcomes = [replay.Outcome(p.summary.key, "not-sent", replay.NOT_STARTED) for p in plan]
+    if stop.stopping and not report.outcomes and stop.signal is not None:
+        # Stopped while reading: the records read so far may be done already, and the rest were
+        # never read; say that, not "not sent" for each record read.
+        name = signal.Signals(stop.signal).name
+        print(
+            f"failctl replay: {name} while reading {args.source} ({len(plan)} records read): "
+            "nothing was claimed or sent; run it again to replay",
+            file=sys.stderr,
+        )
     _print_outcome(report, args.json)
     if stop.signal is not None:
         return 128 + stop.signal  # the shell's code for a run ended by that signal

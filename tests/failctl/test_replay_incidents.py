@@ -166,3 +166,26 @@ def test_retry_uncertain_says_which_records_it_redrove_that_may_have_run_before(
     assert "1 of those re-driven were uncertain and may now have run twice" in out, out
     (line,) = [line for line in out.splitlines() if "may have run before" in line]
     assert keys[0] in line  # the uncertain one, not the one that had failed, nor the new one
+
+
+def test_a_stop_while_reading_says_nothing_was_claimed_rather_than_listing_records_not_sent(
+    tmp_path, capsys, monkeypatch
+):
+    import signal
+
+    write(tmp_path, HOME_ARN, 5)
+    real = replay.select
+
+    def interrupted(*a, **k):
+        for index, planned in enumerate(real(*a, **k)):
+            if index == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the archive is being listed
+            yield planned
+
+    monkeypatch.setattr(replay, "select", interrupted)
+    client = Lambda()
+    assert replay_command.run(namespace(tmp_path), client) == 130
+    out = capsys.readouterr()
+    assert json.loads(out.out)["outcomes"] == [] and client.calls == []
+    assert "SIGINT while reading" in out.err and "nothing was claimed or sent" in out.err
+    assert not (tmp_path / ".failctl").exists()
