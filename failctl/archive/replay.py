@@ -54,6 +54,11 @@ DEFAULT_CONCURRENCY = 8
 LEASE_SECONDS = 180
 # How long a stopped run waits for invokes already sent before settling them uncertain.
 STOP_WAIT_SECONDS = 30.0
+# Records in a row that end still throttled (each after every retry) before the run stops
+# claiming: Lambda is refusing this caller's rate or concurrency, and each further record would
+# cost its full backoff to learn the same.
+THROTTLED_IN_A_ROW = 8
+THROTTLED_DETAIL = "still throttled"
 # Backoff waits end early when the run stops; tests replace this to run without waiting.
 backoff_sleep: Callable[[float], None] | None = None
 
@@ -376,7 +381,7 @@ def invoke(client: Any, planned: PlannedReplay, stop: Stop | None = None, flight
         _pause(min(20.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0), stop)
     if verdict is Verdict.UNREACHABLE:
         raise NotSentError(f"cannot reach Lambda after {ATTEMPTS} attempts ({describe(last)}): nothing was sent")
-    raise RefusedError(f"still throttled after {ATTEMPTS} attempts: {describe(last)}")
+    raise RefusedError(f"{THROTTLED_DETAIL} after {ATTEMPTS} attempts: {describe(last)}")
 
 
 def replay_one(
@@ -480,6 +485,7 @@ def execute(
     flights: dict[int, Flight] = {}
     lock = threading.Lock()
     pending = iter(range(len(plan)))
+    throttled = [0]  # records in a row that ended still throttled
     markers = store.replays
 
     def work() -> None:
@@ -491,9 +497,15 @@ def execute(
             flight = Flight(plan[index].summary.key)
             with lock:
                 flights[index] = flight
-            outcomes[index] = replay_one(store, client, plan[index], retry_uncertain, stop, flight)
+            outcomes[index] = outcome = replay_one(store, client, plan[index], retry_uncertain, stop, flight)
             with lock:
                 del flights[index]
+                throttled[0] = throttled[0] + 1 if outcome.detail.startswith(THROTTLED_DETAIL) else 0
+                if throttled[0] >= THROTTLED_IN_A_ROW:
+                    stop.cannot_send(
+                        f"Lambda still throttled {throttled[0]} records in a row after every retry: nothing "
+                        "more claimed; a later run re-drives the rest (--rate or --concurrency lower the pace)"
+                    )
 
     workers = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(concurrency, len(plan))))]
     for worker in workers:

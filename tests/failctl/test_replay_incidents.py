@@ -189,3 +189,24 @@ def test_a_stop_while_reading_says_nothing_was_claimed_rather_than_listing_recor
     assert json.loads(out.out)["outcomes"] == [] and client.calls == []
     assert "SIGINT while reading" in out.err and "nothing was claimed or sent" in out.err
     assert not (tmp_path / ".failctl").exists()
+
+
+def test_lambda_throttling_every_record_stops_the_run_instead_of_grinding_through_the_archive(tmp_path, capsys):
+    """429 on every attempt: each record costs its full backoff (about 13 s) to learn the same;
+    after a few in a row the run claims nothing more and says how to go on."""
+    from botocore.exceptions import ClientError
+
+    write(tmp_path, HOME_ARN, 30)
+    throttled = ClientError(
+        {"Error": {"Code": "TooManyRequestsException"}, "ResponseMetadata": {"HTTPStatusCode": 429}}, "Invoke"
+    )
+    client = Lambda(error=throttled)
+    run = namespace(tmp_path)
+    run.concurrency = 1
+    with pytest.raises(replay_command.EnvironmentProblemError, match="throttled 8 records in a row"):
+        replay_command.run(run, client)
+    counted: dict[str, int] = {}
+    for outcome in json.loads(capsys.readouterr().out)["outcomes"]:
+        counted[outcome["status"]] = counted.get(outcome["status"], 0) + 1
+    assert counted == {"failed": 8, "not-sent": 22} and len(client.calls) == 8 * replay.ATTEMPTS
+    assert states(tmp_path) == ["failed"] * 8
