@@ -134,6 +134,16 @@ class FailureSummary:
         return self.kind == "async" and self.invoke_count == 0
 
     @property
+    def function_address(self) -> tuple[str, str, str] | None:
+        """(region, account, unqualified ARN) of the function the record names, or None when
+        its `functionArn` is not a Lambda function ARN. A replay targets this ARN, never a
+        function of the same name wherever the caller's credentials point."""
+        parts = (self.function_arn or "").split(":")
+        if len(parts) < 7 or parts[0] != "arn" or parts[2] != "lambda" or parts[5] != "function":
+            return None
+        return parts[3], parts[4], ":".join(parts[:7])
+
+    @property
     def replay_event(self) -> dict[str, Any]:
         """What a stream record's function is invoked with to re-drive it."""
         return self.event if self.event is not None else {"Records": self.batch}

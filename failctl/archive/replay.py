@@ -313,15 +313,16 @@ def target(summary: FailureSummary, region: str | None) -> str:
     account or region never re-drives a same-named function here), or its bare name when the
     record's ARN is not a Lambda function ARN. RefusedError, before sending, for a function in
     another region than the client's: Lambda would not find it there."""
-    parts = (summary.function_arn or "").split(":")
-    if len(parts) < 7 or parts[0] != "arn" or parts[2] != "lambda" or parts[5] != "function":
+    address = summary.function_address
+    if address is None:
         return summary.function
-    if region and parts[3] != region:
+    home, _, arn = address
+    if region and home != region:
         raise RefusedError(
-            f"{summary.function} is in {parts[3]}, this run invokes in {region}: "
-            f"run it again with AWS_REGION={parts[3]}; nothing was sent"
+            f"{summary.function} is in {home}, this run invokes in {region}: "
+            f"run it again with AWS_REGION={home}; nothing was sent"
         )
-    return ":".join(parts[:7])
+    return arn
 
 
 def _invoke_once(client: Any, planned: PlannedReplay, flight: Flight | None) -> Outcome:

@@ -145,6 +145,12 @@ def replay_once(replays: MarkerStore, summary: Any) -> str:
     `uncertain` when the request may have been accepted (never re-driven automatically)."""
     if not summary.request_id:
         return "not-replayed"
+    address = summary.function_address
+    here = (os.environ.get("AWS_REGION"), os.environ.get("ARCHIVE_ACCOUNT"))
+    if address is not None and any(mine and theirs != mine for theirs, mine in zip(address[:2], here, strict=True)):
+        # Another account's or region's function: its namesake here is not the one that failed.
+        logger.info("function elsewhere, not replayed", extra={"key": summary.key, "function": address[2]})
+        return "not-replayed"
     claim = replays.claim(f"{summary.function}/{summary.request_id}", {"record": summary.key})
     if not isinstance(claim, Claim):
         logger.info("replay already claimed", extra={"request_id": summary.request_id, "state": claim.value})

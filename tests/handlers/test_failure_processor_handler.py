@@ -522,3 +522,23 @@ def test_a_10_mb_record_is_alerted_within_the_sns_limit(aws):
     assert notify(aws, key) == {"alerted": 1}
     (alert,) = alerts(aws)
     assert len(alert["Message"].encode()) <= 256 * 1024
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:lambda:eu-west-1:999999999999:function:lambda-failures-test-processor",
+        "arn:aws:lambda:us-east-1:123456789012:function:lambda-failures-test-processor",
+    ],
+    ids=["other-account", "other-region"],
+)
+def test_auto_replay_never_redrives_a_namesake_of_a_function_elsewhere(aws, monkeypatch, arn):
+    """A record naming another account's or region's function is alerted, never re-driven to
+    the function of the same name here (the processor invoked by name)."""
+    monkeypatch.setenv("AUTO_REPLAY", "true")
+    monkeypatch.setenv("ARCHIVE_ACCOUNT", "123456789012")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    key = async_failure_key("lambda-failures-test-processor", MOMENT, "elsewhere")
+    put(aws, key, async_failure_record(arn, {"action": "process"}, MOMENT, None, "EventAgeExceeded", 0))
+    assert notify(aws, key) == {"alerted": 1}
+    assert aws["invoked"] == []
