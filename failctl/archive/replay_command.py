@@ -33,8 +33,9 @@ def run(args: argparse.Namespace, client=None) -> int:
         except (BotoCoreError, ClientError) as error:  # ClientError: a role the profile assumes refused
             raise from_aws(error, "replay --execute") from None
     key = getattr(args, "key", None)
-    if key is not None and not key.startswith("aws/lambda/"):
-        raise ReplayInputError(f"--key {key!r} is not a failure record key (aws/lambda/...)")
+    if key is not None and (not key.startswith("aws/lambda/") or {"", ".", ".."} & set(key.split("/"))):
+        # `..` would read a file outside a folder archive and write its claim outside the markers.
+        raise ReplayInputError(f"--key {key!r} is not a failure record key (aws/lambda/..., no '.' or '..' parts)")
     selection = replay.Selection(args.function, first, last, args.error_type, args.action, key)
     report = replay.ReplayReport()
     stop = replay.Stop()

@@ -210,3 +210,17 @@ def test_lambda_throttling_every_record_stops_the_run_instead_of_grinding_throug
         counted[outcome["status"]] = counted.get(outcome["status"], 0) + 1
     assert counted == {"failed": 8, "not-sent": 22} and len(client.calls) == 8 * replay.ATTEMPTS
     assert states(tmp_path) == ["failed"] * 8
+
+
+@pytest.mark.parametrize("key", ["aws/lambda/../../outside/rec.json", "aws/lambda/./x", "aws/lambda//x"])
+def test_a_key_that_climbs_out_of_the_archive_is_bad_input_and_reads_nothing(tmp_path, capsys, key):
+    archive, outside = tmp_path / "archive", tmp_path / "outside"
+    write(archive, HOME_ARN, 1)
+    outside.mkdir()
+    (outside / "rec.json").write_text(json.dumps(async_failure_record(HOME_ARN, {}, MOMENT, RuntimeError("x"))))
+    client = Lambda()
+    run = namespace(archive)
+    run.key = key
+    with pytest.raises(replay_command.ReplayInputError, match=r"no '\.' or '\.\.' parts"):
+        replay_command.run(run, client)
+    assert client.calls == [] and not (archive / ".failctl").exists()
