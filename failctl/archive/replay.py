@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from failctl.archive.stores import RecordLocation, Store, async_keys, days, read_many, stream_keys
 from lambda_failures.archive_format import FailureSummary, NotAFailureRecordError, parse_record, summarize
-from lambda_failures.claims import Claim, ClaimState
+from lambda_failures.claims import Claim, ClaimState, error_code
 from lambda_failures.invoke_errors import Verdict, classify, describe
 
 ATTEMPTS = 6
@@ -325,6 +325,14 @@ def target(summary: FailureSummary, region: str | None) -> str:
     return arn
 
 
+def _denied(error: Exception) -> bool:
+    """A claim refused for who the caller is (no s3:PutObject on the markers, a folder it may
+    not write): no other record's claim fares better, so the run stops instead of trying each."""
+    if isinstance(error, ClientError):
+        return error_code(error) in ("AccessDenied", "AllAccessDisabled", "403")
+    return isinstance(error, PermissionError)
+
+
 def _invoke_once(client: Any, planned: PlannedReplay, flight: Flight | None) -> Outcome:
     summary = planned.summary
     function = target(summary, getattr(getattr(client, "meta", None), "region_name", None))
@@ -403,7 +411,7 @@ def replay_one(
             key, {"function": planned.summary.function}, retry_uncertain=retry_uncertain, lease_seconds=LEASE_SECONDS
         )
     except (ClientError, BotoCoreError, OSError, RuntimeError) as error:
-        if classify(error) is Verdict.ENVIRONMENT:
+        if classify(error) is Verdict.ENVIRONMENT or _denied(error):
             stop.cannot_send(f"cannot claim records ({describe(error)})")
         return Outcome(key, "failed", f"not claimed ({describe(error)}): nothing was sent")
     if not isinstance(claim, Claim):

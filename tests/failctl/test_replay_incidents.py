@@ -13,9 +13,11 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import ClientError
 
 from failctl import cli
 from failctl.archive import replay, replay_command
+from failctl.archive.stores import FolderMarkers
 from failctl.emulation.lambda_writer import async_failure_key, async_failure_record
 
 MOMENT = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
@@ -224,3 +226,29 @@ def test_a_key_that_climbs_out_of_the_archive_is_bad_input_and_reads_nothing(tmp
     with pytest.raises(replay_command.ReplayInputError, match=r"no '\.' or '\.\.' parts"):
         replay_command.run(run, client)
     assert client.calls == [] and not (archive / ".failctl").exists()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        PermissionError(13, "Permission denied", ".failctl/markers"),
+        ClientError({"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}}, "PutObject"),
+    ],
+    ids=["folder", "bucket"],
+)
+def test_claims_this_caller_may_not_write_stop_the_run_at_the_first_record(tmp_path, capsys, monkeypatch, error):
+    write(tmp_path, HOME_ARN, 20)
+
+    def refused(self, *a, **k):
+        raise error
+
+    monkeypatch.setattr(FolderMarkers, "claim", refused)
+    client = Lambda()
+    run = namespace(tmp_path)
+    run.concurrency = 1
+    with pytest.raises(replay_command.EnvironmentProblemError, match="cannot claim records"):
+        replay_command.run(run, client)
+    counted: dict[str, int] = {}
+    for outcome in json.loads(capsys.readouterr().out)["outcomes"]:
+        counted[outcome["status"]] = counted.get(outcome["status"], 0) + 1
+    assert counted == {"failed": 1, "not-sent": 19} and client.calls == []
