@@ -26,6 +26,7 @@ already sent, and settles every claim it holds before it returns.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -200,12 +201,29 @@ def _hung_up(stop: Stop, signum: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             if stream.isatty():
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, stream.fileno())
-                os.close(devnull)
+                _silence(stream)
         except (OSError, ValueError):
             pass
     stop.request(signum)
+
+
+def _silence(stream: Any) -> None:
+    """Send what is still written to `stream` to /dev/null (its reader or terminal is gone)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _to_stderr(write: Callable[[], object]) -> None:
+    """Progress and notices are for whoever reads stderr; a reader that went away (`2>&1 | head`,
+    and Ctrl-C stops `head` too) must not end the run before it settles its claims."""
+    try:
+        write()
+    except OSError:
+        _silence(sys.stderr)
 
 
 @contextmanager
@@ -519,22 +537,22 @@ def execute(
     workers = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(concurrency, len(plan))))]
     for worker in workers:
         worker.start()
-    with tqdm(total=len(plan), desc="replaying", unit="record", file=sys.stderr, disable=not progress) as bar:
+    bar = tqdm(total=len(plan), desc="replaying", unit="record", file=sys.stderr, disable=not progress)
+    try:
         deadline: float | None = None
         while alive := [worker for worker in workers if worker.is_alive()]:
             alive[0].join(0.1)
-            bar.update(sum(1 for o in outcomes if o is not None) - bar.n)
+            _to_stderr(lambda: bar.update(sum(1 for o in outcomes if o is not None) - bar.n))
             if not stop.stopping:
                 continue
             if deadline is None:
                 deadline = time.monotonic() + stop_wait
                 if stop.signal is not None:
-                    name = signal.Signals(stop.signal).name
-                    bar.write(
-                        f"failctl replay: {name}: claiming no more; waiting up to {stop_wait:g} s for "
-                        f"{len(flights)} in flight (again to stop waiting)",
-                        file=sys.stderr,
+                    notice = (
+                        f"failctl replay: {signal.Signals(stop.signal).name}: claiming no more; waiting up to "
+                        f"{stop_wait:g} s for {len(flights)} in flight (again to stop waiting)"
                     )
+                    _to_stderr(functools.partial(bar.write, notice, file=sys.stderr))
             if stop.hurry.is_set() or time.monotonic() >= deadline:
                 waited = stop_wait - max(0.0, deadline - time.monotonic())
                 with lock:
@@ -544,6 +562,8 @@ def execute(
                     if abandoned is not None:
                         outcomes[index] = abandoned
                 break
+    finally:
+        _to_stderr(bar.close)
     report.outcomes.extend(
         outcome or Outcome(planned.summary.key, "not-sent", NOT_STARTED)
         for planned, outcome in zip(plan, outcomes, strict=True)

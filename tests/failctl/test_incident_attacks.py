@@ -125,3 +125,31 @@ def test_a_statement_sqlglot_cannot_read_is_refused_in_exactly_one_stderr_line(t
         timeout=120,
     )
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_ctrl_c_with_stderr_piped_to_a_reader_that_stopped_too_settles_every_claim():
+    """`failctl replay --execute 2>&1 | head` and Ctrl-C: `head` is stopped by the same
+    SIGINT, and the run's notice and progress hit a closed pipe. That ended the run before it
+    settled: 8 claims left `claimed`, their records sent but not recorded."""
+    with moto_server() as s3_url, CountingLambda() as lam:
+        env = aws_env(s3=s3_url, **{"lambda": lam.url})
+        _bucket_with_records(s3_url, 120)
+        lam.delay = 0.3
+        command = [sys.executable, "-m", "failctl", "replay", "--source", f"s3://{BUCKET}", "--execute"]
+        run = subprocess.Popen(
+            [*command, "--bucket-owner", ACCOUNT],
+            cwd=ROOT,
+            env=env | {"PYTHONPATH": str(ROOT)},
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 120
+        while lam.requests < 20:
+            assert time.monotonic() < deadline and run.poll() is None
+            time.sleep(0.01)
+        run.stderr.close()  # the reader is gone ...
+        os.killpg(run.pid, signal.SIGINT)  # ... and the run is asked to stop
+        assert run.wait(timeout=120) == 130
+        assert "claimed" not in _marker_states(s3_url)
+        assert set(lam.received.values()) == {1}
