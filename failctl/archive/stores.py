@@ -159,8 +159,9 @@ class FolderStore:
         return sorted(f"{prefix}{p.name}/" for p in folder.iterdir() if p.is_dir())
 
     def keys(self, prefix: str) -> Iterator[tuple[str, int]]:
-        """Files under prefix in key order (as sorted path parts), symlinked folders not
-        followed; one scandir per folder, as a Path per file cost more than reading it."""
+        """Files under prefix in key order (as sorted path parts), symlinks (to folders or
+        files) not followed: nothing outside the archive folder is read as a record; one scandir
+        per folder, as a Path per file cost more than reading it."""
         folder = self.root / prefix
         if not folder.is_dir():
             return
@@ -172,8 +173,8 @@ class FolderStore:
         for entry in entries:
             if entry.is_dir() and not entry.is_symlink():
                 yield from self._walk(entry.path, f"{key_prefix}{entry.name}/")
-            elif entry.is_file():
-                yield f"{key_prefix}{entry.name}", entry.stat().st_size
+            elif entry.is_file(follow_symlinks=False):
+                yield f"{key_prefix}{entry.name}", entry.stat(follow_symlinks=False).st_size
 
     def read(self, key: str) -> bytes:
         with open(os.path.join(self.root, key), "rb") as file:

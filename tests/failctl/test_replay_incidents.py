@@ -252,3 +252,13 @@ def test_claims_this_caller_may_not_write_stop_the_run_at_the_first_record(tmp_p
     for outcome in json.loads(capsys.readouterr().out)["outcomes"]:
         counted[outcome["status"]] = counted.get(outcome["status"], 0) + 1
     assert counted == {"failed": 1, "not-sent": 19} and client.calls == []
+
+
+def test_a_symlink_in_a_folder_archive_is_not_read_as_a_record(tmp_path, capsys):
+    archive, outside = tmp_path / "archive", tmp_path / "elsewhere.json"
+    write(archive, HOME_ARN, 1)
+    outside.write_text(json.dumps(async_failure_record(HOME_ARN, {"secret": 1}, MOMENT, RuntimeError("x"))))
+    (archive / async_failure_key("orders", MOMENT, "link")).symlink_to(outside)
+    client = Lambda()
+    assert replay_command.run(namespace(archive), client) == 0
+    assert len(client.calls) == 1  # the record, not the file the link points at
