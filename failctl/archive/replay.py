@@ -51,8 +51,13 @@ from lambda_failures.invoke_errors import Verdict, classify, describe
 ATTEMPTS = 6
 # Records in flight at once: well under Lambda's default async invoke quotas, enough to hide latency.
 DEFAULT_CONCURRENCY = 8
-# A claim younger than this may belong to a run still at work (an invoke waits at most ~2 x 60 s).
-LEASE_SECONDS = 180
+# A stream batch is replayed synchronously: the answer comes when the function returns, up to
+# Lambda's 900 s timeout. botocore's default 60 s read timeout reported every batch of a slower
+# consumer `uncertain` while it ran on.
+READ_TIMEOUT_SECONDS = 910
+# A claim younger than this may belong to a run still at work (an invoke waits at most the
+# connect timeout and READ_TIMEOUT_SECONDS).
+LEASE_SECONDS = 1000
 # How long a stopped run waits for invokes already sent before settling them uncertain.
 STOP_WAIT_SECONDS = 30.0
 # Records in a row that end still throttled (each after every retry) before the run stops
@@ -580,7 +585,8 @@ def lambda_client() -> Any:
 
     session = boto3.Session()
     # One attempt per call: `invoke` retries only what proves Lambda did not run it.
-    client = session.client("lambda", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    config = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=READ_TIMEOUT_SECONDS)
+    client = session.client("lambda", config=config)
     credentials = session.get_credentials()
     if credentials is None:
         raise NoCredentialsError()

@@ -262,3 +262,15 @@ def test_a_symlink_in_a_folder_archive_is_not_read_as_a_record(tmp_path, capsys)
     client = Lambda()
     assert replay_command.run(namespace(archive), client) == 0
     assert len(client.calls) == 1  # the record, not the file the link points at
+
+
+def test_a_batch_replay_waits_for_a_consumer_as_long_as_lambda_lets_it_run(monkeypatch):
+    """RequestResponse answers when the function returns (up to 900 s); botocore's 60 s read
+    timeout made every replay of a slower consumer `uncertain` while it ran on. A claim must
+    outlive that wait, or a second run would take a live one for abandoned."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "t")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "t")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    client = replay.lambda_client()
+    assert client.meta.config.read_timeout >= 900
+    assert replay.LEASE_SECONDS > client.meta.config.read_timeout + client.meta.config.connect_timeout
