@@ -141,6 +141,7 @@ class FailureSummary:
     batch_size: int | None = None
     source_arn: str | None = None
     invoke_count: int | None = None  # approximateInvokeCount, when the record states a whole number
+    function_arn: str | None = None  # requestContext.functionArn as written (account, region, qualifier)
     request_payload: Any = None
     batch: list[dict[str, Any]] = field(default_factory=list)
     # The stored event itself where it is not `{"Records": batch}`: a Kafka record keeps the
@@ -151,6 +152,16 @@ class FailureSummary:
     def retryable(self) -> bool:
         """The code never ran on this event (see above): re-driving it cannot repeat a run."""
         return self.kind == "async" and self.invoke_count == 0
+
+    @property
+    def function_address(self) -> tuple[str, str, str] | None:
+        """(region, account, unqualified ARN) of the function the record names, or None when
+        its `functionArn` is not a Lambda function ARN. A replay targets this ARN, never a
+        function of the same name wherever the caller's credentials point."""
+        parts = (self.function_arn or "").split(":")
+        if len(parts) < 7 or parts[0] != "arn" or parts[2] != "lambda" or parts[5] != "function":
+            return None
+        return parts[3], parts[4], ":".join(parts[:7])
 
     @property
     def replay_event(self) -> dict[str, Any]:
@@ -188,6 +199,7 @@ def summarize(key: str, record: dict[str, Any]) -> FailureSummary:
         "condition": str(context.get("condition") or "unknown"),
         "request_id": context.get("requestId"),
         "invoke_count": _whole_number(context.get("approximateInvokeCount")),
+        "function_arn": context.get("functionArn") if isinstance(context.get("functionArn"), str) else None,
     }
     kafka = record.get("KafkaBatchInfo")
     if isinstance(kafka, dict):

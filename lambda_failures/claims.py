@@ -41,6 +41,9 @@ class Claim:
 
     name: str
     etag: str
+    # The state of the marker this claim replaced (FAILED, or UNCERTAIN/CLAIMED taken on
+    # purpose), None for a new one: a record re-driven over an uncertain marker may run twice.
+    took_over: ClaimState | None = None
 
 
 def error_code(error: ClientError) -> str:
@@ -136,7 +139,7 @@ class MarkerStore:
         refusal = refused(state, body, retry_uncertain, lease_seconds)
         if refusal is None and etag:
             try:
-                return Claim(name, self._put(name, ClaimState.CLAIMED, detail, IfMatch=etag))
+                return Claim(name, self._put(name, ClaimState.CLAIMED, detail, IfMatch=etag), took_over=state)
             except ClientError as error:
                 if error_code(error) not in LOST_RACE:
                     raise

@@ -89,7 +89,19 @@ def classify(error: Exception) -> Verdict:
         return Verdict.UNREACHABLE
     if isinstance(error, ParamValidationError | ValidationError):
         return Verdict.INVALID
+    if isinstance(error, RuntimeError) and raised_by_credentials(error):
+        return Verdict.ENVIRONMENT
     return Verdict.UNCERTAIN
+
+
+def raised_by_credentials(error: BaseException) -> bool:
+    """botocore raises a bare RuntimeError when refreshed credentials are still expired (a
+    credential_process or SSO cache handing out an expired session): raised while signing,
+    before the request exists."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and frame.tb_frame.f_globals.get("__name__") == "botocore.credentials"
 
 
 def not_sent(verdict: Verdict) -> bool:

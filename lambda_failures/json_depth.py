@@ -16,8 +16,11 @@ from typing import Any
 # far below Python's recursion limit (1,000 frames) with room for the callers' own frames.
 MAX_DEPTH = 200
 
-# A string literal (skipped whole, escapes included) or a bracket.
-_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# A string literal (skipped whole, escapes included; an unterminated one runs to the end of
+# the text) or a bracket. Unterminated strings must match too: a pattern that fails on them
+# rescans the rest of the text from every escaped quote, quadratic time (`"\"\"\"...` of a
+# few hundred kB took hours, longer than any Lambda timeout).
+_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z)|[\[\]{}]', re.DOTALL)
 
 
 class TooDeepError(ValueError):

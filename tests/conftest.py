@@ -25,6 +25,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 SLOW_MODULES = frozenset(
     {
         "tests/failctl/test_replay_concurrency.py",
+        "tests/failctl/test_incident_attacks.py",
         "tests/failctl/test_demo.py",
         "tests/failctl/test_consumer_example.py",
         "tests/failctl/test_gate_cli.py",

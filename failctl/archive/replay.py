@@ -17,13 +17,18 @@ it. The outcome is written on the claim:
   never re-driven automatically; `--retry-uncertain` re-drives it on purpose.
 botocore's own retries are off for the invoke: a retried 5xx is how a record runs twice.
 
-A run stopped by SIGINT or SIGTERM claims nothing more, waits a bounded time for invokes
+A record is re-driven to the function its record names (account and region as well as name,
+unqualified), never to a function of the same name wherever the operator's credentials point.
+
+A run stopped by SIGINT, SIGTERM or SIGHUP claims nothing more, waits a bounded time for invokes
 already sent, and settles every claim it holds before it returns.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import random
 import signal
 import sys
@@ -40,16 +45,26 @@ from tqdm import tqdm
 
 from failctl.archive.stores import RecordLocation, Store, async_keys, days, read_many, stream_keys
 from lambda_failures.archive_format import FailureSummary, NotAFailureRecordError, parse_record, summarize
-from lambda_failures.claims import Claim, ClaimState
+from lambda_failures.claims import Claim, ClaimState, error_code
 from lambda_failures.invoke_errors import Verdict, classify, describe
 
 ATTEMPTS = 6
 # Records in flight at once: well under Lambda's default async invoke quotas, enough to hide latency.
 DEFAULT_CONCURRENCY = 8
-# A claim younger than this may belong to a run still at work (an invoke waits at most ~2 x 60 s).
-LEASE_SECONDS = 180
+# A stream batch is replayed synchronously: the answer comes when the function returns, up to
+# Lambda's 900 s timeout. botocore's default 60 s read timeout reported every batch of a slower
+# consumer `uncertain` while it ran on.
+READ_TIMEOUT_SECONDS = 910
+# A claim younger than this may belong to a run still at work (an invoke waits at most the
+# connect timeout and READ_TIMEOUT_SECONDS).
+LEASE_SECONDS = 1000
 # How long a stopped run waits for invokes already sent before settling them uncertain.
 STOP_WAIT_SECONDS = 30.0
+# Records in a row that end still throttled (each after every retry) before the run stops
+# claiming: Lambda is refusing this caller's rate or concurrency, and each further record would
+# cost its full backoff to learn the same.
+THROTTLED_IN_A_ROW = 8
+THROTTLED_DETAIL = "still throttled"
 # Backoff waits end early when the run stops; tests replace this to run without waiting.
 backoff_sleep: Callable[[float], None] | None = None
 
@@ -96,6 +111,9 @@ class Outcome:
     key: str
     status: str  # replayed, partial, skipped, held, failed, uncertain, not-sent
     detail: str = ""
+    # Set when --retry-uncertain re-drove a record whose earlier outcome was unknown: it may
+    # now have run twice, and the operator is told which ones.
+    was_uncertain: bool = False
 
 
 @dataclass
@@ -180,16 +198,53 @@ class Stop:
         return self.event.wait(seconds)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _hung_up(stop: Stop, signum: int) -> None:
+    """The terminal closed (SIGHUP): stop as for SIGINT, and send what the run still writes to
+    the terminal nowhere, since writing to a terminal that is gone fails (EIO) mid-settlement."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream.isatty():
+                _silence(stream)
+        except (OSError, ValueError):
+            pass
+    stop.request(signum)
+
+
+def _silence(stream: Any) -> None:
+    """Send what is still written to `stream` to /dev/null (its reader or terminal is gone)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _to_stderr(write: Callable[[], object]) -> None:
+    """Progress and notices are for whoever reads stderr; a reader that went away (`2>&1 | head`,
+    and Ctrl-C stops `head` too) must not end the run before it settles its claims."""
+    try:
+        write()
+    except OSError:
+        _silence(sys.stderr)
+
+
 @contextmanager
 def stopped_by_signals(stop: Stop) -> Iterator[None]:
-    """SIGINT and SIGTERM set `stop` instead of killing the run (main thread only; elsewhere
-    signals keep their handlers, as Python allows them only there)."""
+    """SIGINT, SIGTERM and SIGHUP set `stop` instead of killing the run (main thread only;
+    elsewhere signals keep their handlers, as Python allows them only there)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
     for signum in previous:
-        signal.signal(signum, lambda number, _frame: stop.request(number))
+        if signum == signal.SIGHUP:
+            signal.signal(signum, lambda number, _frame: _hung_up(stop, number))
+        else:
+            signal.signal(signum, lambda number, _frame: stop.request(number))
     try:
         yield
     finally:
@@ -277,8 +332,34 @@ def _settled(markers: Any, claim: Claim | None, state: ClaimState, outcome: Outc
     return outcome
 
 
+def target(summary: FailureSummary, region: str | None) -> str:
+    """The function to invoke: the unqualified ARN the record names (so a record from another
+    account or region never re-drives a same-named function here), or its bare name when the
+    record's ARN is not a Lambda function ARN. RefusedError, before sending, for a function in
+    another region than the client's: Lambda would not find it there."""
+    address = summary.function_address
+    if address is None:
+        return summary.function
+    home, _, arn = address
+    if region and home != region:
+        raise RefusedError(
+            f"{summary.function} is in {home}, this run invokes in {region}: "
+            f"run it again with AWS_REGION={home}; nothing was sent"
+        )
+    return arn
+
+
+def _denied(error: Exception) -> bool:
+    """A claim refused for who the caller is (no s3:PutObject on the markers, a folder it may
+    not write): no other record's claim fares better, so the run stops instead of trying each."""
+    if isinstance(error, ClientError):
+        return error_code(error) in ("AccessDenied", "AllAccessDisabled", "403")
+    return isinstance(error, PermissionError)
+
+
 def _invoke_once(client: Any, planned: PlannedReplay, flight: Flight | None) -> Outcome:
     summary = planned.summary
+    function = target(summary, getattr(getattr(client, "meta", None), "region_name", None))
     if summary.kind == "async":
         request = {"InvocationType": "Event", "Payload": json.dumps(summary.request_payload)}
     else:
@@ -286,7 +367,7 @@ def _invoke_once(client: Any, planned: PlannedReplay, flight: Flight | None) -> 
     if flight is not None:
         flight.send()
     try:
-        response = client.invoke(FunctionName=summary.function, **request)
+        response = client.invoke(FunctionName=function, **request)
     finally:
         if flight is not None:
             flight.sent()
@@ -320,7 +401,7 @@ def invoke(client: Any, planned: PlannedReplay, stop: Stop | None = None, flight
     for attempt in range(ATTEMPTS):
         try:
             return _invoke_once(client, planned, flight)
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, RuntimeError) as error:  # RuntimeError: see raised_by_credentials
             verdict, last = classify(error), error
         if verdict is Verdict.UNCERTAIN:
             raise UncertainOutcomeError(f"{describe(last)}: it may have run") from None
@@ -333,7 +414,7 @@ def invoke(client: Any, planned: PlannedReplay, stop: Stop | None = None, flight
         _pause(min(20.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0), stop)
     if verdict is Verdict.UNREACHABLE:
         raise NotSentError(f"cannot reach Lambda after {ATTEMPTS} attempts ({describe(last)}): nothing was sent")
-    raise RefusedError(f"still throttled after {ATTEMPTS} attempts: {describe(last)}")
+    raise RefusedError(f"{THROTTLED_DETAIL} after {ATTEMPTS} attempts: {describe(last)}")
 
 
 def replay_one(
@@ -354,7 +435,7 @@ def replay_one(
             key, {"function": planned.summary.function}, retry_uncertain=retry_uncertain, lease_seconds=LEASE_SECONDS
         )
     except (ClientError, BotoCoreError, OSError, RuntimeError) as error:
-        if isinstance(error, ClientError | BotoCoreError) and classify(error) is Verdict.ENVIRONMENT:
+        if classify(error) is Verdict.ENVIRONMENT or _denied(error):
             stop.cannot_send(f"cannot claim records ({describe(error)})")
         return Outcome(key, "failed", f"not claimed ({describe(error)}): nothing was sent")
     if not isinstance(claim, Claim):
@@ -376,6 +457,12 @@ def replay_one(
         if error.stops_run:
             stop.cannot_send(str(error))
         return flight.finish(markers, ClaimState.FAILED, Outcome(key, "not-sent", str(error)))
+    except Exception as error:  # a worker must settle its claim whatever it met
+        detail = f"unexpected {type(error).__name__} while invoking ({error}): it may have run"
+        return flight.finish(markers, ClaimState.UNCERTAIN, Outcome(key, "uncertain", detail))
+    if claim.took_over in (ClaimState.UNCERTAIN, ClaimState.CLAIMED) and outcome.status in ("replayed", "partial"):
+        outcome.was_uncertain = True
+        outcome.detail += "; it was uncertain (it may have run before): re-driven on purpose (--retry-uncertain)"
     # A batch the consumer ran (all or some records accepted) is done; it is not sent again.
     return flight.finish(markers, ClaimState.FAILED if outcome.status == "failed" else ClaimState.DONE, outcome)
 
@@ -431,6 +518,7 @@ def execute(
     flights: dict[int, Flight] = {}
     lock = threading.Lock()
     pending = iter(range(len(plan)))
+    throttled = [0]  # records in a row that ended still throttled
     markers = store.replays
 
     def work() -> None:
@@ -442,29 +530,35 @@ def execute(
             flight = Flight(plan[index].summary.key)
             with lock:
                 flights[index] = flight
-            outcomes[index] = replay_one(store, client, plan[index], retry_uncertain, stop, flight)
+            outcomes[index] = outcome = replay_one(store, client, plan[index], retry_uncertain, stop, flight)
             with lock:
                 del flights[index]
+                throttled[0] = throttled[0] + 1 if outcome.detail.startswith(THROTTLED_DETAIL) else 0
+                if throttled[0] >= THROTTLED_IN_A_ROW:
+                    stop.cannot_send(
+                        f"Lambda still throttled {throttled[0]} records in a row after every retry: nothing "
+                        "more claimed; a later run re-drives the rest (--rate or --concurrency lower the pace)"
+                    )
 
     workers = [threading.Thread(target=work, daemon=True) for _ in range(max(1, min(concurrency, len(plan))))]
     for worker in workers:
         worker.start()
-    with tqdm(total=len(plan), desc="replaying", unit="record", file=sys.stderr, disable=not progress) as bar:
+    bar = tqdm(total=len(plan), desc="replaying", unit="record", file=sys.stderr, disable=not progress)
+    try:
         deadline: float | None = None
         while alive := [worker for worker in workers if worker.is_alive()]:
             alive[0].join(0.1)
-            bar.update(sum(1 for o in outcomes if o is not None) - bar.n)
+            _to_stderr(lambda: bar.update(sum(1 for o in outcomes if o is not None) - bar.n))
             if not stop.stopping:
                 continue
             if deadline is None:
                 deadline = time.monotonic() + stop_wait
                 if stop.signal is not None:
-                    name = signal.Signals(stop.signal).name
-                    bar.write(
-                        f"failctl replay: {name}: claiming no more; waiting up to {stop_wait:g} s for "
-                        f"{len(flights)} in flight (again to stop waiting)",
-                        file=sys.stderr,
+                    notice = (
+                        f"failctl replay: {signal.Signals(stop.signal).name}: claiming no more; waiting up to "
+                        f"{stop_wait:g} s for {len(flights)} in flight (again to stop waiting)"
                     )
+                    _to_stderr(functools.partial(bar.write, notice, file=sys.stderr))
             if stop.hurry.is_set() or time.monotonic() >= deadline:
                 waited = stop_wait - max(0.0, deadline - time.monotonic())
                 with lock:
@@ -474,6 +568,8 @@ def execute(
                     if abandoned is not None:
                         outcomes[index] = abandoned
                 break
+    finally:
+        _to_stderr(bar.close)
     report.outcomes.extend(
         outcome or Outcome(planned.summary.key, "not-sent", NOT_STARTED)
         for planned, outcome in zip(plan, outcomes, strict=True)
@@ -486,13 +582,17 @@ def lambda_client() -> Any:
     first record)."""
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import NoCredentialsError
+    from botocore.exceptions import CredentialRetrievalError, NoCredentialsError
 
     session = boto3.Session()
     # One attempt per call: `invoke` retries only what proves Lambda did not run it.
-    client = session.client("lambda", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    config = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=READ_TIMEOUT_SECONDS)
+    client = session.client("lambda", config=config)
     credentials = session.get_credentials()
     if credentials is None:
         raise NoCredentialsError()
-    credentials.get_frozen_credentials()
+    try:
+        credentials.get_frozen_credentials()
+    except RuntimeError as error:  # refreshed and still expired (see raised_by_credentials)
+        raise CredentialRetrievalError(provider=credentials.method, error_msg=str(error)) from None
     return client

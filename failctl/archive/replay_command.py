@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
 from contextlib import nullcontext
 
@@ -28,14 +29,17 @@ def run(args: argparse.Namespace, client=None) -> int:
         store = open_store(args.source, args.bucket_owner)
     except (FileNotFoundError, ValueError) as error:
         raise ReplayInputError(str(error)) from None
+    except BotoCoreError as error:  # AWS_PROFILE naming a profile that is not configured
+        raise from_aws(error, f"cannot open {args.source}") from None
     if args.execute and client is None:
         try:  # before reading anything: a machine that cannot invoke learns it at once
             client = replay.lambda_client()
         except (BotoCoreError, ClientError) as error:  # ClientError: a role the profile assumes refused
             raise from_aws(error, "replay --execute") from None
     key = getattr(args, "key", None)
-    if key is not None and not key.startswith("aws/lambda/"):
-        raise ReplayInputError(f"--key {key!r} is not a failure record key (aws/lambda/...)")
+    if key is not None and (not key.startswith("aws/lambda/") or {"", ".", ".."} & set(key.split("/"))):
+        # `..` would read a file outside a folder archive and write its claim outside the markers.
+        raise ReplayInputError(f"--key {key!r} is not a failure record key (aws/lambda/..., no '.' or '..' parts)")
     if args.function is not None and not LAMBDA_NAME.fullmatch(args.function):
         raise ReplayInputError(f"--function {args.function!r} is not a Lambda function name")
     selection = replay.Selection(args.function, first, last, args.error_type, args.action, key)
@@ -58,8 +62,15 @@ def run(args: argparse.Namespace, client=None) -> int:
             stop=stop,
             stop_wait=getattr(args, "stop_wait", replay.STOP_WAIT_SECONDS),
         )
-        if stop.stopping and not report.outcomes:  # stopped while reading: nothing was claimed
-            report.outcomes = [replay.Outcome(p.summary.key, "not-sent", replay.NOT_STARTED) for p in plan]
+    if stop.stopping and not report.outcomes and stop.signal is not None:
+        # Stopped while reading: the records read so far may be done already, and the rest were
+        # never read; say that, not "not sent" for each record read.
+        name = signal.Signals(stop.signal).name
+        print(
+            f"failctl replay: {name} while reading {args.source} ({len(plan)} records read): "
+            "nothing was claimed or sent; run it again to replay",
+            file=sys.stderr,
+        )
     _print_outcome(report, args.json)
     if stop.signal is not None:
         return ExitStatus(128 + stop.signal)  # the shell's code for a run ended by that signal
@@ -130,14 +141,16 @@ def _print_outcome(report: replay.ReplayReport, as_json: bool) -> None:
         print(json.dumps({"outcomes": [o.__dict__ for o in report.outcomes]}, indent=2))
         return
     for o in report.outcomes:
-        if o.status != "replayed":
+        if o.status != "replayed" or o.was_uncertain:
             print(f"  {o.status:<8} {o.key}: {o.detail}")
     held, unsent = report.count("held"), report.count("not-sent")
+    again = sum(1 for o in report.outcomes if o.was_uncertain)
     print(
         f"Replayed {report.count('replayed')}, partially {report.count('partial')}, "
         f"skipped {report.count('skipped')} (already replayed), failed {report.count('failed')}, "
         f"uncertain {report.count('uncertain')} (may have run: see --retry-uncertain)"
         + (f", held {held} (claimed by another run)" if held else "")
         + (f", not sent {unsent} (a later run re-drives them)" if unsent else "")
+        + (f"; {again} of those re-driven were uncertain and may now have run twice" if again else "")
         + "."
     )

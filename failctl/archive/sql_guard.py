@@ -10,6 +10,7 @@ default is 80% of the machine's memory).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -19,6 +20,10 @@ from typing import Any
 import duckdb
 import sqlglot
 from sqlglot import exp
+
+# sqlglot warns on stderr when it reads a statement it does not know as a Command (`CALL ...`):
+# the refusal of that Command is the one line the operator gets, not the warning before it.
+logging.getLogger("sqlglot").addHandler(logging.NullHandler())
 
 # Far beyond what a query a person writes nests, well within what the parser can recurse.
 MAX_PARENTHESES = 32
@@ -125,5 +130,8 @@ def run(
         megabytes = limits.memory_limit_mb or default_memory_limit_mb()
         raise QueryRefusedError(f"the query needed more than {megabytes} MB of memory (--memory-limit)") from None
     finally:
+        # Joined, not only cancelled: a timer thread still ending while the interpreter exits
+        # tears down under DuckDB's connection and aborts the process (exit 134, half the time).
         timer.cancel()
+        timer.join()
     return names, rows

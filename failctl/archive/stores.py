@@ -9,7 +9,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -128,7 +128,7 @@ class FolderMarkers:
         except FileNotFoundError:
             return ClaimState.UNCERTAIN
         try:
-            return self._write_new(name, ClaimState.CLAIMED, detail)
+            return replace(self._write_new(name, ClaimState.CLAIMED, detail), took_over=state)
         except FileExistsError:
             return ClaimState.UNCERTAIN
 
@@ -160,8 +160,9 @@ class FolderStore:
         return sorted(f"{prefix}{p.name}/" for p in folder.iterdir() if p.is_dir())
 
     def keys(self, prefix: str) -> Iterator[tuple[str, int | None]]:
-        """Files under prefix in key order (as sorted path parts), symlinked folders not
-        followed; one scandir per folder, as a Path per file cost more than reading it."""
+        """Files under prefix in key order (as sorted path parts), symlinks (to folders or
+        files) not followed: nothing outside the archive folder is read as a record; one scandir
+        per folder, as a Path per file cost more than reading it."""
         folder = self.root / prefix
         if not folder.is_dir():
             return
@@ -173,7 +174,7 @@ class FolderStore:
         for entry in entries:
             if entry.is_dir() and not entry.is_symlink():
                 yield from self._walk(entry.path, f"{key_prefix}{entry.name}/")
-            elif entry.is_file():
+            elif entry.is_file(follow_symlinks=False):
                 yield f"{key_prefix}{entry.name}", None  # no stat: nothing reads a folder's sizes
 
     def read(self, key: str) -> bytes:

@@ -154,9 +154,11 @@ class InProcessLambda:
         self._handlers = handlers  # function name -> (handler, function ARN)
 
     def invoke(self, FunctionName: str, InvocationType: str, Payload: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
-        handler, arn = self._handlers[FunctionName]
+        # Lambda takes a name or a function ARN (replay sends the record's unqualified ARN).
+        name = FunctionName.split(":")[6] if FunctionName.startswith("arn:") else FunctionName
+        handler, arn = self._handlers[name]
         try:
-            result = call_handler(handler, json.loads(Payload), FakeContext(FunctionName, arn))
+            result = call_handler(handler, json.loads(Payload), FakeContext(name, arn))
         except Exception as error:  # Lambda reports any unhandled error, whatever its type
             body = {"errorType": type(error).__name__, "errorMessage": str(error)}
             return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(body).encode())}

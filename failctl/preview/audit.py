@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 from pathlib import Path
@@ -20,14 +21,35 @@ class ExportError(Exception):
     """The input is not a stack export the audit can read."""
 
 
+# Byte order marks an export may start with: Windows PowerShell 5.1 redirects
+# (`pulumi stack export > stack.json`) write UTF-16 LE with a BOM, some editors a UTF-8 BOM.
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
 def read_text(path: str) -> str:
-    """The export's text from a file, or from standard input for `-`."""
+    """The export's text from a file, or from standard input for `-`: UTF-8, or UTF-8 or
+    UTF-16 behind a byte order mark."""
     try:
-        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            if sys.stdin is None or sys.stdin.closed:
+                raise ExportError("standard input is closed: give the export's file, or pipe it in")
+            stream = getattr(sys.stdin, "buffer", None)
+            data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogatepass")
+        else:
+            data = Path(path).read_bytes()
     except OSError as error:
-        raise ExportError(f"cannot read {path}: {error.strerror}") from None
+        raise ExportError(f"cannot read {path}: {error.strerror or error}") from None
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    if encoding == "utf-8" and b"\x00" in data[:4]:
+        raise ExportError(f"{path} is not UTF-8 text (NUL bytes: UTF-16 without a byte order mark?)")
+    try:
+        return data.decode(encoding)
     except UnicodeDecodeError as error:
-        raise ExportError(f"{path} is not UTF-8 text (byte {error.start})") from None
+        raise ExportError(f"{path} is not {encoding.upper().removesuffix('-SIG')} text (byte {error.start})") from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ExportError(f"not JSON: {constant} is not a JSON value (a stack export never holds one)")
 
 
 def _unsecret(value: Any) -> Any:
@@ -50,7 +72,7 @@ def resources_from_export(text: str) -> list[SynthResource]:
     if depth_exceeds(text):  # before parsing: every later walk recurses once per level
         raise ExportError(f"nested deeper than {MAX_DEPTH} levels: not a stack export the audit can read")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as error:
         raise ExportError(f"not JSON: {error.msg} at line {error.lineno}") from None
     deployment = data.get("deployment", data) if isinstance(data, dict) else None

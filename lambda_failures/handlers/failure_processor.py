@@ -37,6 +37,7 @@ from lambda_failures.archive_format import (
     ALERT_MARKERS,
     ALERTED_TAG,
     AUTO_REPLAY_MARKERS,
+    RECORD_PREFIX,
     REPLAYED_TAG,
     NotAFailureRecordError,
     parse_record,
@@ -143,6 +144,12 @@ def replay_once(replays: MarkerStore, summary: Any) -> str:
     ran (the error is raised so Lambda retries the notification, which may claim it again),
     `uncertain` when the request may have been accepted (never re-driven automatically)."""
     if not summary.request_id:
+        return "not-replayed"
+    address = summary.function_address
+    here = (os.environ.get("AWS_REGION"), os.environ.get("ARCHIVE_ACCOUNT"))
+    if address is not None and any(mine and theirs != mine for theirs, mine in zip(address[:2], here, strict=True)):
+        # Another account's or region's function: its namesake here is not the one that failed.
+        logger.info("function elsewhere, not replayed", extra={"key": summary.key, "function": address[2]})
         return "not-replayed"
     claim = replays.claim(f"{summary.function}/{summary.request_id}", {"record": summary.key})
     if not isinstance(claim, Claim):
@@ -252,10 +259,15 @@ def process_notification(event: Any, topic_arn: str, auto_replay: bool) -> dict[
             logger.warning("notification record skipped", extra={"reason": str(error)})
             counts["invalid"] = counts.get("invalid", 0) + 1
             continue
+        if not key.startswith(RECORD_PREFIX):  # not a failure record: never claimed, never alerted
+            logger.warning("notification outside the archive prefix skipped", extra={"key": key[:300]})
+            counts["ignored"] = counts.get("ignored", 0) + 1
+            continue
         try:
             outcome = process_object(bucket, key, version, topic_arn, auto_replay)
-        except (ClientError, BotoCoreError) as error:
-            logger.warning("failure record not processed", extra={"key": key, "reason": str(error)})
+        except Exception as error:  # one record that breaks, however, must not stop the others
+            reason = describe(error) if isinstance(error, ClientError | BotoCoreError) else type(error).__name__
+            logger.warning("failure record not processed", extra={"key": key, "reason": f"{reason}: {error}"[:500]})
             retry.append(key)
             outcome = "failed"
         counts[outcome] = counts.get(outcome, 0) + 1

@@ -134,3 +134,62 @@ def test_an_export_that_is_not_utf8_is_one_line_and_exit_2(capsys, tmp_path):
     path.write_bytes(b'{"deployment": {"resources": []}, "x": "\xff\xfe"}')
     code, _, errors = run(capsys, "audit", str(path))
     assert code == 2 and len(errors) == 1 and "not UTF-8" in errors[0], errors
+
+
+@pytest.mark.parametrize(
+    ("bom", "encoding"),
+    [(b"\xef\xbb\xbf", "utf-8"), (b"", "utf-16"), (b"", "utf-16-le")],
+    ids=["utf8-bom", "utf16", "utf16le-without-bom"],
+)
+def test_an_export_behind_a_byte_order_mark_is_read(capsys, tmp_path, bom, encoding):
+    """Windows PowerShell 5.1's `pulumi stack export > stack.json` writes UTF-16 with a BOM;
+    some editors save UTF-8 with one. UTF-16 without a BOM cannot be told apart: one line."""
+    path = tmp_path / "export.json"
+    path.write_bytes(bom + (FIXTURES / "stack-export-compliant.json").read_text().encode(encoding))
+    code, out, errors = run(capsys, "audit", str(path))
+    if encoding == "utf-16-le":
+        assert code == 2 and len(errors) == 1 and "not UTF-8" in errors[0], errors
+    else:
+        assert code == 0 and not errors and "PASSED" in out, errors
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_or_infinity_in_an_export_is_one_line_and_exit_2(capsys, monkeypatch, constant):
+    text = (FIXTURES / "stack-export-compliant.json").read_text().replace('"custom": true', f'"custom": {constant}', 1)
+    assert constant in text
+    code, _, errors = audit(capsys, monkeypatch, text)
+    assert code == 2 and len(errors) == 1 and f"{constant} is not a JSON value" in errors[0], errors
+
+
+def test_audit_of_a_closed_standard_input_is_one_line_and_exit_2(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", None)
+    code, _, errors = run(capsys, "audit", "-")
+    assert code == 2 and errors == ["failctl audit: standard input is closed: give the export's file, or pipe it in"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CALL pragma_version()",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "ATTACH '/tmp/x.duckdb'",
+        "COPY (SELECT 1) TO '/tmp/x.csv'",
+        "PRAGMA version",
+        "SET memory_limit = '10GB'",
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM glob('/etc/*')",
+        "SELECT * FROM '/etc/passwd'",
+        "SELECT * FROM read_json('http://127.0.0.1:9/x.json')",
+        "ѕELECT 1 FROM failed_events",  # Cyrillic s
+        "SELECT 1 FROM failed_events WHERE " + "NOT " * 10_000 + "true",
+        "SELECT 1 AS x FROM failed_events WHERE function_name = '" + "x" * 1_000_000 + "'",
+    ],
+    ids=lambda sql: sql[:24],
+)
+def test_statements_that_reach_outside_the_archive_are_one_line_and_exit_2(capsys, archive, sql):
+    code, _, errors = query(capsys, archive, sql, "--timeout", "20")
+    if code == 0:  # only the last two may run: they read nothing but the archive
+        assert sql.startswith("SELECT 1") and not errors, errors
+        return
+    assert code == 2 and len(errors) == 1, errors

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, ParamValidationError, ReadTimeoutError
 from moto import mock_aws
-from support.archive import FUNCTION, build_archive
+from support.archive import FUNCTION, FUNCTION_ARN, build_archive
 
 from failctl import cli
 from failctl.archive import replay, replay_command
@@ -25,7 +25,7 @@ class FakeLambda:
         self.fail_function = fail_function
 
     def invoke(self, **request):
-        if request["FunctionName"] == self.fail_function:
+        if request["FunctionName"].split(":")[-1] == self.fail_function:
             raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, "Invoke")
         self.calls.append(request)
         if request["InvocationType"] == "RequestResponse":
@@ -100,7 +100,7 @@ def test_execute_redrives_each_record_once_and_a_second_run_nothing(archive, cap
     code, first, _ = run(capsys, args(archive, action="refund", execute=True), client)
     assert code == 0 and [o["status"] for o in first["outcomes"]] == ["replayed"] * 3
     assert [json.loads(c["Payload"]) for c in client.calls] == [{"action": "refund", "value": 1}] * 3
-    assert all(c["FunctionName"] == FUNCTION and c["InvocationType"] == "Event" for c in client.calls)
+    assert all(c["FunctionName"] == FUNCTION_ARN and c["InvocationType"] == "Event" for c in client.calls)
     code, second, _ = run(capsys, args(archive, action="refund", execute=True), client)
     assert [o["status"] for o in second["outcomes"]] == ["skipped"] * 3
     assert len(client.calls) == 3

@@ -388,7 +388,7 @@ def test_an_unforeseen_crash_before_publishing_never_leaves_the_claim_claimed(aw
     key = async_failure_key("fn", MOMENT, "crash")
     put(aws, key, async_failure_record(FUNCTION_ARN, {"forceError": True}, MOMENT, RuntimeError("x")))
     monkeypatch.setattr(failure_processor, "_message", lambda *a: (_ for _ in ()).throw(MemoryError()))
-    with pytest.raises(MemoryError):
+    with pytest.raises(failure_processor.RecordsNotProcessedError):  # retried by Lambda, like any other
         notify(aws, key)
     assert marker_state(aws, "markers/alerts/", key) == "failed"
 
@@ -459,3 +459,86 @@ def test_an_auto_replay_lambda_throttled_is_redriven_by_the_retried_notification
     assert notify(aws, key) == {"replayed": 1}  # Lambda's retry: alerted already, replayed now
     assert notify(aws, key) == {"duplicate": 1}
     assert len(aws["invoked"]) == 1 and len(alerts(aws)) == 1
+
+
+def test_an_unterminated_string_of_escaped_quotes_is_alerted_at_once(aws):
+    """The depth check used to rescan the rest of the text from every escaped quote of an
+    unterminated string: 60 kB took about a minute, a few hundred kB outlived any Lambda
+    timeout, leaving the alert claim `claimed` (uncertain) and no alert sent."""
+    import time
+
+    key = async_failure_key("fn", MOMENT, "quotes")
+    put(aws, key, '{"payload": "' + '\\"' * 30_000 + "[]" * 300)
+    started = time.monotonic()
+    assert notify(aws, key) == {"malformed": 1}
+    assert time.monotonic() - started < 5
+
+
+def test_an_object_that_is_not_utf8_is_alerted_as_malformed_once(aws):
+    key = async_failure_key("fn", MOMENT, "latin1")
+    aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=b'{"requestContext": {"functionArn": "\xff\xfe"}}')
+    assert notify(aws, key) == {"malformed": 1}
+    assert notify(aws, key) == {"duplicate": 1}
+    assert len(alerts(aws)) == 1
+
+
+def test_a_notification_for_a_key_outside_the_archive_prefix_is_ignored(aws):
+    """Only aws/lambda/ holds failure records: another key (a marker, an upload that reached
+    the function by a wider notification) is neither claimed nor alerted."""
+    put(aws, "uploads/report.json", {"hello": "world"})
+    assert notify(aws, "uploads/report.json", "markers/alerts/x") == {"ignored": 2}
+    assert alerts(aws) == []
+    listed = aws["s3"].list_objects_v2(Bucket=BUCKET, Prefix="markers/").get("KeyCount", 0)
+    assert listed == 0
+
+
+def test_one_poison_record_of_a_hundred_does_not_stop_the_others(aws, monkeypatch):
+    """A record whose handling breaks in a way nobody foresaw is retried on its own; the other
+    99 are alerted in the same invocation, and no claim is left `claimed`."""
+    from lambda_failures.handlers import failure_processor
+
+    keys = [async_failure_key("fn", MOMENT, f"n{i:03d}") for i in range(100)]
+    for i, key in enumerate(keys):
+        put(aws, key, async_failure_record(FUNCTION_ARN, {"value": i}, MOMENT, RuntimeError("x")))
+    real = failure_processor._message
+
+    def poisoned(bucket, key, body):
+        if key == keys[37]:
+            raise MemoryError("poison")
+        return real(bucket, key, body)
+
+    monkeypatch.setattr(failure_processor, "_message", poisoned)
+    with pytest.raises(failure_processor.RecordsNotProcessedError, match="1 object"):
+        notify(aws, *keys)
+    states = {key: marker_state(aws, "markers/alerts/", key) for key in keys}
+    assert states.pop(keys[37]) == "failed" and set(states.values()) == {"done"}
+    monkeypatch.setattr(failure_processor, "_message", real)
+    assert notify(aws, *keys) == {"alerted": 1, "duplicate": 99}
+
+
+def test_a_10_mb_record_is_alerted_within_the_sns_limit(aws):
+    key = async_failure_key("fn", MOMENT, "huge")
+    put(aws, key, async_failure_record(FUNCTION_ARN, {"blob": "x" * 10_000_000}, MOMENT, RuntimeError("x")))
+    assert notify(aws, key) == {"alerted": 1}
+    (alert,) = alerts(aws)
+    assert len(alert["Message"].encode()) <= 256 * 1024
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:lambda:eu-west-1:999999999999:function:lambda-failures-test-processor",
+        "arn:aws:lambda:us-east-1:123456789012:function:lambda-failures-test-processor",
+    ],
+    ids=["other-account", "other-region"],
+)
+def test_auto_replay_never_redrives_a_namesake_of_a_function_elsewhere(aws, monkeypatch, arn):
+    """A record naming another account's or region's function is alerted, never re-driven to
+    the function of the same name here (the processor invoked by name)."""
+    monkeypatch.setenv("AUTO_REPLAY", "true")
+    monkeypatch.setenv("ARCHIVE_ACCOUNT", "123456789012")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    key = async_failure_key("lambda-failures-test-processor", MOMENT, "elsewhere")
+    put(aws, key, async_failure_record(arn, {"action": "process"}, MOMENT, None, "EventAgeExceeded", 0))
+    assert notify(aws, key) == {"alerted": 1}
+    assert aws["invoked"] == []
