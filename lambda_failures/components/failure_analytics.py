@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -20,7 +21,7 @@ from lambda_failures.components.private_bucket import Lifecycle, PrivateBucket, 
 from lambda_failures.components.settings import PROJECT, AnalyticsSettings
 from lambda_failures.queries import named_queries
 
-JSON_SERDE = {
+JSON_SERDE: aws.glue.CatalogTableStorageDescriptorSerDeInfoArgsDict = {
     "serialization_library": "org.openx.data.jsonserde.JsonSerDe",
     # Keys match columns in any case; a malformed object becomes a row of NULLs, not a failed query.
     "parameters": {"case.insensitive": "TRUE", "ignore.malformed.json": "TRUE", "dots.in.keys": "FALSE"},
@@ -45,7 +46,7 @@ def async_table_parameters(bucket: str, function_names: list[str], start: str) -
     }
 
 
-def _columns(columns: tuple[Column, ...]) -> list[dict[str, str]]:
+def _columns(columns: tuple[Column, ...]) -> list[aws.glue.CatalogTableStorageDescriptorColumnArgsDict]:
     return [{"name": c.name, "type": c.type} for c in columns]
 
 
@@ -188,7 +189,7 @@ class FailureAnalytics(pulumi.ComponentResource):
         description: str,
         location: pulumi.Input[str],
         columns: tuple[Column, ...],
-        parameters: pulumi.Input[dict[str, str]] | None = None,
+        parameters: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         partitions: tuple[Column, ...] = (),
     ) -> aws.glue.CatalogTable:
         """An external table of JSON objects (one per S3 object) over an archive prefix."""

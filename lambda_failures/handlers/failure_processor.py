@@ -84,7 +84,8 @@ def _read(bucket: str, key: str, version: str | None) -> bytes | None:
     account (ExpectedBucketOwner). A 403 alone is therefore not read as gone: the listing of
     the key's versions must confirm the absence, else the error stands (and is retried)."""
     try:
-        return s3.get_object(Bucket=bucket, Key=key, **_version(version))["Body"].read()
+        body: bytes = s3.get_object(Bucket=bucket, Key=key, **_version(version))["Body"].read()
+        return body
     except ClientError as error:
         if error_code(error) in NOT_FOUND:
             return None
