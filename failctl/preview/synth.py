@@ -485,7 +485,14 @@ def _abandon_loop(theirs: weakref.WeakSet[asyncio.AbstractEventLoop], wait_secon
 
 
 def _loops() -> list[asyncio.BaseEventLoop]:
-    return [candidate for candidate in gc.get_objects() if isinstance(candidate, asyncio.BaseEventLoop)]
+    return [candidate for candidate in gc.get_objects() if _is_loop(candidate)]
+
+
+def _is_loop(candidate: object) -> bool:
+    try:
+        return isinstance(candidate, asyncio.BaseEventLoop)
+    except ReferenceError:  # a weak proxy (matplotlib keeps some) whose object is gone
+        return False
 
 
 def _close_idle_loops(
