@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_FLAGS := -q --disable-pip-version-check
 
-.PHONY: setup demo preview test test-fast lint bench clean
+.PHONY: setup demo preview test test-fast lint typecheck bench clean
 
 setup: $(VENV)/.installed
 
@@ -24,7 +24,11 @@ preview: setup
 lint: setup
 	$(PY) -m ruff check .
 
-test: lint
+# mypy --strict over lambda_failures/ and failctl/ (configured in pyproject.toml).
+typecheck: setup
+	$(PY) -m mypy
+
+test: lint typecheck
 	$(PY) -m pytest -q
 
 # While changing code: everything but the tests marked slow (tests/conftest.py SLOW_MODULES).
@@ -35,4 +39,4 @@ bench: setup
 	PYTHONPATH=tests $(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .ruff_cache *.egg-info
+	rm -rf $(VENV) .ruff_cache .mypy_cache *.egg-info

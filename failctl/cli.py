@@ -11,7 +11,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
@@ -283,7 +283,7 @@ def _output_format(args: argparse.Namespace) -> str:
     return args.format or ("json" if args.json else "text")
 
 
-def _bounded_int(low: int, high: int):
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -462,7 +462,7 @@ def _check_output_file(args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def _output(args: argparse.Namespace):
+def _output(args: argparse.Namespace) -> Iterator[None]:
     """The report on stdout, or written whole to -o FILE (replaced only once complete)."""
     target = getattr(args, "output_file", None)
     if target is None:

@@ -18,7 +18,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from failctl.exit_status import ExitStatus
+from failctl.exit_status import ExitStatus as ExitStatus  # read with the errors that carry it
 
 # AWS answers that are about the caller (who, with what credentials), not about the input.
 REFUSED = frozenset(

@@ -193,7 +193,7 @@ def summarize(key: str, record: dict[str, Any]) -> FailureSummary:
     context = request_context(record)
     if not context:
         raise NotAFailureRecordError("no requestContext object")
-    common = {
+    common: dict[str, Any] = {
         "key": key,
         "function": _function_name(context.get("functionArn")),
         "condition": str(context.get("condition") or "unknown"),
@@ -237,7 +237,8 @@ def _kafka_summary(info: dict[str, Any], payload: Any, common: dict[str, Any]) -
         except json.JSONDecodeError:
             payload = None
     event = payload if isinstance(payload, dict) and isinstance(payload.get("records"), dict) else None
-    offsets = info.get("recordInfo") if isinstance(info.get("recordInfo"), dict) else {}
+    record_info = info.get("recordInfo")
+    offsets = record_info if isinstance(record_info, dict) else {}
     return FailureSummary(
         kind="stream",
         shard_id=",".join(sorted(str(p) for p in event["records"])) if event else None,

@@ -199,7 +199,7 @@ def function_refusals() -> Iterator[None]:
         raise ConfigError(f"{name} {error.reason}", name, error.reason) from None
 
 
-def listed(reader: Reader, key: str, value: Any, default: tuple) -> tuple:
+def listed(reader: Reader, key: str, value: Any, default: tuple[Any, ...]) -> tuple[Any, ...]:
     """A list input as a tuple; anything else refused (a string is not a list of its characters)."""
     if value is None:
         return default
@@ -357,8 +357,8 @@ def capture_args(parent: pulumi.Resource, reader: Reader, args: dict[str, Any]) 
                 key_alias=wiring["archive_key_alias"],
             ),
             alarms=AlarmTarget(wiring["alert_topic_arn"], tags),
-            function=args.get("function_name"),
-            role=args.get("role"),
+            function=required(reader, args, "function_name"),
+            role=required(reader, args, "role"),
             qualifier=args.get("qualifier"),
             invoke=invoke if capture_async else None,
             stream=stream,

@@ -13,6 +13,7 @@ or from another language, and a bad one is refused naming the input.
 No `from __future__ import annotations` here: the host reads these annotations as types.
 """
 
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 import pulumi
@@ -98,14 +99,14 @@ class SharedArchive(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SharedArchiveArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PACKAGE_NAME}:index:SharedArchive", name, None, opts)
-        args = inputs_of("SharedArchive", args)
-        reader = input_reader("SharedArchive", args)
+        given = inputs_of("SharedArchive", args)
+        reader = input_reader("SharedArchive", given)
         prefix = read_name_prefix(reader, "")
         # Every input is read before anything is registered: a refusal after a child was
         # registered leaves the host unable to answer the program's next Construct.
-        tags = read_tags(reader, args.get("tags"))
+        tags = read_tags(reader, given.get("tags"))
         settings, namespace = read_archive(reader), read_bucket_namespace(reader)
-        email = alarm_email(reader, args.get("alarm_email"))
+        email = alarm_email(reader, given.get("alarm_email"))
         ctx = aws_context(self)
         self.archive = FailureArchive(
             f"{name}-archive",
@@ -232,10 +233,10 @@ class ArchivedAsyncFunction(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ArchivedAsyncFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PACKAGE_NAME}:index:ArchivedAsyncFunction", name, None, opts)
-        args = inputs_of("ArchivedAsyncFunction", args)
-        reader = input_reader("ArchivedAsyncFunction", args)
+        given = inputs_of("ArchivedAsyncFunction", args)
+        reader = input_reader("ArchivedAsyncFunction", given)
         settings = read_function(reader)
-        inputs = function_inputs(self, reader, args)
+        inputs = function_inputs(self, reader, given)
         self.function = AsyncFunction(
             f"{name}-function",
             AsyncFunctionArgs(settings=settings, **inputs),
@@ -314,14 +315,14 @@ class ArchivedStreamConsumer(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ArchivedStreamConsumerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PACKAGE_NAME}:index:ArchivedStreamConsumer", name, None, opts)
-        args = inputs_of("ArchivedStreamConsumer", args)
-        source_arn = args.get("source_arn")
+        given = inputs_of("ArchivedStreamConsumer", args)
+        source_arn = given.get("source_arn")
         # An output ARN is checked once known; the settings read the rest as plain values.
-        plain = {**args, "source_arn": None} if isinstance(source_arn, pulumi.Output) else args
+        plain = {**given, "source_arn": None} if isinstance(source_arn, pulumi.Output) else given
         reader = input_reader("ArchivedStreamConsumer", plain, strip=STREAM_KEY_PREFIX)
         settings = read_stream(reader)
-        source = stream_source(reader, source_arn, settings.source_arn, args.get("source_kind"))
-        inputs = function_inputs(self, reader, args)
+        source = stream_source(reader, source_arn, settings.source_arn, given.get("source_kind"))
+        inputs = function_inputs(self, reader, given)
         self.consumer = StreamConsumer(
             f"{name}-consumer",
             StreamConsumerArgs(settings=settings, source=source, **inputs),
@@ -402,9 +403,9 @@ class ArchivedFailureCapture(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ArchivedFailureCaptureArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{PACKAGE_NAME}:index:ArchivedFailureCapture", name, None, opts)
-        args = inputs_of("ArchivedFailureCapture", args)
-        reader = input_reader("ArchivedFailureCapture", args)
-        capture = capture_args(self, reader, args)
+        given = inputs_of("ArchivedFailureCapture", args)
+        reader = input_reader("ArchivedFailureCapture", given)
+        capture = capture_args(self, reader, given)
         self.capture = FailureCapture(f"{name}-capture", capture, opts=pulumi.ResourceOptions(parent=self))
         self.function_name = pulumi.Output.from_input(self.capture.function_name)
         self.role_name = pulumi.Output.from_input(self.capture.role_name)
@@ -468,7 +469,11 @@ class ComponentPackageProvider(ComponentProvider):
         return super().map_input_properties(inputs, properties, mapping, component_name, property_path)
 
     def construct(
-        self, name: str, resource_type: str, inputs: dict[str, Any], options: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        resource_type: str,
+        inputs: Mapping[str, pulumi.Input[Any]],
+        options: pulumi.ResourceOptions | None = None,
     ) -> ConstructResult:
         try:
             return super().construct(name, resource_type, inputs, options)

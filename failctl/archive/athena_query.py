@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 from lambda_failures.archive_format import ASYNC_TABLE
 
@@ -57,7 +57,7 @@ def run_athena(
     sql: str,
     parameters: list[str],
     poll_seconds: float = 1.0,
-    progress=sys.stderr,
+    progress: TextIO = sys.stderr,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     request: dict[str, Any] = {
         "QueryString": sql,

@@ -138,7 +138,8 @@ def draw(data: Counts, path: Path, first: date | None, last: date | None, source
     figure, axes = pyplot.subplots(figsize=(11, 4.5))
     starts = sorted(widths)
     bottoms = dict.fromkeys(starts, 0.0)
-    colours = [c for i, c in enumerate(pyplot.get_cmap("tab10").colors) if i != 7]  # grey is for "other"
+    tab10 = pyplot.get_cmap("tab10")
+    colours = [tab10(i) for i in range(10) if i != 7]  # grey is for "other"
     for index, name in enumerate(series):
         heights = [bars[name].get(s, 0.0) for s in starts]
         axes.bar(

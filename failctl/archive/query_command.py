@@ -35,8 +35,9 @@ class QueryInputError(BadInputError):
 def _sql(args: argparse.Namespace) -> str:
     if bool(args.name) == bool(args.sql):
         raise QueryInputError("give a named query or --sql, not both and not neither")
-    if args.sql:
-        return args.sql
+    given: str | None = args.sql
+    if given:
+        return given
     try:
         return query_named(args.name).sql
     except KeyError as error:

@@ -8,11 +8,12 @@ import re
 import signal
 import sys
 from contextlib import nullcontext
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from failctl.archive import replay
-from failctl.archive.stores import day_range, open_store
+from failctl.archive.stores import Store, day_range, open_store
 from failctl.errors import BadInputError, EnvironmentProblemError, ExitStatus, from_aws, unreadable
 
 # A function's name as its records' prefix carries it (Lambda: letters, digits, - and _, 1 to 64).
@@ -23,7 +24,7 @@ class ReplayInputError(BadInputError):
     """Bad arguments or an unreadable source."""
 
 
-def run(args: argparse.Namespace, client=None) -> int:
+def run(args: argparse.Namespace, client: Any = None) -> int:
     try:
         first, last = day_range(args.first, args.last)
         store = open_store(args.source, args.bucket_owner)
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace, client=None) -> int:
 
 
 def _plan(
-    store: replay.Store,
+    store: Store,
     selection: replay.Selection,
     report: replay.ReplayReport,
     args: argparse.Namespace,

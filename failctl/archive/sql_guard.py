@@ -78,7 +78,7 @@ def nesting(sql: str) -> int:
     return deepest
 
 
-def parse(sql: str) -> list[exp.Expression | None]:
+def parse(sql: str) -> list[exp.Expr | None]:
     """sqlglot's statements, or QueryRefusedError naming why it cannot be read safely."""
     if nesting(sql) > MAX_PARENTHESES:
         raise QueryRefusedError(f"the query nests parentheses deeper than {MAX_PARENTHESES} levels")
@@ -90,7 +90,7 @@ def parse(sql: str) -> list[exp.Expression | None]:
         raise QueryRefusedError("the query nests too deeply to read") from None
 
 
-def refuse_changes(tree: exp.Expression) -> None:
+def refuse_changes(tree: exp.Expr) -> None:
     """Refuse a statement in which any node, at any depth, changes data or state."""
     for node in tree.walk():
         if isinstance(node, _CHANGES):

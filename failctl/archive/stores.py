@@ -245,7 +245,8 @@ class S3Store:
                 yield item["Key"][len(self.base) :], item["Size"]
 
     def read(self, key: str) -> bytes:
-        return self.client.get_object(**self._where(key))["Body"].read()
+        body: bytes = self.client.get_object(**self._where(key))["Body"].read()
+        return body
 
     @property
     def replays(self) -> MarkerStore:

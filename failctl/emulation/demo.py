@@ -135,7 +135,8 @@ def stage(number: int, title: str) -> None:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _start_moto() -> Any:
@@ -160,8 +161,10 @@ def _start_moto() -> Any:
 
 
 def _gate() -> tuple[DemoStack, TeamFunction] | None:
+    from pulumi.runtime.rpc import UNKNOWN
+
     from failctl.preview import gate
-    from failctl.preview.synth import UNKNOWN, synthesize
+    from failctl.preview.synth import synthesize
 
     synthesis = synthesize(STACK, account_id=ACCOUNT, region=REGION)
     pack = gate.load_pack(PROJECT_DIR / "policy")
@@ -241,7 +244,8 @@ def _async_stage(aws: dict[str, Any], stack: DemoStack) -> list[str]:
         else:
             print(f"  FAILED  {shown:<52} {type(outcome.error).__name__} after {outcome.attempts} attempts")
             print(f"          record: s3://{stack.bucket}/{outcome.record_key}")
-            keys.append(outcome.record_key)
+            if outcome.record_key is not None:
+                keys.append(outcome.record_key)
     return keys
 
 
@@ -348,7 +352,10 @@ def _alerts_stage(aws: dict[str, Any], stack: DemoStack, keys: list[str]) -> Non
 
     def notify(key: str) -> dict[str, int]:
         event = {"Records": [{"s3": {"bucket": {"name": stack.bucket}, "object": {"key": key}}}]}
-        return call_handler(failure_processor.handler, event, FakeContext("failure-processor", "arn:demo"))
+        counts: dict[str, int] = call_handler(
+            failure_processor.handler, event, FakeContext("failure-processor", "arn:demo")
+        )
+        return counts
 
     for key in keys:
         notify(key)

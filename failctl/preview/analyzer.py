@@ -28,7 +28,12 @@ from failctl.preview.plugin_process import PluginError, PluginProcess
 from failure_guards.struct_values import struct_to_dict
 
 CALL_SECONDS = 120
-LEVELS = {"advisory": 0, "mandatory": 1, "disabled": 2, "remediate": 3}
+LEVELS = {
+    "advisory": analyzer_pb2.ADVISORY,
+    "mandatory": analyzer_pb2.MANDATORY,
+    "disabled": analyzer_pb2.DISABLED,
+    "remediate": analyzer_pb2.REMEDIATE,
+}
 LEVEL_NAMES = {number: name for name, number in LEVELS.items()}
 # analyzer.proto `PolicySeverity`: 0 is unspecified.
 SEVERITIES = {1: "low", 2: "medium", 3: "high", 4: "critical"}
@@ -188,7 +193,7 @@ class PackServer:
 
 
 def level_name(number: int) -> str:
-    return LEVEL_NAMES.get(number, "advisory")
+    return LEVEL_NAMES.get(analyzer_pb2.EnforcementLevel.ValueType(number), "advisory")
 
 
 def is_unknown_at_preview(diagnostic: analyzer_pb2.AnalyzeDiagnostic) -> bool:

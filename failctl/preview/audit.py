@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from failctl.preview.synth import UNKNOWN, SourceLocation, SynthResource
+from pulumi.runtime.rpc import UNKNOWN
+
+from failctl.preview.synth import SourceLocation, SynthResource
 from lambda_failures import json_depth
 from lambda_failures.json_depth import MAX_DEPTH, depth_exceeds
 

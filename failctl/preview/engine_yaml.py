@@ -133,9 +133,17 @@ class _GoYamlLoader(yaml.SafeLoader):
 _GoYamlLoader.yaml_implicit_resolvers = {}
 _GoYamlLoader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
 _GoYamlLoader.add_implicit_resolver(_PLAIN_TAG, re.compile(r".*", re.DOTALL), None)
-_GoYamlLoader.add_constructor(_PLAIN_TAG, lambda loader, node: _go_resolve(loader.construct_scalar(node)))
+def _plain(loader: _GoYamlLoader, node: yaml.ScalarNode) -> Any:
+    return _go_resolve(loader.construct_scalar(node))
+
+
+def _text(loader: _GoYamlLoader, node: yaml.ScalarNode) -> Any:
+    return loader.construct_scalar(node)
+
+
+_GoYamlLoader.add_constructor(_PLAIN_TAG, _plain)
 # yaml.v3 decodes a timestamp into an untyped value as its text.
-_GoYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
+_GoYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _text)
 
 
 def _go_resolve(text: str) -> Any:

@@ -291,10 +291,11 @@ def evaluate(
     if program_dir is not None:
         result.program_dir, result.source_root = program_dir.resolve(), source_root(program_dir)
     # A stack export's positions are relative to the project: resolved against the program's folder.
+    base = result.program_dir
     result.sources = {
         r.urn: r.source
-        if r.source.path.is_absolute() or program_dir is None
-        else SourceLocation(result.program_dir / r.source.path, r.source.line)
+        if r.source.path.is_absolute() or base is None
+        else SourceLocation(base / r.source.path, r.source.line)
         for r in resources
         if r.source is not None
     }

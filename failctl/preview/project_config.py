@@ -107,7 +107,7 @@ def load_project(project_dir: Path) -> Project:
     name, runtime = document.get("name"), document.get("runtime")
     if runtime is None:
         problems.append(f"{source}: project is missing a 'runtime' attribute (no language host can run it)")
-    elif isinstance(runtime, dict) and "runtime" not in found and not runtime.get("name"):
+    elif isinstance(runtime, dict) and ("runtime",) not in found and not runtime.get("name"):
         problems.append(f"{source}: runtime: 'name' must be a non-empty string [project.go ProjectRuntimeInfo]")
     problems += [f"{source}: {p}" for owner, lines in found.items() if owner[:1] not in ((), ("name",)) for p in lines]
 
@@ -125,7 +125,7 @@ def load_project(project_dir: Path) -> Project:
     ):
         problems.append(f"{source}: 'stackConfigDir' must be a folder inside the project [not an engine rule]")
     declarations: dict[str, ConfigDeclaration] = {}
-    if isinstance(raw_config, dict) and name_problem is None:
+    if isinstance(raw_config, dict) and isinstance(name, str) and name_problem is None:
         valid = {key: raw for key, raw in raw_config.items() if ("config", key) not in found}
         declarations = _declarations(valid, name, source, problems)
     if problems:

@@ -56,8 +56,8 @@ def _messages(error: jsonschema.ValidationError) -> list[str]:
             for x in sorted(set(error.instance) - set(names))
         ]
     if error.validator == "type":
-        allowed = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        kinds = [_KINDS[name] for name in allowed if name in _KINDS]
+        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        kinds = [_KINDS[name] for name in types if name in _KINDS]
         return [f"{where} must be {' or '.join(kinds)} [project.json]"]
     if error.validator == "enum":
         return [f"{where} must be one of {', '.join(map(str, error.validator_value))} [project.json simpleConfigType]"]
@@ -70,7 +70,7 @@ def _messages(error: jsonschema.ValidationError) -> list[str]:
 
 
 def _kind(branch: dict[str, Any]) -> str:
-    return branch.get("type", "object")  # a `$ref` branch here is always a declaration, an object
+    return str(branch.get("type", "object"))  # a `$ref` branch here is always a declaration, an object
 
 
 def _where(path: list[str]) -> str:

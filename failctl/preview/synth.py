@@ -135,20 +135,24 @@ class PreviewMocks(pulumi.runtime.Mocks):
         self.stack_references = stack_references or {}
         self.unanswered: list[str] = []
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         if args.typ == "pulumi:pulumi:StackReference":
             return self._stack_reference(str(args.inputs.get("name") or args.name))
         # An empty id is unknown in preview; inputs are the planned state, as on a create.
         return "", dict(args.inputs)
 
-    def _stack_reference(self, name: str) -> tuple[str, dict]:
+    def _stack_reference(self, name: str) -> tuple[str, dict[str, Any]]:
         """Another stack's outputs, as given (`--stack-reference NAME=FILE`); none otherwise."""
         if name not in self.stack_references:
             self.unanswered.append(f"stack reference {name}")
         outputs = self.stack_references.get(name, {})
         return name, {"name": name, "outputs": outputs, "secretOutputNames": []}
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """The invoke's result and no check failures (the SDK's mock protocol)."""
+        return self._answer(args), []
+
+    def _answer(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account_id,
@@ -214,9 +218,9 @@ def policy_document(args: dict[str, Any]) -> dict[str, Any]:
 
 # Frames in these folders are not the user's program: the SDKs and this project's own packages.
 _NOT_PROGRAM = tuple(
-    Path(module.__file__).resolve().parent
+    Path(file).resolve().parent
     for module in (pulumi, failctl_package, lambda_failures_package)
-    if getattr(module, "__file__", None)
+    if (file := getattr(module, "__file__", None))
 )
 
 
@@ -274,8 +278,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 type_ = f"{qualified}${type_}"
         return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
-    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]  # the SDK's mock is untyped
         # Registered outside any user frame (in an apply, say): the line of its parent component.
         source = declared_at(request.stackTrace.frames, self.program_dir) or self._sources.get(request.parent)
         self._sources[response.urn] = source
@@ -330,7 +334,7 @@ class StackInputs:
         ]
 
 
-class ConfigReads(dict):
+class ConfigReads(dict[str, Any]):
     """The config map the SDK reads (`pulumi.runtime.config.CONFIG`), noting every key looked up."""
 
     def __init__(self, values: dict[str, Any]) -> None:
@@ -433,9 +437,10 @@ def synthesize(
     # As `python DIR` runs it: the program's folder leads the import path while it runs, so
     # its own modules import as they do under the Pulumi CLI.
     program = str(entry_point(project_dir))
-    theirs = weakref.WeakSet(_loops())  # a library caller's loops, which are not ours to close
+    # A library caller's loops, which are not ours to close.
+    theirs: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet(_loops())
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+        _sync_await(run_pulumi_func(lambda: _run_path(program)))
     except Exception as error:
         _abandon_loop(theirs)
         for hint in _failure_hints(error, inputs, mocks, stack, project_dir):
@@ -458,6 +463,10 @@ def synthesize(
         ]
     )
     return Synthesis(project, stack, monitor.registrations, outputs, account_id, region, warnings)
+
+
+def _run_path(program: str) -> None:
+    runpy.run_path(program, run_name="__main__")
 
 
 def _project_document(project_dir: Path) -> dict[str, Any]:
@@ -538,7 +547,14 @@ def _abandon_loop(theirs: weakref.WeakSet[asyncio.AbstractEventLoop], wait_secon
 
 
 def _loops() -> list[asyncio.BaseEventLoop]:
-    return [candidate for candidate in gc.get_objects() if isinstance(candidate, asyncio.BaseEventLoop)]
+    return [candidate for candidate in gc.get_objects() if _is_loop(candidate)]
+
+
+def _is_loop(candidate: object) -> bool:
+    try:
+        return isinstance(candidate, asyncio.BaseEventLoop)
+    except ReferenceError:  # a weak proxy (matplotlib keeps some) whose object is gone
+        return False
 
 
 def _close_idle_loops(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,26 +55,26 @@ def find_project_file(start: Path, resolve: bool = True) -> Path:
     )
 
 
-def pulumi_home(environ: os._Environ[str] | dict[str, str] = os.environ) -> Path:
+def pulumi_home(environ: Mapping[str, str] = os.environ) -> Path:
     """paths.go `GetPulumiHomeDir`: PULUMI_HOME, else ~/.pulumi."""
     return Path(environ["PULUMI_HOME"]) if environ.get("PULUMI_HOME") else Path.home() / ".pulumi"
 
 
-def workspace_file(project_file: Path, project_name: str, environ: dict[str, str] | None = None) -> Path:
+def workspace_file(project_file: Path, project_name: str, environ: Mapping[str, str] | None = None) -> Path:
     digest = hashlib.sha1(str(project_file).encode()).hexdigest()
     home = pulumi_home(os.environ if environ is None else environ)
     return home / "workspaces" / f"{project_name}-{digest}-workspace.json"
 
 
-def current_backend(project_backend: str | None, environ: dict[str, str] | None = None) -> str | None:
+def current_backend(project_backend: str | None, environ: Mapping[str, str] | None = None) -> str | None:
     """The backend the CLI would use: PULUMI_BACKEND_URL, the project's `backend.url`, the login's `current`."""
-    environ = os.environ if environ is None else environ
-    if environ.get("PULUMI_BACKEND_URL"):
-        return environ["PULUMI_BACKEND_URL"]
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if env.get("PULUMI_BACKEND_URL"):
+        return env["PULUMI_BACKEND_URL"]
     if project_backend:
         return project_backend
     try:
-        credentials = json.loads((pulumi_home(environ) / "credentials.json").read_text())
+        credentials = json.loads((pulumi_home(env) / "credentials.json").read_text())
     except (OSError, ValueError):
         return None
     current = credentials.get("current") if isinstance(credentials, dict) else None
@@ -81,13 +82,13 @@ def current_backend(project_backend: str | None, environ: dict[str, str] | None 
 
 
 def selected_stack(
-    project_file: Path, project_name: str, project_backend: str | None = None, environ: dict[str, str] | None = None
+    project_file: Path, project_name: str, project_backend: str | None = None, environ: Mapping[str, str] | None = None
 ) -> tuple[str, str] | None:
     """(stack name, where it came from), or None when nothing selects one."""
-    environ = os.environ if environ is None else environ
-    if environ.get("PULUMI_STACK"):
-        return _short(environ["PULUMI_STACK"]), "PULUMI_STACK"
-    path = workspace_file(project_file, project_name, environ)
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if env.get("PULUMI_STACK"):
+        return _short(env["PULUMI_STACK"]), "PULUMI_STACK"
+    path = workspace_file(project_file, project_name, env)
     try:
         settings = json.loads(path.read_text())
     except FileNotFoundError:
@@ -100,7 +101,7 @@ def selected_stack(
     stacks = settings.get("stacks") if isinstance(settings.get("stacks"), dict) else {}
     name = legacy
     if stacks:
-        backend = current_backend(project_backend, environ)
+        backend = current_backend(project_backend, env)
         if backend is not None and isinstance(stacks.get(backend), str):
             name = stacks[backend]
         elif backend is None and len(stacks) == 1 and not legacy:

@@ -20,7 +20,7 @@ PUBLISHERS = ("cloudwatch.amazonaws.com",)
 class AlertTopicArgs:
     aws: AwsContext
     name_prefix: str
-    email: str | None = None
+    email: pulumi.Input[str] | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
 

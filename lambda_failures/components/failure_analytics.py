@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -210,7 +211,7 @@ class FailureAnalytics(pulumi.ComponentResource):
         description: str,
         location: pulumi.Input[str],
         columns: tuple[Column, ...],
-        parameters: pulumi.Input[dict[str, str]] | None = None,
+        parameters: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         partitions: tuple[Column, ...] = (),
     ) -> aws.glue.CatalogTable:
         """An external table of JSON objects (one per S3 object) over an archive prefix."""

@@ -142,13 +142,13 @@ def check_target(args: FailureCaptureArgs) -> Target:
         qualifier = None
     role = args.role
     if isinstance(role, str) and role.startswith("arn:"):
-        match = ROLE_ARN.fullmatch(role)
-        if match is None:
+        role_match = ROLE_ARN.fullmatch(role)
+        if role_match is None:
             raise refuse("role", "an IAM role ARN", role)
         for part, expected in (("partition", ctx.partition), ("account", ctx.account_id)):
-            if match[part] != expected:
+            if role_match[part] != expected:
                 raise refuse("role", f"an IAM role ARN in this stack's {part} ({expected})", role)
-        role_name = match["name"]
+        role_name = role_match["name"]
     elif isinstance(role, str) and ROLE_NAME.fullmatch(role):
         role_name = role
     else:

@@ -30,7 +30,9 @@ def invoke_config(
 ) -> aws.lambda_.FunctionEventInvokeConfig:
     """`import_id` adopts a config another tool wrote (`<function>[:<qualifier>]`): the preview
     then shows how ours differs from it, instead of the create silently replacing it."""
-    destination_config: dict = {"on_failure": {"destination": on_failure}}
+    destination_config: aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgsDict = {
+        "on_failure": {"destination": on_failure}
+    }
     if on_success:
         destination_config["on_success"] = {"destination": on_success}
     return aws.lambda_.FunctionEventInvokeConfig(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,7 @@ class LambdaFunction(pulumi.ComponentResource):
     @staticmethod
     def _powertools(args: LambdaFunctionArgs) -> list[str]:
         """The AWS-published layer, only when asked (check_placement: only where it is published)."""
-        if not args.powertools:
+        if not args.powertools or args.runtime is None:  # check_placement refuses Powertools without a runtime
             return []
         return [
             powertools_layer_arn(
@@ -188,6 +189,8 @@ class LambdaFunction(pulumi.ComponentResource):
         )
         if isinstance(args.environment, pulumi.Output):
             return args.environment.apply(lambda given: {**defaults, **(given or {})})
+        if not isinstance(args.environment, Mapping):
+            raise TypeError("environment must be a mapping or an output of one")
         return {**defaults, **args.environment}
 
     def _attachments(self, name: str, args: LambdaFunctionArgs) -> list[aws.iam.RolePolicyAttachment]:

@@ -160,7 +160,7 @@ class PrivateBucket(pulumi.ComponentResource):
 
     def _lifecycle(self, name: str) -> None:
         life = self._args.lifecycle
-        rule: dict = {
+        rule: aws.s3.BucketLifecycleConfigurationRuleArgsDict = {
             "id": "expire",
             "status": "Enabled",
             "filter": {"prefix": ""},

@@ -106,7 +106,7 @@ def supported_runtimes(today: date | None = None) -> list[str]:
 
 
 def is_python(runtime: str | None) -> bool:
-    return bool(runtime) and runtime.startswith("python")
+    return runtime is not None and runtime.startswith("python")
 
 
 def powertools_problem(runtime: str | None, partition: str, region: str) -> str | None:

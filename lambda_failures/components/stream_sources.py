@@ -12,6 +12,7 @@ and what the function's role needs to read it: one owner for both, used by `Stre
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -326,7 +327,7 @@ def stream_mapping(
     settings: StreamSettings,
     archive_bucket_arn: pulumi.Input[str],
     parent: pulumi.Resource,
-    depends_on: list[pulumi.Resource],
+    depends_on: Sequence[pulumi.Resource],
 ) -> aws.lambda_.EventSourceMapping:
     """Bounded retries and record age, bisection, partial batch responses and the archive as the
     on-failure destination: literals, so the stream policies decide them at preview."""

@@ -53,7 +53,7 @@ class ForcedError(ProcessorError):
     """The event asked to fail (`forceError: true`), to exercise the failure path."""
 
 
-def _number(value: Any, field: str) -> float:
+def _number(value: object, field: str) -> float:
     """A finite number (an int stays an int): integers beyond a double's range are refused,
     not overflowed later in arithmetic."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

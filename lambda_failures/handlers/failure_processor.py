@@ -29,6 +29,7 @@ from urllib.parse import unquote_plus
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -85,7 +86,8 @@ def _read(bucket: str, key: str, version: str | None) -> bytes | None:
     account (ExpectedBucketOwner). A 403 alone is therefore not read as gone: the listing of
     the key's versions must confirm the absence, else the error stands (and is retried)."""
     try:
-        return s3.get_object(Bucket=bucket, Key=key, **_version(version))["Body"].read()
+        body: bytes = s3.get_object(Bucket=bucket, Key=key, **_version(version))["Body"].read()
+        return body
     except ClientError as error:
         if error_code(error) in NOT_FOUND:
             return None
@@ -235,11 +237,12 @@ def _replay_pending(bucket: str, key: str, version: str | None, replays: MarkerS
 
 
 def _notification_target(record: Any) -> tuple[str, str, str | None]:
-    """(bucket, key, version) of one S3 notification record, or ValueError."""
+    """(bucket, key, version) of one S3 notification record, or ValueError. The key arrives
+    URL-encoded, spaces as '+' (S3 event message structure)."""
     try:
-        info = record["s3"]
-        bucket, key = info["bucket"]["name"], unquote_plus(info["object"]["key"])
-        version = info["object"].get("versionId")
+        s3_record = S3EventRecord(record).s3
+        bucket, key = s3_record.bucket.name, unquote_plus(s3_record.get_object.key)
+        version = s3_record.get_object.version_id
     except (KeyError, TypeError, AttributeError):
         raise ValueError("not an S3 notification record") from None
     if not isinstance(bucket, str) or not isinstance(key, str) or not (version is None or isinstance(version, str)):

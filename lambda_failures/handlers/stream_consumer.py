@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 if TYPE_CHECKING:  # annotations only: not imported at cold start
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -180,7 +181,7 @@ def check_batch(event: Any) -> list[Any]:
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+def handler(event: Any, context: LambdaContext) -> PartialItemFailureResponse:
     # One metric per batch, not per record: a 10,000-record batch would otherwise emit 100 EMF blobs.
     try:
         total = len(check_batch(event))

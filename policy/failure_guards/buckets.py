@@ -38,7 +38,7 @@ DESTINATION_PATHS = {
 ACCOUNT_ID_IN_NAME = re.compile(r"(?<!\d)\d{12}(?!\d)")
 
 
-def _buckets(args: StackValidationArgs):
+def _buckets(args: StackValidationArgs) -> list[Any]:
     return [r for r in args.resources if r.resource_type in BUCKET_TYPES]
 
 

@@ -111,7 +111,7 @@ def crash_message(error: BaseException, reading: tuple[str, str] | None = None) 
     )
 
 
-class _RecordingProps(Mapping):
+class _RecordingProps(Mapping[str, Any]):
     """A resource's props that note each top-level property a policy reads, so a crash can name
     the last one. Reads pass through unchanged (an unknown still raises as before)."""
 
@@ -151,7 +151,9 @@ def _exemption(policy: str, urn: str, props: Any, config: Any, advisory: bool) -
     return exemptions.find(policy, urn, props, config, advisory)
 
 
-def _report_resource(args: Any, policy: str, advisory: bool, found: list, report_violation: Any) -> None:
+def _report_resource(
+    args: Any, policy: str, advisory: bool, found: list[tuple[str, Any]], report_violation: Any
+) -> None:
     exemption = _exemption(policy, args.urn, args.props, args.get_config(), advisory)
     if exemption is not None and exemption.in_force:
         exemptions.note(exemption, [message for message, _ in found])
@@ -160,7 +162,9 @@ def _report_resource(args: Any, policy: str, advisory: bool, found: list, report
         report_violation(f"{message} ({exemption.why_not()})" if exemption is not None else message, urn)
 
 
-def _report_stack(args: Any, policy: str, advisory: bool, found: list, report_violation: Any) -> None:
+def _report_stack(
+    args: Any, policy: str, advisory: bool, found: list[tuple[str, Any]], report_violation: Any
+) -> None:
     """A stack policy's reports, less those on exempted resources (the others explained)."""
     by_urn = {r.urn: r for r in args.resources}
     config = args.get_config()

@@ -54,7 +54,9 @@ def _claim(resource: Any) -> tuple[str, str, str, str | None] | None:
         name = prop(resource, "name")
         return (kind, "name", name.lower(), None) if isinstance(name, str) and name else None
     field = REGIONAL_NAMES.get(kind)
-    name = prop(resource, field) if field else None
+    if field is None:
+        return None
+    name = prop(resource, field)
     if not isinstance(name, str) or not name:
         return None  # unnamed (the provider picks one) or unknown at preview
     return (kind, field, name, _region(resource))
