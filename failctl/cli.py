@@ -30,7 +30,8 @@ class _Parser(argparse.ArgumentParser):
             message += did_you_mean(found.group(1), [a or b for a, b in choices])
         unknown = re.match(r"unrecognized arguments: (--?[\w-]+)", message)
         if unknown:
-            parsers = {self, self._named_subcommand()} - {None}
+            named = self._named_subcommand()
+            parsers = [self, named] if named is not None else [self]
             flags = [flag for parser in parsers for action in parser._actions for flag in action.option_strings]
             message += did_you_mean(unknown.group(1), flags)
         self.exit(ExitStatus.BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
@@ -42,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction):
                 for name, sub in action.choices.items():
-                    if name in self.argv:
+                    if name in self.argv and isinstance(sub, argparse.ArgumentParser):
                         return sub
         return None
 
@@ -61,7 +62,7 @@ def _version() -> str:
         return "unknown"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> _Parser:
     parser = _Parser(prog="failctl", description=__doc__)
     parser.add_argument("--version", action="version", version=f"failctl {_version()}")
     parser.add_argument("--debug", action="store_true", help="on an error, print the full traceback too")

@@ -33,14 +33,13 @@ from lambda_failures.component_inputs import (
     function_inputs,
     input_reader,
     inputs_of,
-    read_tags,
     stream_source,
 )
 from lambda_failures.components.alert_topic import AlertTopic, AlertTopicArgs
 from lambda_failures.components.async_function import AsyncFunction, AsyncFunctionArgs
 from lambda_failures.components.failure_archive import FailureArchive, FailureArchiveArgs
 from lambda_failures.components.failure_capture import FailureCapture
-from lambda_failures.components.function_spec import Tracing
+from lambda_failures.components.function_spec import Tracing, read_tags
 from lambda_failures.components.settings import (
     PROJECT,
     BucketNamespace,

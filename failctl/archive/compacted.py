@@ -42,7 +42,8 @@ class CompactionMarkers:
         if isinstance(self.claims, MarkerStore):
             state, _, body = self.claims.read(name)
             return state, body
-        return self.claims._read(name)  # the folder markers' own reader
+        state, body = self.claims._read(name)  # the folder markers' own reader
+        return state, body
 
     def names(self) -> Iterator[str]:
         """Every marker's name (`<function>/YYYY/MM/DD`)."""

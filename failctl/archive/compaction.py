@@ -101,7 +101,8 @@ def _write_day(store: Store, function: str, day: date, load: LoadReport) -> tupl
     con = duckdb.connect()
     columns = ASYNC_COLUMNS + ASYNC_PARTITIONS
     load_rows(con, store, ASYNC_TABLE, columns, async_keys(store, [day], function), ASYNC_KEY_PARTITIONS, load)
-    (rows,) = con.execute(f'SELECT count(*) FROM "{ASYNC_TABLE}"').fetchone()
+    counted = con.execute(f'SELECT count(*) FROM "{ASYNC_TABLE}"').fetchone()
+    rows = counted[0] if counted else 0
     if not rows:
         return 0, []
     parts = min(MAX_FILES_PER_DAY, math.ceil(rows / ROWS_PER_FILE))

@@ -191,7 +191,7 @@ def row_converter(columns: tuple[Column, ...]) -> Callable[[dict[str, Any], Null
 
     def convert(record: dict[str, Any], nulled: Nulled) -> tuple[Any, ...]:
         spelled, get = spellings(record), record.get
-        return tuple(part(get(spelled.get(name)), nulled) for name, part in parts)
+        return tuple(part(get(spelled.get(name, name)), nulled) for name, part in parts)
 
     return convert
 
@@ -292,7 +292,7 @@ class ColumnBatch:
         self.rows = []
         self.con.execute(f'INSERT INTO "{self.table}" ({self._names}) SELECT {self._select} FROM data')
 
-    def _arrays_of(self, path: str, hive_type: str, values: Any, data: dict, count: int) -> None:
+    def _arrays_of(self, path: str, hive_type: str, values: Any, data: dict[str, Any], count: int) -> None:
         match = STRUCT.match(hive_type)
         if not match:
             data[path] = np.fromiter(values, dtype=object, count=count)

@@ -80,6 +80,7 @@ def synthesize(
     try:
         relays = [_relay(stream) for stream in (child.stdout, child.stderr)]
         with os.fdopen(read_end, "rb") as answers:
+            assert child.stdin is not None  # started with stdin=PIPE
             child.stdin.write(json.dumps(request).encode())
             child.stdin.close()
             answer = answers.read()
@@ -93,7 +94,7 @@ def synthesize(
     return _synthesis(answer, code)
 
 
-def _end_session(child: subprocess.Popen) -> None:
+def _end_session(child: subprocess.Popen[bytes]) -> None:
     """Whatever the program started in the background (`os.system("... &")`) ends with the preview.
     The child is waited for but not reaped first, so its id still names its own process group."""
     try:
@@ -125,7 +126,7 @@ def _relay(stream: Any) -> threading.Thread:
     return thread
 
 
-def _stop(child: subprocess.Popen) -> None:
+def _stop(child: subprocess.Popen[bytes]) -> None:
     if child.poll() is None:
         child.terminate()
         try:

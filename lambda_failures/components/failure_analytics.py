@@ -25,6 +25,7 @@ from lambda_failures.components.glue_tables import (
     TEXT_OUTPUT,
     async_table_parameters,
     columns_of,
+    partition_keys_of,
 )
 from lambda_failures.components.naming import AwsContext, resource_name
 from lambda_failures.components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
@@ -222,7 +223,7 @@ class FailureAnalytics(pulumi.ComponentResource):
             table_type="EXTERNAL_TABLE",
             description=description,
             parameters=parameters or {"classification": "json"},
-            partition_keys=columns_of(partitions) if partitions else None,
+            partition_keys=partition_keys_of(partitions) if partitions else None,
             storage_descriptor={
                 "location": location,
                 "input_format": TEXT_INPUT,

@@ -37,6 +37,7 @@ from lambda_failures.components.glue_tables import (
     TEXT_OUTPUT,
     async_table_parameters,
     columns_of,
+    partition_keys_of,
 )
 from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
 from lambda_failures.components.naming import AwsContext, function_arn, resource_name, role_arn
@@ -133,7 +134,7 @@ class FailureCompaction(pulumi.ComponentResource):
             table_type="EXTERNAL_TABLE",
             description="Closed days of failed_events as zstd Parquet, written by the compaction function",
             parameters={"classification": "parquet", "parquet.compression": "ZSTD"},
-            partition_keys=columns_of(ASYNC_PARTITIONS),
+            partition_keys=partition_keys_of(ASYNC_PARTITIONS),
             storage_descriptor={
                 "location": self._location(ATHENA_COMPACTED_PREFIX),
                 "input_format": PARQUET_INPUT,
@@ -157,7 +158,7 @@ class FailureCompaction(pulumi.ComponentResource):
             parameters=bucket.apply(
                 lambda b: async_table_parameters(b, a.function_names, a.projection_start, ATHENA_COMPACTION_MARKERS)
             ),
-            partition_keys=columns_of(ASYNC_PARTITIONS),
+            partition_keys=partition_keys_of(ASYNC_PARTITIONS),
             storage_descriptor={
                 "location": self._location(ATHENA_COMPACTION_MARKERS),
                 "input_format": TEXT_INPUT,

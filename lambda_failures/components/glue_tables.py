@@ -3,9 +3,11 @@ and partition projection over a function and day key layout."""
 
 from __future__ import annotations
 
+import pulumi_aws as aws
+
 from lambda_failures.archive_format import ASYNC_PREFIX, Column
 
-JSON_SERDE = {
+JSON_SERDE: aws.glue.CatalogTableStorageDescriptorSerDeInfoArgsDict = {
     "serialization_library": "org.openx.data.jsonserde.JsonSerDe",
     # Keys match columns in any case; a malformed object becomes a row of NULLs, not a failed query.
     "parameters": {"case.insensitive": "TRUE", "ignore.malformed.json": "TRUE", "dots.in.keys": "FALSE"},
@@ -33,5 +35,9 @@ def async_table_parameters(
     }
 
 
-def columns_of(columns: tuple[Column, ...]) -> list[dict[str, str]]:
+def columns_of(columns: tuple[Column, ...]) -> list[aws.glue.CatalogTableStorageDescriptorColumnArgsDict]:
+    return [{"name": c.name, "type": c.type} for c in columns]
+
+
+def partition_keys_of(columns: tuple[Column, ...]) -> list[aws.glue.CatalogTablePartitionKeyArgsDict]:
     return [{"name": c.name, "type": c.type} for c in columns]
