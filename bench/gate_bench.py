@@ -34,7 +34,7 @@ def stack_resources() -> list[dict]:
 
     out = io.StringIO()
     with contextlib.chdir(ROOT), contextlib.redirect_stdout(out):
-        assert main(["preview", "--policy-pack", "policy", "--account", "123456789012", "--json"]) == 0
+        assert main(["preview", "-s", "dev", "--policy-pack", "policy", "--account", "123456789012", "--json"]) == 0
     return json.loads(out.getvalue())["resources"]
 
 
