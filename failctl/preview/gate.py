@@ -18,14 +18,15 @@ either: every policy sees one resource per call, and Configure comes before, Ana
 from __future__ import annotations
 
 import atexit
+import contextlib
 import difflib
 import fnmatch
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import jsonschema
 
@@ -50,9 +51,6 @@ PACK_FAILURE = "(policy pack)"
 # pulumi_policy's server answers on a pool of 4 threads (`PolicyPack`, `futures.ThreadPoolExecutor(
 # max_workers=4)`): more calls in flight would wait in its queue with their deadlines running.
 CONCURRENT_CALLS = 4
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 class GateInputError(Exception):
@@ -316,10 +314,13 @@ def evaluate(
     except AnalyzerError as error:
         raise GateInputError(str(error)) from None
     analyzed = []
-    for judged in _overlapped(lambda resource: _judged(pack, resource), custom):
-        analyzed.append(judged.resource)
-        result.violations.extend(judged.violations)
-        _sort(judged.diagnostics, judged.resource.urn, descriptions, result)
+    with _calls() as pool:
+        answers = pool.map(lambda resource: _judged(pack, resource), custom)
+        result.exemptions = _exemptions(custom, config)  # read here while the pack answers
+        for judged in answers:  # in the plan's order, whichever call ends first
+            analyzed.append(judged.resource)
+            result.violations.extend(judged.violations)
+            _sort(judged.diagnostics, judged.resource.urn, descriptions, result)
     # The engine hands AnalyzeStack every resource of the stack, components too (step_generator.go
     # `AnalyzeResources` ranges over all new states): a dependency on a component resolves.
     components = [_resource(r) for r in resources if not r.custom]
@@ -327,7 +328,6 @@ def evaluate(
         _sort(pack.server.analyze_stack(analyzed + components), None, descriptions, result)
     except AnalyzerError as error:
         result.violations.append(Violation(PACK_FAILURE, MANDATORY, None, f"fail closed: {error}"))
-    result.exemptions = _exemptions(custom, config)
     return result
 
 
@@ -394,15 +394,14 @@ def _judged(pack: Pack, resource: AnalyzedResource) -> _Judged:
     return _Judged(resource, violations, diagnostics)
 
 
-def _overlapped(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """`work` on each item, CONCURRENT_CALLS at a time, the results in the items' order. On an
-    error or an interrupt the calls not started are dropped and the running ones not waited for
-    (their process is stopped on the way out)."""
-    if len(items) < 2 or CONCURRENT_CALLS < 2:
-        return [work(item) for item in items]
+@contextlib.contextmanager
+def _calls() -> Iterator[ThreadPoolExecutor]:
+    """Threads for CONCURRENT_CALLS calls at a time. On an error or an interrupt the calls not
+    started are dropped and the running ones not waited for (their process is stopped on the way
+    out: a pack stuck in a call would otherwise hold the exit for the call's whole deadline)."""
     pool = ThreadPoolExecutor(max_workers=CONCURRENT_CALLS, thread_name_prefix="gate-call")
     try:
-        return list(pool.map(work, items))
+        yield pool
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
