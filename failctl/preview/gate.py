@@ -8,15 +8,22 @@ once. Diagnostics are sorted into violations by enforcement level, remediations,
 that could not decide because a value they read is unknown at preview (the server says
 "can't run policy ... during preview"). It fails closed: a pack that crashes while analyzing
 a resource is a mandatory violation on that resource, never a pass.
+
+The resources are asked a few at a time (each one's Remediate then Analyze on one thread), as
+many as the pack's server answers at once; the answers are read back in the plan's order, so a
+report does not depend on which call came back first. The engine makes no promise of an order
+either: every policy sees one resource per call, and Configure comes before, AnalyzeStack after.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import difflib
 import fnmatch
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +48,9 @@ from failure_guards.exemptions import Exemption
 LEVELS = tuple(LEVEL_NUMBERS)
 MANDATORY = "mandatory"
 PACK_FAILURE = "(policy pack)"
+# pulumi_policy's server answers on a pool of 4 threads (`PolicyPack`, `futures.ThreadPoolExecutor(
+# max_workers=4)`): more calls in flight would wait in its queue with their deadlines running.
+CONCURRENT_CALLS = 4
 
 
 class GateInputError(Exception):
@@ -305,15 +315,13 @@ def evaluate(
     except AnalyzerError as error:
         raise GateInputError(str(error)) from None
     analyzed = []
-    for resource in custom:
-        resource = _remediated(pack, resource, result)
-        analyzed.append(resource)
-        try:
-            diagnostics = pack.server.analyze(resource)
-        except AnalyzerError as error:
-            result.violations.append(Violation(PACK_FAILURE, MANDATORY, resource.urn, f"fail closed: {error}"))
-            continue
-        _sort(diagnostics, resource.urn, descriptions, result)
+    with _calls() as pool:
+        answers = pool.map(lambda resource: _judged(pack, resource), custom)
+        result.exemptions = _exemptions(custom, config)  # read here while the pack answers
+        for judged in answers:  # in the plan's order, whichever call ends first
+            analyzed.append(judged.resource)
+            result.violations.extend(judged.violations)
+            _sort(judged.diagnostics, judged.resource.urn, descriptions, result)
     # The engine hands AnalyzeStack every resource of the stack, components too (step_generator.go
     # `AnalyzeResources` ranges over all new states): a dependency on a component resolves.
     components = [_resource(r) for r in resources if not r.custom]
@@ -321,7 +329,6 @@ def evaluate(
         _sort(pack.server.analyze_stack(analyzed + components), None, descriptions, result)
     except AnalyzerError as error:
         result.violations.append(Violation(PACK_FAILURE, MANDATORY, None, f"fail closed: {error}"))
-    result.exemptions = _exemptions(custom, config)
     return result
 
 
@@ -365,19 +372,54 @@ def _exemptions(resources: list[AnalyzedResource], config: dict[str, tuple[str, 
     return found
 
 
-def _remediated(pack: Pack, resource: AnalyzedResource, result: GateResult) -> AnalyzedResource:
+@dataclass
+class _Judged:
+    """One resource's answers: its inputs after remediation, what remediating it found (a failed
+    call included), and Analyze's diagnostics on the remediated inputs."""
+
+    resource: AnalyzedResource
+    violations: list[Violation]
+    diagnostics: list[Any]
+
+
+def _judged(pack: Pack, resource: AnalyzedResource) -> _Judged:
+    """Remediate, then Analyze the result, as the engine does for each resource. A call that
+    fails (the pack crashed, or the deadline passed) is a mandatory violation, never a pass."""
+    violations: list[Violation] = []
+    resource = _remediated(pack, resource, violations)
+    try:
+        diagnostics = pack.server.analyze(resource)
+    except AnalyzerError as error:
+        violations.append(Violation(PACK_FAILURE, MANDATORY, resource.urn, f"fail closed: {error}"))
+        diagnostics = []
+    return _Judged(resource, violations, diagnostics)
+
+
+@contextlib.contextmanager
+def _calls() -> Iterator[ThreadPoolExecutor]:
+    """Threads for CONCURRENT_CALLS calls at a time. On an error or an interrupt the calls not
+    started are dropped and the running ones not waited for (their process is stopped on the way
+    out: a pack stuck in a call would otherwise hold the exit for the call's whole deadline)."""
+    pool = ThreadPoolExecutor(max_workers=CONCURRENT_CALLS, thread_name_prefix="gate-call")
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _remediated(pack: Pack, resource: AnalyzedResource, violations: list[Violation]) -> AnalyzedResource:
     """Apply the pack's remediations to the inputs, as the engine does before it analyzes them."""
     try:
         remediations = pack.server.remediate(resource)
     except AnalyzerError as error:
-        result.violations.append(Violation(PACK_FAILURE, MANDATORY, resource.urn, f"fail closed: {error}"))
+        violations.append(Violation(PACK_FAILURE, MANDATORY, resource.urn, f"fail closed: {error}"))
         return resource
     for policy, properties, diagnostic in remediations:
         if properties is None:
             if diagnostic:
-                result.violations.append(Violation(policy, MANDATORY, resource.urn, diagnostic))
+                violations.append(Violation(policy, MANDATORY, resource.urn, diagnostic))
             continue
-        result.violations.append(
+        violations.append(
             Violation(policy, "remediate", resource.urn, "remediated: the policy rewrote this resource's inputs")
         )
         resource = AnalyzedResource(

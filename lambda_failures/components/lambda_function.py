@@ -9,6 +9,7 @@ pack judges). Powertools comes from the AWS-published layer when asked for.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,26 +32,36 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding lambda_
 VPC_ACCESS_POLICY = "iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
 
 
-def package_files(handler_module: str) -> list[str]:
+@functools.cache
+def package_files(handler_module: str) -> tuple[str, ...]:
     """The project's files a handler needs: its module, the project modules it imports (found
     in its import statements, transitively), and their packages' __init__.py. What the
-    handler imports is the one declaration; Powertools and boto3 come from the runtime."""
-    root = handler_module.split(".")[0]
+    handler imports is the one declaration; Powertools and boto3 come from the runtime.
+    Found once per handler in a run (the files do not change while the program runs), however
+    many functions run it."""
     found: set[str] = set()
     pending = [handler_module]
     while pending:
         module = pending.pop()
-        if module in found:
-            continue
-        found.add(module)
-        path = _module_path(module)
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            pending += [n for n in names if n.split(".")[0] == root and _is_module(n)]
+        if module not in found:
+            found.add(module)
+            pending += _project_imports(module)
     packages = {".".join(m.split(".")[:i]) for m in found for i in range(1, m.count(".") + 1)}
-    return sorted(str(_module_path(m).relative_to(PACKAGE_ROOT)) for m in found | packages)
+    return tuple(sorted(str(_module_path(m).relative_to(PACKAGE_ROOT)) for m in found | packages))
+
+
+@functools.cache
+def _project_imports(module: str) -> tuple[str, ...]:
+    """The modules of the same top package that `module` imports (each source parsed once a run)."""
+    root = module.split(".")[0]
+    path = _module_path(module)
+    imported: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        imported += [n for n in names if n.split(".")[0] == root and _is_module(n)]
+    return tuple(imported)
 
 
 def _module_path(module: str) -> Path:

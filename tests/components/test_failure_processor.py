@@ -157,3 +157,20 @@ def test_each_package_imports_on_its_own_as_lambda_would_load_it(tmp_path, handl
 def test_processor_can_be_left_out(program):
     synthesis = program(failureProcessor=False)
     assert synthesis.of_type("aws:s3/bucketNotification:BucketNotification") == []
+
+
+def test_each_source_is_parsed_once_however_many_functions_package_it(monkeypatch):
+    """Packaging is found once per handler (and each module's imports once) in a run: a program
+    with many functions of one handler does not walk its sources again for each."""
+    from lambda_failures.components import lambda_function
+
+    handlers = [f"lambda_failures.handlers.{name}" for name in ("receiver", "failure_processor", "compaction")]
+    lambda_function.package_files.cache_clear()
+    lambda_function._project_imports.cache_clear()
+    parsed: list[str] = []
+    real_parse = lambda_function.ast.parse
+    monkeypatch.setattr(lambda_function.ast, "parse", lambda source, path: parsed.append(path) or real_parse(source))
+    packages = [lambda_function.package_files(h) for _ in range(5) for h in handlers]
+    assert len(parsed) == len(set(parsed)) > len(handlers), parsed
+    assert packages[: len(handlers)] * 5 == packages
+    assert "lambda_failures/handlers/receiver.py" in packages[0] and "lambda_failures/__init__.py" in packages[0]
