@@ -87,8 +87,9 @@ def test_ctrl_c_at_any_moment_exits_130_without_a_traceback(program):
             continue  # finished before the signal
         # 130, or the death by SIGINT a shell reports as 130 (the interpreter's own exit on an interrupt)
         assert child.returncode in (130, -signal.SIGINT), (delay, child.returncode, err)
-        assert "Traceback" not in err and "interrupted" in err, err
-        assert err.strip().count("\n") == 0, err
+        assert "Traceback" not in err, err
+        if child.returncode == 130:  # else killed by the signal before Python could catch it: no output
+            assert "interrupted" in err and err.strip().count("\n") == 0, err
 
 
 SKIPPED = [SQS_POLICY, "stream-mapping-retries-bounded", "s3-write-grants-require-resource-account"]
