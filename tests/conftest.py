@@ -31,6 +31,11 @@ SLOW_MODULES = frozenset(
         "tests/failctl/test_gate_cli.py",
         "tests/contracts/test_analyzer_protocol.py",
         "tests/contracts/test_component_provider.py",
+        "tests/failctl/test_gate_bypass.py",
+        "tests/failctl/test_gate_overlap.py",
+        "tests/failctl/test_hostile_input.py",
+        "tests/failctl/test_program_layouts.py",
+        "tests/analytics/test_compaction.py",
     }
 )
 
