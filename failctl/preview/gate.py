@@ -358,14 +358,17 @@ def unmatched_exemptions(
 
 
 def _exemptions(resources: list[AnalyzedResource], config: dict[str, tuple[str, dict[str, Any]]]) -> list[Exemption]:
-    """Every exemption declared for this plan (by tag or config), read as the pack reads them."""
+    """Every exemption declared for this plan (by tag or config), read as the pack reads them
+    (only on the resource types each of this pack's policies judges; another pack's: any type)."""
+    from failure_guards.policies import JUDGES  # loads pulumi_policy, which running the pack needs anyway
+
     found = []
     for resource in resources:
         for policy, (level, policy_config) in config.items():
             if level == "disabled":
                 continue
             exemption = exemption_rules.find(
-                policy, resource.urn, resource.props, policy_config, advisory=level == "advisory"
+                policy, resource.urn, resource.props, policy_config, level == "advisory", JUDGES.get(policy)
             )
             if exemption is not None:
                 found.append(exemption)

@@ -18,6 +18,12 @@ from pulumi_policy import (
 
 from .common import BUCKET_TYPES, UnknownValueError, as_list, attached_to, dig, is_true
 
+# The resource types each check below judges (exemptions apply only to these).
+QUEUE_TYPE = "aws:sqs/queue:Queue"
+TOPIC_TYPE = "aws:sns/topic:Topic"
+TABLE_TYPE = "aws:dynamodb/table:Table"
+WORKGROUP_TYPE = "aws:athena/workgroup:Workgroup"
+KEY_TYPE = "aws:kms/key:Key"
 SSE_TYPES = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
@@ -108,7 +114,7 @@ def validate_buckets(args: StackValidationArgs, report_violation: ReportViolatio
 
 
 def validate_queue(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != "aws:sqs/queue:Queue":
+    if args.resource_type != QUEUE_TYPE:
         return
     problem = key_problem(args.props, "kmsMasterKeyId", "alias/aws/sqs")
     if problem:
@@ -119,7 +125,7 @@ def validate_queue(args: ResourceValidationArgs, report_violation: ReportViolati
 
 
 def validate_topic(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != "aws:sns/topic:Topic":
+    if args.resource_type != TOPIC_TYPE:
         return
     problem = key_problem(args.props, "kmsMasterKeyId", "alias/aws/sns")
     if problem:
@@ -127,7 +133,7 @@ def validate_topic(args: ResourceValidationArgs, report_violation: ReportViolati
 
 
 def validate_table(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != "aws:dynamodb/table:Table":
+    if args.resource_type != TABLE_TYPE:
         return
     sse = args.props["serverSideEncryption"] if "serverSideEncryption" in args.props else None
     if not is_true(dig(sse, "enabled")):
@@ -146,7 +152,7 @@ def validate_table(args: ResourceValidationArgs, report_violation: ReportViolati
 
 
 def validate_workgroup(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != "aws:athena/workgroup:Workgroup":
+    if args.resource_type != WORKGROUP_TYPE:
         return
     configuration = args.props["configuration"] if "configuration" in args.props else None
     option = dig(configuration, "resultConfiguration", "encryptionConfiguration", "encryptionOption")
@@ -166,7 +172,7 @@ def validate_workgroup(args: ResourceValidationArgs, report_violation: ReportVio
 
 
 def validate_key_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != "aws:kms/key:Key":
+    if args.resource_type != KEY_TYPE:
         return
     spec = args.props["customerMasterKeySpec"] if "customerMasterKeySpec" in args.props else None
     if spec not in (None, "SYMMETRIC_DEFAULT"):

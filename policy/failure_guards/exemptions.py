@@ -371,9 +371,20 @@ def config_problems(policy: str, config: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def find(policy: str, urn: str, props: Any, config: Mapping[str, Any], advisory: bool) -> Exemption | None:
+def judged(urn: str, judges: Iterable[str] | None) -> bool:
+    """Whether a policy that judges these resource types (None: every type) judges this resource."""
+    parts = _parts(urn)
+    return judges is None or (parts is not None and parts[2].rsplit("$", 1)[-1] in judges)
+
+
+def find(
+    policy: str, urn: str, props: Any, config: Mapping[str, Any], advisory: bool, judges: Iterable[str] | None = None
+) -> Exemption | None:
     """The exemption declared for this resource and policy: the owner's config first (a valid
-    one wins), then the resource's tag. Check `in_force` before honouring it."""
+    one wins), then the resource's tag. Check `in_force` before honouring it. None where the
+    policy does not judge the resource's type (`judges`): excusing it there would only be noise."""
+    if not judged(urn, judges):
+        return None
     configured = from_config(policy, urn, config)
     if configured is not None and configured.in_force:
         return configured

@@ -4,13 +4,17 @@ Every policy is made by `policy()`, which wraps its check in `fail_closed` (a cr
 violation, never a pass, and exemptions are applied in one place) and gives it the exemption
 settings in its config schema, unless nothing may exempt it. The schema is complete when the
 policy is made: nothing changes it afterwards.
+
+Each exemptable policy declares the resource types it judges (`judges`, the same constant its
+check filters on): an exemption, by tag or config, applies only to a resource of those types.
+A tag naming a policy that never judges the resource would only add noise to the reports.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import (
@@ -36,16 +40,22 @@ def policy(
     stack: bool = False,
     config: Mapping[str, Any] | None = None,
     remediate: Callable[[Any], Any] | None = None,
+    judges: Iterable[str] | None = None,
 ) -> ResourceValidationPolicy | StackValidationPolicy:
     """A policy of the pack: `validate` run per resource, or once over the stack when `stack`;
-    `config` the JSON schema of each setting it reads; `remediate` (per resource only) rewrites inputs."""
+    `config` the JSON schema of each setting it reads; `remediate` (per resource only) rewrites
+    inputs; `judges` the resource types it judges (every type when None: only for a policy nothing
+    may exempt, since an exemption applies only where the policy judges)."""
+    if judges is None and name not in exemptions.UNEXEMPTABLE:
+        raise TypeError(f"{name}: an exemptable policy declares the resource types it judges")
+    types = frozenset(judges) if judges is not None else None
     properties = dict(config or {})
     if name not in exemptions.UNEXEMPTABLE:
         properties |= {"exemptions": exemptions.CONFIG_SCHEMA, exemptions.HORIZON_SETTING: exemptions.HORIZON_SCHEMA}
     common: dict[str, Any] = {
         "name": name,
         "description": description,
-        "validate": fail_closed(validate, name),
+        "validate": fail_closed(validate, name, types),
         "enforcement_level": level,
         "severity": severity,
         "config_schema": PolicyConfigSchema(properties=properties) if properties else None,
@@ -53,11 +63,16 @@ def policy(
     if stack:
         if remediate is not None:
             raise TypeError(f"{name}: a stack policy cannot remediate a resource")
-        return StackValidationPolicy(**common)
-    return ResourceValidationPolicy(**common, remediate=remediate)
+        made: ResourceValidationPolicy | StackValidationPolicy = StackValidationPolicy(**common)
+    else:
+        made = ResourceValidationPolicy(**common, remediate=remediate)
+    made.judges = types  # read by exemption-tags-valid
+    return made
 
 
-def fail_closed(validate: Callable[[Any, Any], None], policy: str) -> Callable[[Any, Any], None]:
+def fail_closed(
+    validate: Callable[[Any, Any], None], policy: str, judges: frozenset[str] | None = None
+) -> Callable[[Any, Any], None]:
     """Every policy runs through this guard.
 
     The policy always runs, exempt or not: a crash must never read as a pass (under the CLI or
@@ -80,9 +95,9 @@ def fail_closed(validate: Callable[[Any, Any], None], policy: str) -> Callable[[
             if type(error).__module__.split(".")[0] != "pulumi_policy":
                 report_violation(crash_message(error, reads[-1] if reads else None), None)
                 return
-            settle(args, policy, advisory, found, report_violation)  # what it found before the unknown
+            settle(args, policy, judges, advisory, found, report_violation)  # what it found before the unknown
             raise
-        settle(args, policy, advisory, found, report_violation)
+        settle(args, policy, judges, advisory, found, report_violation)
 
     return guarded
 
@@ -147,14 +162,22 @@ def _record_reads(args: Any) -> list[tuple[str, str]]:
     return reads
 
 
-def _exemption(policy: str, urn: str, props: Any, config: Any, advisory: bool) -> exemptions.Exemption | None:
-    return exemptions.find(policy, urn, props, config, advisory)
+def _exemption(
+    policy: str, judges: frozenset[str] | None, resource: Any, config: Any, advisory: bool
+) -> exemptions.Exemption | None:
+    """The resource's exemption from this policy; none where the policy does not judge its type."""
+    return exemptions.find(policy, resource.urn, resource.props, config, advisory, judges)
 
 
 def _report_resource(
-    args: Any, policy: str, advisory: bool, found: list[tuple[str, Any]], report_violation: Any
+    args: Any,
+    policy: str,
+    judges: frozenset[str] | None,
+    advisory: bool,
+    found: list[tuple[str, Any]],
+    report_violation: Any,
 ) -> None:
-    exemption = _exemption(policy, args.urn, args.props, args.get_config(), advisory)
+    exemption = _exemption(policy, judges, args, args.get_config(), advisory)
     if exemption is not None and exemption.in_force:
         exemptions.note(exemption, [message for message, _ in found])
         return
@@ -163,7 +186,12 @@ def _report_resource(
 
 
 def _report_stack(
-    args: Any, policy: str, advisory: bool, found: list[tuple[str, Any]], report_violation: Any
+    args: Any,
+    policy: str,
+    judges: frozenset[str] | None,
+    advisory: bool,
+    found: list[tuple[str, Any]],
+    report_violation: Any,
 ) -> None:
     """A stack policy's reports, less those on exempted resources (the others explained)."""
     by_urn = {r.urn: r for r in args.resources}
@@ -171,7 +199,7 @@ def _report_stack(
     hidden: dict[str, list[str]] = {}
     for message, urn in found:
         resource = by_urn.get(urn) if urn else None
-        exemption = _exemption(policy, urn, resource.props, config, advisory) if resource is not None else None
+        exemption = _exemption(policy, judges, resource, config, advisory) if resource is not None else None
         if exemption is not None and exemption.in_force:
             hidden.setdefault(urn, []).append(message)
             exemptions.note(exemption, hidden[urn])
@@ -182,8 +210,6 @@ def _report_stack(
     for resource in args.resources:  # exemptions in force on resources that comply: noted too
         if resource.urn in hidden:
             continue
-        exemption = _exemption(policy, resource.urn, resource.props, config, advisory)
+        exemption = _exemption(policy, judges, resource, config, advisory)
         if exemption is not None and exemption.in_force:
             exemptions.note(exemption, ())
-
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import async_destinations, buckets, encryption, exemption_reports, names, resource_account, streams
+from .common import BUCKET_TYPES
 from .guard import policy
 
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
@@ -23,6 +24,7 @@ POLICIES = [
         MANDATORY,
         Severity.CRITICAL,
         config=resource_account.CONFIG,
+        judges=resource_account.GRANT_TYPES,
     ),
     policy(
         "data-grants-name-their-resources",
@@ -31,6 +33,7 @@ POLICIES = [
         resource_account.validate_data_grants,
         MANDATORY,
         Severity.HIGH,
+        judges=resource_account.DATA_GRANT_TYPES,
     ),
     policy(
         "s3-buckets-encrypted-with-customer-kms-key",
@@ -39,6 +42,7 @@ POLICIES = [
         MANDATORY,
         Severity.HIGH,
         stack=True,
+        judges=BUCKET_TYPES,
     ),
     policy(
         "sqs-queues-encrypted-with-customer-kms-key",
@@ -46,6 +50,7 @@ POLICIES = [
         encryption.validate_queue,
         MANDATORY,
         Severity.HIGH,
+        judges=(encryption.QUEUE_TYPE,),
     ),
     policy(
         "sns-topics-encrypted-with-customer-kms-key",
@@ -53,6 +58,7 @@ POLICIES = [
         encryption.validate_topic,
         MANDATORY,
         Severity.HIGH,
+        judges=(encryption.TOPIC_TYPE,),
     ),
     policy(
         "dynamodb-tables-encrypted-with-customer-kms-key",
@@ -60,6 +66,7 @@ POLICIES = [
         encryption.validate_table,
         MANDATORY,
         Severity.HIGH,
+        judges=(encryption.TABLE_TYPE,),
     ),
     policy(
         "athena-workgroup-results-encrypted-with-kms",
@@ -67,6 +74,7 @@ POLICIES = [
         encryption.validate_workgroup,
         MANDATORY,
         Severity.HIGH,
+        judges=(encryption.WORKGROUP_TYPE,),
     ),
     policy(
         "kms-keys-rotate",
@@ -74,6 +82,7 @@ POLICIES = [
         encryption.validate_key_rotation,
         MANDATORY,
         Severity.HIGH,
+        judges=(encryption.KEY_TYPE,),
     ),
     policy(
         "stream-mapping-retries-bounded",
@@ -82,6 +91,7 @@ POLICIES = [
         MANDATORY,
         Severity.HIGH,
         config=streams.RETRIES_CONFIG,
+        judges=(streams.ESM_TYPE,),
     ),
     policy(
         "stream-mapping-record-age-bounded",
@@ -90,6 +100,7 @@ POLICIES = [
         MANDATORY,
         Severity.HIGH,
         config=streams.RECORD_AGE_CONFIG,
+        judges=(streams.ESM_TYPE,),
     ),
     policy(
         "stream-mapping-bisects-batches",
@@ -99,6 +110,7 @@ POLICIES = [
         MANDATORY,
         Severity.HIGH,
         remediate=streams.remediate_bisect,
+        judges=(streams.ESM_TYPE,),
     ),
     policy(
         "stream-mapping-has-failure-destination",
@@ -106,6 +118,7 @@ POLICIES = [
         streams.validate_failure_destination,
         MANDATORY,
         Severity.HIGH,
+        judges=(streams.ESM_TYPE,),
     ),
     policy(
         "stream-mapping-reports-batch-item-failures",
@@ -113,6 +126,7 @@ POLICIES = [
         streams.validate_partial_batch,
         ADVISORY,
         Severity.MEDIUM,
+        judges=(streams.ESM_TYPE,),
     ),
     policy(
         "lambda-async-invoke-has-failure-destination",
@@ -120,6 +134,7 @@ POLICIES = [
         async_destinations.validate_failure_destination,
         MANDATORY,
         Severity.HIGH,
+        judges=(async_destinations.INVOKE_CONFIG_TYPE,),
     ),
     policy(
         "lambda-async-destinations-not-fifo",
@@ -128,6 +143,7 @@ POLICIES = [
         MANDATORY,
         Severity.HIGH,
         stack=True,
+        judges=(async_destinations.INVOKE_CONFIG_TYPE,),
     ),
     policy(
         "lambda-async-functions-keep-failures",
@@ -136,6 +152,7 @@ POLICIES = [
         ADVISORY,
         Severity.MEDIUM,
         stack=True,
+        judges=(async_destinations.FUNCTION_TYPE,),
     ),
     policy(
         "s3-bucket-names-not-claimable",
@@ -144,6 +161,7 @@ POLICIES = [
         MANDATORY,
         Severity.HIGH,
         stack=True,
+        judges=BUCKET_TYPES,
     ),
     policy(
         "s3-bucket-blocks-public-access",
@@ -152,6 +170,7 @@ POLICIES = [
         ADVISORY,
         Severity.HIGH,
         stack=True,
+        judges=BUCKET_TYPES,
     ),
     policy(
         "s3-bucket-denies-insecure-transport",
@@ -160,6 +179,7 @@ POLICIES = [
         ADVISORY,
         Severity.MEDIUM,
         stack=True,
+        judges=BUCKET_TYPES,
     ),
     policy(
         "failure-archive-protected",
@@ -168,6 +188,7 @@ POLICIES = [
         ADVISORY,
         Severity.MEDIUM,
         stack=True,
+        judges=BUCKET_TYPES,
     ),
     policy(
         "physical-names-unique",
@@ -195,3 +216,5 @@ POLICIES = [
     ),
 ]
 NAMES = frozenset(p.name for p in POLICIES)
+# Policy name -> the resource types it judges (None: every type; such a policy cannot be exempted).
+JUDGES = {p.name: p.judges for p in POLICIES}

@@ -81,6 +81,9 @@ ATTACHMENT_PROPS = {
     "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": ("policyArns",),
     "aws:iam/role:Role": ("managedPolicyArns",),
 }
+# The types each policy of this module judges.
+GRANT_TYPES = (*DOCUMENT_PROPS, *ATTACHMENT_PROPS)
+DATA_GRANT_TYPES = (*DOCUMENT_PROPS, "aws:iam/role:Role")
 AWS_MANAGED = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:.*/)?([^/]+)$")
 # AWS managed policies whose grants include S3 writes with no s3:ResourceAccount condition.
 S3_WRITING_MANAGED = {

@@ -34,7 +34,14 @@ def test_exemption_settings_are_in_the_schema_from_the_start_unless_nothing_may_
 
 
 def test_the_factory_makes_stack_policies_and_refuses_a_stack_remediation():
-    made = policy("x", "y", lambda args, report: None, EnforcementLevel.ADVISORY, Severity.LOW, stack=True)
+    made = policy("x", "y", lambda args, report: None, EnforcementLevel.ADVISORY, Severity.LOW, stack=True, judges=[])
     assert isinstance(made, StackValidationPolicy)
     with pytest.raises(TypeError, match="cannot remediate"):
-        policy("x", "y", print, EnforcementLevel.ADVISORY, Severity.LOW, stack=True, remediate=print)
+        policy("x", "y", print, EnforcementLevel.ADVISORY, Severity.LOW, stack=True, remediate=print, judges=[])
+
+
+def test_an_exemptable_policy_must_say_which_types_it_judges():
+    with pytest.raises(TypeError, match="declares the resource types it judges"):
+        policy("x", "y", print, EnforcementLevel.ADVISORY, Severity.LOW)
+    for declared in POLICIES:
+        assert (declared.judges is None) == (declared.name in exemptions.UNEXEMPTABLE), declared.name

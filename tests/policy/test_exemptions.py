@@ -233,6 +233,23 @@ def test_exemption_tags_are_checked_even_on_a_compliant_resource(pack):
     assert "says nothing" in reported["s"]
 
 
+def test_an_exemption_applies_only_to_the_types_its_policy_judges(pack, tmp_path):
+    """A transformation tagging every resource: the tag on a queue for a bucket policy excuses
+    nothing, is not noted as in force, and exemption-tags-valid says the policy never judges it."""
+    stray = queue("q", {f"{TAG}{ADVISORY_POLICY}": f"until {day(9)}: bucket rollout for the vendor"})
+    stray.props["kmsMasterKeyId"] = "alias/k"
+    pattern = f"urn:pulumi:*::shop::{SQS_TYPE}::*q"
+    config = {
+        "s3-buckets-encrypted-with-customer-kms-key": {
+            "exemptions": [{"urn": pattern, "reason": "legacy queues until migration", "until": day(9)}]
+        }
+    }
+    result = evaluate(pack, [stray], config, tmp_path)
+    assert notes(result) == {} and result.exemptions == []
+    (message,) = blocked_on(result, "exemption-tags-valid").values()
+    assert f"{ADVISORY_POLICY} does not judge {SQS_TYPE} resources" in message and "remove the tag" in message
+
+
 def test_a_crash_is_never_exempted():
     def crashes(args, report):
         raise ZeroDivisionError("division by zero")
