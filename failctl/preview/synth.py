@@ -34,6 +34,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 import failctl as failctl_package
 import lambda_failures as lambda_failures_package
+from failctl.preview.asset_paths import AssetPathError, check_asset_paths
 from failctl.preview.project_config import ProjectFileError, load_project
 from failctl.preview.regions import RegionError, partition_of
 from failctl.preview.stack_config import load_stack_config
@@ -450,6 +451,10 @@ def synthesize(
         _abandon_loop(theirs)
         raise
 
+    try:  # as the engine reads them before any provider call: relative to the program's folder
+        check_asset_paths(monitor.registrations, program if Path(program).is_dir() else Path(program).parent)
+    except AssetPathError as error:
+        raise StackConfigError(str(error)) from None
     root = pulumi_settings.get_root_resource()
     outputs = _sync_await(_resolve_outputs(dict(getattr(root, "outputs", {}) or {})))
     warnings = (

@@ -196,3 +196,58 @@ def test_a_china_region_plans_in_its_partition(capsys):
     assert code == 0
     arns = [v for r in json.loads(out)["resources"] for v in json.dumps(r["props"]).split('"') if v.startswith("arn:")]
     assert arns and all(a.startswith("arn:aws-cn:") for a in arns)
+
+
+ARCHIVE_PROGRAM = """import pulumi
+import pulumi_aws as aws
+
+aws.lambda_.Function(
+    "orders",
+    role="arn:aws:iam::210987654321:role/orders",
+    runtime="python3.13",
+    handler="app.handler",
+    code={code},
+)
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "prop", "path", "what"),
+    [
+        ('pulumi.FileArchive("./missing")', "code", "./missing", "does not exist"),
+        ('pulumi.FileArchive("./empty")', "code", "./empty", "is an empty folder"),
+        ('pulumi.FileArchive("missing.zip")', "code", "missing.zip", "does not exist"),
+        (
+            'pulumi.AssetArchive({"app.py": pulumi.FileAsset("gone.py")})',
+            "code.assets['app.py']",
+            "gone.py",
+            "does not exist",
+        ),
+        ('pulumi.AssetArchive({"lib": pulumi.FileAsset("src")})', "code.assets['lib']", "src", "is not a file"),
+    ],
+)
+def test_an_asset_path_the_engine_cannot_read_fails_the_preview(capsys, tmp_path, monkeypatch, code, prop, path, what):
+    """Relative to the program's folder (main), as the engine resolves it, whatever folder we run from."""
+    (tmp_path / "Pulumi.yaml").write_text("name: archives\nruntime: python\nmain: app/\n")
+    program = tmp_path / "app"
+    (program / "empty").mkdir(parents=True)
+    (program / "src").mkdir()
+    (program / "src" / "app.py").write_text("def handler(event, context):\n    return None\n")
+    (program / "__main__.py").write_text(ARCHIVE_PROGRAM.format(code=code))
+    monkeypatch.chdir(tmp_path)  # ./missing would not be found here either; ./app/src is not ./src
+    code_, _, err = run_cli(capsys, "preview", "--cwd", str(tmp_path), "--region", "eu-west-1")
+    assert code_ == 2, err
+    (line,) = err.strip().splitlines()
+    assert f"orders (aws:lambda/function:Function) {prop}: path {path!r} {what}" in line
+
+
+def test_asset_paths_that_exist_in_the_programs_folder_preview_clean(capsys, tmp_path, monkeypatch):
+    (tmp_path / "Pulumi.yaml").write_text("name: archives\nruntime: python\nmain: app/\n")
+    program = tmp_path / "app"
+    (program / "src").mkdir(parents=True)
+    (program / "src" / "app.py").write_text("def handler(event, context):\n    return None\n")
+    code = 'pulumi.AssetArchive({"src": pulumi.FileArchive("src"), "app.py": pulumi.FileAsset("src/app.py")})'
+    (program / "__main__.py").write_text(ARCHIVE_PROGRAM.format(code=code))
+    monkeypatch.chdir(program.parent.parent)
+    code_, _, err = run_cli(capsys, "preview", "--cwd", str(tmp_path), "--region", "eu-west-1")
+    assert code_ == 0, err
