@@ -452,7 +452,7 @@ def synthesize(
         raise
 
     try:  # as the engine reads them before any provider call: relative to the program's folder
-        check_asset_paths(monitor.registrations, program if Path(program).is_dir() else Path(program).parent)
+        check_asset_paths(monitor.registrations, Path(program) if Path(program).is_dir() else Path(program).parent)
     except AssetPathError as error:
         raise StackConfigError(str(error)) from None
     root = pulumi_settings.get_root_resource()

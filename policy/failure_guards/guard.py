@@ -30,6 +30,10 @@ from . import exemptions
 __all__ = ["crash_message", "fail_closed", "policy"]
 
 
+# Policy name -> the resource types it judges (None: every type), as each policy() declared it.
+JUDGED_TYPES: dict[str, frozenset[str] | None] = {}
+
+
 def policy(
     name: str,
     description: str,
@@ -66,7 +70,7 @@ def policy(
         made: ResourceValidationPolicy | StackValidationPolicy = StackValidationPolicy(**common)
     else:
         made = ResourceValidationPolicy(**common, remediate=remediate)
-    made.judges = types  # read by exemption-tags-valid
+    JUDGED_TYPES[name] = types  # read by exemption-tags-valid
     return made
 
 

@@ -11,7 +11,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from . import async_destinations, buckets, encryption, exemption_reports, names, resource_account, streams
 from .common import BUCKET_TYPES
-from .guard import policy
+from .guard import JUDGED_TYPES, policy
 
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 
@@ -217,4 +217,4 @@ POLICIES = [
 ]
 NAMES = frozenset(p.name for p in POLICIES)
 # Policy name -> the resource types it judges (None: every type; such a policy cannot be exempted).
-JUDGES = {p.name: p.judges for p in POLICIES}
+JUDGES = {p.name: JUDGED_TYPES[p.name] for p in POLICIES}

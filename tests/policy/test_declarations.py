@@ -8,7 +8,7 @@ from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
 
 from failure_guards import POLICIES, exemptions
 from failure_guards.guard import policy
-from failure_guards.policies import NAMES
+from failure_guards.policies import JUDGES, NAMES
 
 EXEMPTION_SETTINGS = {"exemptions", exemptions.HORIZON_SETTING}
 
@@ -44,4 +44,4 @@ def test_an_exemptable_policy_must_say_which_types_it_judges():
     with pytest.raises(TypeError, match="declares the resource types it judges"):
         policy("x", "y", print, EnforcementLevel.ADVISORY, Severity.LOW)
     for declared in POLICIES:
-        assert (declared.judges is None) == (declared.name in exemptions.UNEXEMPTABLE), declared.name
+        assert (JUDGES[declared.name] is None) == (declared.name in exemptions.UNEXEMPTABLE), declared.name
