@@ -70,6 +70,7 @@ def analyzer_calls() -> None:
     plan = [dataclasses.replace(r, urn=f"{r.urn}-{copy}") for copy in range(COPIES) for r in stack]
     custom = [gate._resource(r) for r in plan if r.custom]
     requests = [analyzer._request(r) for r in custom]
+    assert custom and requests, "the stack has resources for the pack to judge"
     proto = analyzer.analyzer_pb2
     stack_request = proto.AnalyzeStackRequest(
         resources=[
@@ -104,6 +105,7 @@ def analyzer_calls() -> None:
 def main() -> None:
     resources = stack_resources()
     classes = aws_classes(resources)
+    assert resources and classes, "the gate has a plan, and the floor loads its resource classes"
     print(f"offline gate on the whole stack ({len(resources)} resources; 5 fresh interpreters each side, alternating)")
     ours, floor = alternating(
         in_fresh_interpreter(GATE.format(count=len(resources)), ROOT),

@@ -56,6 +56,7 @@ def main() -> None:
         pruned = run_local(store, sql, day, day)
         full = run_local(store, sql)  # the reference design: one table over every record, no partitions
         objects = full.load.objects
+        assert pruned.load.objects > 0 and pruned.rows and objects > pruned.load.objects, "the day has records"
         print(f"errors-by-action for one day of a {DAYS}-day archive ({objects} records)")
         print(row("bytes read, full scan (no partitions)", full.load.bytes_read / 1e6, "MB"))
         print(row("bytes read, day partitions", pruned.load.bytes_read / 1e6, "MB", full.load.bytes_read / 1e6))

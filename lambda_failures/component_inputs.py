@@ -17,6 +17,7 @@ from pulumi.errors import InputPropertyError
 from pulumi.output import Unknown
 
 from lambda_failures.components.alarms import AlarmTarget
+from lambda_failures.components.archive_wiring import camel_case, check_wiring
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.failure_capture import (
     AsyncCapture,
@@ -35,7 +36,7 @@ from lambda_failures.components.function_spec import (
     read_tags,
     spec_of,
 )
-from lambda_failures.components.naming import RANDOM_SUFFIX_BYTES, AwsContext
+from lambda_failures.components.naming import AwsContext
 from lambda_failures.components.naming import aws_context as naming_aws_context
 from lambda_failures.components.settings import (
     STREAM_ARN,
@@ -55,13 +56,8 @@ from lambda_failures.components.stream_sources import arn_source
 
 # The stream settings' config keys carry a `stream` prefix that the consumer's own inputs do not.
 STREAM_KEY_PREFIX = "stream"
-# The random suffix SharedArchive gives a bucket in the global namespace (pulumi-random RandomId hex).
-RANDOM_SUFFIX = re.compile(f"[0-9a-f]{{{2 * RANDOM_SUFFIX_BYTES}}}")
 # The five inputs that attach a function to a SharedArchive (its outputs, of the same names).
 WIRING = ("archive_bucket_name", "archive_bucket_arn", "archive_grant_arn", "archive_key_alias", "alert_topic_arn")
-S3_BUCKET_ARN = re.compile(r"arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
-KEY_ALIAS = re.compile(r"alias/(?!aws/)[A-Za-z0-9/_-]{1,250}")
-SNS_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
 
 
 def input_name(config_key: str, strip: str = "") -> str:
@@ -221,10 +217,6 @@ def plain_bool(reader: Reader, key: str, value: Any) -> bool:
     return value
 
 
-def camel_case(snake: str) -> str:
-    return re.sub(r"_([a-z])", lambda match: match.group(1).upper(), snake)
-
-
 def required(reader: Reader, args: Any, key: str) -> Any:
     """An input the schema marks required: the host refuses it missing, a direct caller is told too."""
     value = args.get(key)
@@ -233,53 +225,6 @@ def required(reader: Reader, args: Any, key: str) -> Any:
     if not isinstance(value, str | pulumi.Output):
         raise reader.fail(camel_case(key), "a string", value)
     return value
-
-
-def check_wiring(reader: Reader, wiring: dict[str, Any], ctx: AwsContext) -> None:
-    """The known wiring must name one archive: a bucket ARN, its name, a grant covering it, a
-    key alias and a topic ARN, in this stack's partition (and the topic in its account and region:
-    alarms publish only to a topic of their own region, and the alert key grants CloudWatch of its
-    own account). A mix-up would pass every policy and fail only when Lambda first delivers a
-    failure (denied), losing it. Outputs are the engine's to resolve and pass as given."""
-    known = {key: value for key, value in wiring.items() if isinstance(value, str)}
-    bucket_arn = known.get("archive_bucket_arn")
-    bucket = S3_BUCKET_ARN.fullmatch(bucket_arn) if bucket_arn else None
-    if bucket_arn and not bucket:
-        raise reader.fail("archiveBucketArn", "an S3 bucket ARN (SharedArchive.bucketArn)", bucket_arn)
-    for key, arn in known.items():
-        if arn.startswith("arn:") and arn.split(":")[1] != ctx.partition:
-            raise reader.fail(camel_case(key), f"an ARN in this stack's partition ({ctx.partition})", arn)
-    name = known.get("archive_bucket_name")
-    if bucket and name and name != bucket.group(1):
-        raise reader.fail("archiveBucketName", f"the bucket archiveBucketArn names ({bucket.group(1)})", name)
-    grant = known.get("archive_grant_arn")
-    if bucket_arn and grant and not grant_covers(grant, bucket_arn):
-        expected = "archiveBucketArn, or SharedArchive.grantArn (its name with the random suffix as *)"
-        raise reader.fail("archiveGrantArn", expected, grant)
-    alias = known.get("archive_key_alias")
-    if alias and not KEY_ALIAS.fullmatch(alias):
-        raise reader.fail("archiveKeyAlias", "a customer managed key's alias (alias/<name>)", alias)
-    topic = known.get("alert_topic_arn")
-    if topic and not SNS_TOPIC_ARN.fullmatch(topic):
-        raise reader.fail("alertTopicArn", "an SNS topic ARN (SharedArchive.alertTopicArn)", topic)
-    if topic and topic.split(":")[3:5] != [ctx.region, ctx.account_id]:
-        raise reader.fail(
-            "alertTopicArn", f"a topic in this stack's region and account ({ctx.region}, {ctx.account_id})", topic
-        )
-
-
-def grant_covers(grant: str, bucket_arn: str) -> bool:
-    """The grant is the bucket's ARN, or what SharedArchive.grantArn gives for a randomly named
-    bucket: its name with exactly the random suffix written `*`. Any broader wildcard (`o*`,
-    `orders-*`) would let every function write to other buckets of the account, so it is refused."""
-    if not grant.endswith("*"):
-        return grant == bucket_arn
-    prefix = grant[:-1]
-    return (
-        prefix.endswith("-")
-        and bucket_arn.startswith(prefix)
-        and RANDOM_SUFFIX.fullmatch(bucket_arn[len(prefix) :]) is not None
-    )
 
 
 # AWS's tagging rules (Tagging AWS resources, "Tag naming limits and requirements"): at most 50

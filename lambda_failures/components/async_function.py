@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,19 +11,21 @@ import pulumi_aws as aws
 
 from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms
+from lambda_failures.components.archive_wiring import check_wiring
 from lambda_failures.components.customer_key import customer_key
 from lambda_failures.components.function_spec import FunctionSpec, check_component_args, spec_of
 from lambda_failures.components.invoke_config import invoke_config
 from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
 from lambda_failures.components.naming import (
     AwsContext,
+    aws_context,
     event_bus_arn,
     function_arn,
     queue_arn,
     resource_name,
     topic_arn,
 )
-from lambda_failures.components.settings import PROJECT, AsyncSettings, ConfigError
+from lambda_failures.components.settings import PROJECT, AsyncSettings, ConfigError, Reader
 
 # The archive stack's outputs (README, "Outputs") that a function in another stack needs.
 ARCHIVE_OUTPUTS = {
@@ -52,15 +55,44 @@ class ArchiveTarget:
     alert_topic_arn: pulumi.Input[str] | None = None
 
     @classmethod
-    def from_stack_reference(cls, stack: pulumi.StackReference) -> ArchiveTarget:
-        """The archive another stack of this project deployed, read from its outputs."""
-        return cls(**{field_: archive_output(stack, output) for field_, output in ARCHIVE_OUTPUTS.items()})
+    def from_stack_reference(cls, stack: pulumi.StackReference, aws: AwsContext | None = None) -> ArchiveTarget:
+        """The archive another stack of this project deployed, read from its outputs and checked
+        together once known, as the component package checks its inputs: a bucket ARN, a grant
+        covering it, a key alias, and an alert topic in this stack's account and region (`aws`,
+        by default the provider's). Wrong outputs would pass every policy and lose the first record."""
+        ctx = aws or aws_context()
+        outputs = {field_: archive_output(stack, output) for field_, output in ARCHIVE_OUTPUTS.items()}
+        checked = pulumi.Output.all(stack.name, pulumi.Output.all(**outputs)).apply(
+            lambda named: _checked_outputs(named[0], named[1], ctx)
+        )
+        return cls(**{field_: checked.apply(operator.itemgetter(field_)) for field_ in ARCHIVE_OUTPUTS})
 
     def alarms(self, tags: dict[str, str] | None = None) -> AlarmTarget:
         """Alarms to the archive's alert topic."""
         if self.alert_topic_arn is None:
             raise ValueError("this ArchiveTarget has no alert_topic_arn: give an AlarmTarget of your own")
         return AlarmTarget(self.alert_topic_arn, dict(tags or {}))
+
+
+def _checked_outputs(stack_name: str, values: dict[str, Any], ctx: AwsContext) -> dict[str, Any]:
+    """The archive stack's outputs under the component package's wiring rule, refusals naming the output."""
+    reader = Reader(
+        lambda _key: None,
+        where=f"stack reference {stack_name} output ",
+        name=lambda key: ARCHIVE_OUTPUTS[WIRING_INPUTS[key]],
+    )
+    check_wiring(reader, {f"archive_{f}" if f != "alert_topic_arn" else f: v for f, v in values.items()}, ctx)
+    return values
+
+
+# The component package's input names (camelCase, as check_wiring names them) -> ArchiveTarget's fields.
+WIRING_INPUTS = {
+    "archiveBucketName": "bucket_name",
+    "archiveBucketArn": "bucket_arn",
+    "archiveGrantArn": "grant_arn",
+    "archiveKeyAlias": "key_alias",
+    "alertTopicArn": "alert_topic_arn",
+}
 
 
 def archive_output(stack: pulumi.StackReference, output: str) -> pulumi.Output[Any]:

@@ -82,6 +82,7 @@ def retrofit() -> Synthesis:
 def test_a_retrofit_previews_clean_and_fully_decided(retrofit):
     verdict = gate.evaluate(PACK, retrofit.resources)
     assert verdict.violations == [] and verdict.undecided == [], (verdict.violations, verdict.undecided)
+    assert verdict.resources > 0  # the pack judged the plan, not an empty one
     assert retrofit.warnings == []
 
 

@@ -139,6 +139,7 @@ def test_a_function_in_a_vpc_gets_the_network_interface_permissions(team):
 def test_the_team_program_passes_the_pack_fully_decided(team):
     verdict = gate.evaluate(gate.load_pack(ROOT / "policy"), team.resources)
     assert verdict.violations == [] and verdict.undecided == [], (verdict.violations, verdict.undecided)
+    assert verdict.resources > 0  # the pack judged the plan, not an empty one
 
 
 def test_an_extra_statement_writing_to_s3_without_the_condition_is_refused_by_the_pack(tmp_path):
@@ -400,6 +401,31 @@ def test_a_stack_reference_without_an_archive_output_is_refused_naming_it_and_th
     said = failctl_fails(args)
     assert f"stack reference org/lambda-failures/prod has no output {missing} " in said
     assert "--stack-reference org/lambda-failures/prod=FILE" in said and "Traceback" not in said
+
+
+@pytest.mark.parametrize(
+    ("output", "wrong", "said"),
+    [
+        ("FailedEventsGrantArn", "banana", "output FailedEventsGrantArn must be archiveBucketArn"),
+        ("FailureKeyAlias", "xx", "output FailureKeyAlias must be a customer managed key's alias"),
+        ("AlertTopicArn", "arn:aws:sns:us-east-1:999999999999:alerts", "output AlertTopicArn must be a topic in"),
+        ("FailedEventsBucketArn", "arn:aws:iam::123456789012:policy/x", "output FailedEventsBucketArn must be an S3"),
+    ],
+)
+def test_wrong_archive_outputs_are_refused_naming_the_output(tmp_path, output, wrong, said):
+    """Outputs from another stack, account or region would pass every policy, then lose the first record."""
+    from support.pulumi_harness import run_program
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n    raise ValueError(event)\n")
+    (tmp_path / "Pulumi.yaml").write_text("name: orders\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(readme_program())
+    outputs = {k: v for k, v in run_program().outputs.items() if v != UNKNOWN} | {output: wrong}
+    (tmp_path / "archive.json").write_text(json.dumps(outputs))
+    args = ["preview", "--cwd", str(tmp_path), "--stack", "dev", "--account", ACCOUNT, "--region", REGION]
+    args += ["--stack-reference", f"org/lambda-failures/prod={tmp_path / 'archive.json'}", "--secret", "apiKey=x"]
+    refusal = failctl_fails(args)
+    assert f"stack reference org/lambda-failures/prod {said}" in refusal and "Traceback" not in refusal, refusal
 
 
 def readme_program() -> str:

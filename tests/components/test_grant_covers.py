@@ -5,7 +5,7 @@ takes it write failure records into any bucket of the account whose name starts 
 
 import pytest
 
-from lambda_failures.component_inputs import grant_covers
+from lambda_failures.components.archive_wiring import grant_covers
 from lambda_failures.components.naming import RANDOM_SUFFIX_BYTES, random_bucket_name_prefix
 
 PREFIX = random_bucket_name_prefix("orders", "failed-events")
