@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from support.lambda_context import LambdaContext
-from support.pulumi_harness import ACCOUNT, run_program
+from support.pulumi_harness import ACCOUNT, REGION, run_program
 from support.stream_events import event as stream_event
 from support.stream_events import record as stream_record
 
@@ -34,8 +34,13 @@ def archive_outputs():
 
 @pytest.fixture(scope="module")
 def consumer(archive_outputs):
+    # In the archive's region, as the consumer must deploy (its alarms publish to the archive's topic).
     return synthesize(
-        "dev", project_dir=CONSUMER, account_id=ACCOUNT, stack_references={ARCHIVE_STACK: archive_outputs}
+        "dev",
+        project_dir=CONSUMER,
+        account_id=ACCOUNT,
+        region=REGION,
+        stack_references={ARCHIVE_STACK: archive_outputs},
     )
 
 
@@ -114,6 +119,8 @@ def test_without_the_referenced_outputs_the_preview_says_so(capsys, tmp_path, ar
             "dev",
             "--account",
             ACCOUNT,
+            "--region",
+            REGION,
             "--policy-pack",
             "policy",
             "--stack-reference",
