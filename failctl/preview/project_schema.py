@@ -16,12 +16,10 @@ from typing import Any
 
 import jsonschema
 
-__all__ = ["CONFIG_TYPES", "ENGINE_VERSION", "PROJECT_SCHEMA", "schema_problems"]
+__all__ = ["ENGINE_VERSION", "PROJECT_SCHEMA", "schema_problems"]
 
 ENGINE_VERSION = "v3.259.0"
 PROJECT_SCHEMA: dict[str, Any] = json.loads(files(__package__).joinpath("project.schema.json").read_text())
-# `$defs/simpleConfigType`: the only values `type:` (and `items.type:`) may take.
-CONFIG_TYPES: tuple[str, ...] = tuple(PROJECT_SCHEMA["$defs"]["simpleConfigType"]["enum"])
 _VALIDATOR = jsonschema.Draft202012Validator(PROJECT_SCHEMA)
 _KINDS = dict(string="a string", object="a mapping", boolean="a boolean", array="a list", integer="an integer")
 
@@ -38,46 +36,33 @@ def schema_problems(document: dict[str, Any]) -> dict[tuple[str, ...], list[str]
 
 def _messages(error: jsonschema.ValidationError) -> list[str]:
     where = _where([str(part) for part in error.absolute_path])
-    schema = error.schema if isinstance(error.schema, dict) else {}
+    schema, value = error.schema if isinstance(error.schema, dict) else {}, error.validator_value
     if error.validator == "oneOf":
         # The branch of the instance's own type says what is wrong with it; else name the shapes allowed.
-        branches = schema["oneOf"]
-        inner = [
-            e for e in error.context or () if _VALIDATOR.is_type(error.instance, _kind(branches[e.schema_path[0]]))
-        ]
-        if inner:
-            return [message for e in inner for message in _messages(e)]
-        return [f"{where} must be {schema['description']} [project.json]"]
+        kinds = [str(branch.get("type", "object")) for branch in value]  # a `$ref` branch is a declaration
+        inner = [e for e in error.context or () if _VALIDATOR.is_type(error.instance, kinds[e.schema_path[0]])]
+        lines = [line for e in inner for line in _messages(e)]
+        return lines or [f"{where} must be {schema['description']} [project.json]"]
     if error.validator == "additionalProperties":
         names = schema.get("properties", {})
         allowed = ", ".join(f"'{name}'" for name in names)
-        return [
-            f"{where}: '{x}' not allowed; the allowed attributes are {allowed} [project.json]"
-            for x in sorted(set(error.instance) - set(names))
-        ]
+        extra = sorted(set(error.instance) - set(names))
+        return [f"{where}: '{x}' not allowed; the allowed attributes are {allowed} [project.json]" for x in extra]
     if error.validator == "type":
-        types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
-        kinds = [_KINDS[name] for name in types if name in _KINDS]
+        kinds = [_KINDS[name] for name in (value if isinstance(value, list) else [value]) if name in _KINDS]
         return [f"{where} must be {' or '.join(kinds)} [project.json]"]
     if error.validator == "enum":
-        return [f"{where} must be one of {', '.join(map(str, error.validator_value))} [project.json simpleConfigType]"]
+        return [f"{where} must be one of {', '.join(map(str, value))} [project.json simpleConfigType]"]
     if error.validator == "minLength":
         return [f"{where} must not be empty [project.json]"]
     if error.validator == "required":
-        missing = [name for name in error.validator_value if name not in error.instance]
-        return [f"{where} needs {', '.join(repr(name) for name in missing)} [project.json]"]
+        missing = ", ".join(repr(name) for name in value if name not in error.instance)
+        return [f"{where} needs {missing} [project.json]"]
     return [f"{where} breaks the schema's '{error.validator}' rule [project.json]"]  # never the value itself
-
-
-def _kind(branch: dict[str, Any]) -> str:
-    return str(branch.get("type", "object"))  # a `$ref` branch here is always a declaration, an object
 
 
 def _where(path: list[str]) -> str:
     """`config key 'size': items: 'type'`, `runtime: 'options'`, `'description'`: where an error sits."""
-    head: list[str] = []
-    if path[:1] == ["config"] and len(path) > 1:
-        head, path = [f"config key '{path[1]}'"], path[2:]
-    if path:
-        head += [*path[:-1], f"'{path[-1]}'"]
-    return ": ".join(head) or "the project"
+    head = [f"config key '{path[1]}'"] if path[:1] == ["config"] and len(path) > 1 else []
+    path = path[2:] if head else path
+    return ": ".join(head + path[:-1] + [f"'{p}'" for p in path[-1:]]) or "the project"
