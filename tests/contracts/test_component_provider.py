@@ -19,6 +19,7 @@ import pytest
 from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc, status_pb2
 from support.fake_engine import UNKNOWN, FakeEngine, state
 from support.plugin_project import load_plugin_project
+from support.project_keys import declared_names
 from support.pulumi_harness import ACCOUNT, REGION
 
 from failctl.preview import gate
@@ -145,7 +146,7 @@ def test_the_settings_choices_are_enums_in_the_schema(schema):
 
 def test_every_input_is_a_config_key_of_the_stack_held_to_the_same_rule(schema):
     """One rule per value: an input that is not wiring is the stack's config key of the same name."""
-    keys = load_project(ROOT).declared_names()
+    keys = declared_names(load_project(ROOT))
     for name, token in {**TOKENS, "ArchivedFailureCapture": CAPTURE}.items():
         resource = schema["resources"][token]
         strip = STREAM_KEY_PREFIX if name == "ArchivedStreamConsumer" else ""

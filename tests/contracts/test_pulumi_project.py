@@ -16,6 +16,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.project_keys import declared_names
 
 from failctl.preview.project_config import ProjectFileError, load_project
 from failctl.preview.stack_config import SECRET_PLACEHOLDER, load_stack_config
@@ -88,7 +89,7 @@ def test_a_fresh_dev_stack_needs_only_the_region_and_gets_the_declared_defaults(
     assert config.values["aws:region"] == "eu-west-1"
     assert config.secrets == frozenset()
     assert config.undeclared == ()
-    assert set(config.values) == project.declared_keys() | {"aws:region"}
+    assert set(config.values) == {f"{project.name}:{name}" for name in declared_names(project)} | {"aws:region"}
     raw = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
     for key, declaration in raw.items():
         default = declaration["default"]
@@ -105,8 +106,8 @@ def test_a_fresh_dev_stack_needs_only_the_region_and_gets_the_declared_defaults(
 def test_the_project_declares_no_region_and_no_archive_transition():
     project = load_project(ROOT)
     assert "aws:region" not in {d.qualified for d in project.config.values()}
-    assert "archiveTransitionDays" not in project.declared_names()
-    assert {"bucketNamespace", "reservedConcurrency", "namePrefix"} <= project.declared_names()
+    assert "archiveTransitionDays" not in declared_names(project)
+    assert {"bucketNamespace", "reservedConcurrency", "namePrefix"} <= declared_names(project)
     declaration = project.config["lambda-failures:reservedConcurrency"]
     assert (declaration.type, declaration.default) == ("integer", -1)
     assert "0..10" in project.config["lambda-failures:streamMaxRetryAttempts"].description
