@@ -151,9 +151,9 @@ def _declaration(project: str, key: str, raw: Any) -> ConfigDeclaration | list[s
 def parse_key(project: str, key: str) -> str | None:
     """config.go `parseConfigKey` with config/key.go `ParseKey`; the qualified `namespace:name`, or None."""
     parts = key.split(":") if ":" in key else [project, key]
-    if len(parts) == 3 and parts[0] and parts[1] == "config":  # the old `<namespace>:config:<name>` spelling
+    if len(parts) == 3 and parts[1] == "config":  # the old `<namespace>:config:<name>` spelling
         parts = [parts[0], parts[2]]
-    return ":".join(parts) if len(parts) == 2 and parts[1] else None
+    return ":".join(parts) if len(parts) == 2 else None  # either side may be empty, as ParseKey allows
 
 
 def value_matches(types: tuple[str, ...], value: Any) -> bool:

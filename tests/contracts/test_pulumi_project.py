@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.project_keys import declared_names
 
-from failctl.preview.project_config import ProjectFileError, load_project
+from failctl.preview.project_config import ProjectFileError, load_project, parse_key
 from failctl.preview.stack_config import SECRET_PLACEHOLDER, load_stack_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -279,6 +279,21 @@ def test_malformed_keys_and_files_are_refused(tmp_path):
     assert "'name'" in project_error(tmp_path)
     (tmp_path / "Pulumi.yaml").write_text("name: demo/x\nruntime: python\n")
     assert "project names may only contain" in project_error(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("key", "qualified"),
+    [("a:", "a:"), (":a", ":a"), (":config:x", ":x"), ("a:config:", "a:"), ("aws:config:region", "aws:region")],
+)
+def test_keys_take_the_forms_the_engine_parses(key, qualified):
+    # config/key.go ParseKey: one colon splits anything, either side may be empty; two colons only
+    # in the old `<namespace>:config:<name>` spelling; anything else cannot be parsed.
+    assert parse_key("demo", key) == qualified
+
+
+@pytest.mark.parametrize("key", ["a:b:c", "a::b", "a:config:b:c", "::"])
+def test_keys_the_engine_cannot_parse(key):
+    assert parse_key("demo", key) is None
 
 
 def test_a_missing_stack_file_is_a_fresh_stack(tmp_path):
