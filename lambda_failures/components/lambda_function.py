@@ -20,7 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from lambda_failures.components import iam_documents as docs
-from lambda_failures.components.function_spec import FunctionSpec, check_placement
+from lambda_failures.components.function_spec import FunctionSpec, Tracing, check_placement
 from lambda_failures.components.naming import AwsContext, function_arn, log_group_arn, resource_name
 from lambda_failures.components.runtimes import DEFAULT_RUNTIME, powertools_layer_arn
 from lambda_failures.components.settings import PROJECT
@@ -192,9 +192,16 @@ class LambdaFunction(pulumi.ComponentResource):
 
     @staticmethod
     def _environment(args: LambdaFunctionArgs) -> pulumi.Input[dict[str, pulumi.Input[str]]]:
-        """The caller's variables as given: a secret value stays secret in state."""
+        """The caller's variables as given (a secret value stays secret in state), over
+        Powertools' defaults: its Tracer traces only a function whose tracing is Active, so
+        one that is not never loads the X-Ray SDK (handlers/tracing.py); a caller may still
+        turn the Tracer off on an Active function with POWERTOOLS_TRACE_DISABLED=true."""
         defaults = (
-            {"POWERTOOLS_SERVICE_NAME": args.function_name, "POWERTOOLS_METRICS_NAMESPACE": PROJECT}
+            {
+                "POWERTOOLS_SERVICE_NAME": args.function_name,
+                "POWERTOOLS_METRICS_NAMESPACE": PROJECT,
+                "POWERTOOLS_TRACE_DISABLED": "false" if str(args.tracing) == Tracing.ACTIVE else "true",
+            }
             if args.powertools
             else {}
         )
