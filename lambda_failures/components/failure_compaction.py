@@ -39,7 +39,7 @@ from lambda_failures.components.glue_tables import (
     columns_of,
     partition_keys_of,
 )
-from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
+from lambda_failures.components.lambda_function import LambdaFunction, component_function, project_function
 from lambda_failures.components.naming import AwsContext, function_arn, resource_name, role_arn
 from lambda_failures.components.settings import PROJECT
 from lambda_failures.queries import all_days_view_sql
@@ -275,30 +275,25 @@ class FailureCompaction(pulumi.ComponentResource):
 
     def _function(self) -> LambdaFunction:
         a = self._args
-        return LambdaFunction(
+        return component_function(
             f"{self._name_}-function",
-            LambdaFunctionArgs(
-                aws=a.aws,
-                function_name=self.function_name,
-                **project_function("lambda_failures.handlers.compaction"),
-                statements=self._statements(),
-                environment={
-                    "DATABASE": a.database,
-                    "RAW_TABLE": a.raw_table,
-                    "COMPACTED_TABLE": self.compacted_table_name,
-                    "WORKGROUP": a.workgroup_name,
-                    "ARCHIVE_BUCKET": a.archive.bucket_name,
-                    "ARCHIVE_ACCOUNT": a.aws.account_id,
-                    "FUNCTION_NAMES": json.dumps(a.function_names),
-                    "EXPIRE_RAW_AFTER_DAYS": str(a.expire_raw_after_days),
-                },
-                log_retention_days=a.log_retention_days,
-                powertools_layer_version=a.powertools_layer_version,
-                timeout_seconds=900,
-                tags=a.tags,
-                depends_on=[self.compacted_table, self.markers_table],
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            self,
+            a,
+            project_function("lambda_failures.handlers.compaction"),
+            function_name=self.function_name,
+            statements=self._statements(),
+            environment={
+                "DATABASE": a.database,
+                "RAW_TABLE": a.raw_table,
+                "COMPACTED_TABLE": self.compacted_table_name,
+                "WORKGROUP": a.workgroup_name,
+                "ARCHIVE_BUCKET": a.archive.bucket_name,
+                "ARCHIVE_ACCOUNT": a.aws.account_id,
+                "FUNCTION_NAMES": json.dumps(a.function_names),
+                "EXPIRE_RAW_AFTER_DAYS": str(a.expire_raw_after_days),
+            },
+            timeout_seconds=900,
+            depends_on=[self.compacted_table, self.markers_table],
         )
 
     def _schedule(self) -> aws.scheduler.Schedule:

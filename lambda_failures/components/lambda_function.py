@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -99,6 +99,37 @@ class LambdaFunctionArgs(FunctionSpec):
     dead_letter_target_arn: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class FunctionOwner(Protocol):
+    """What a component's args give every function it builds."""
+
+    aws: AwsContext
+    tags: dict[str, str]
+    log_retention_days: int
+    powertools_layer_version: int
+
+
+def component_function(
+    name: str, parent: pulumi.Resource, owner: FunctionOwner, spec: Mapping[str, Any], **args: Any
+) -> LambdaFunction:
+    """A function a component builds as its child, the caller's (`spec_of(args)`) or one of this
+    project's handlers (`project_function`), deployed where the component deploys, with its tags,
+    log retention and Powertools layer version."""
+    return LambdaFunction(
+        name,
+        LambdaFunctionArgs(
+            **{
+                **spec,
+                "log_retention_days": owner.log_retention_days,
+                "powertools_layer_version": owner.powertools_layer_version,
+            },
+            aws=owner.aws,
+            tags=owner.tags,
+            **args,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 class LambdaFunction(pulumi.ComponentResource):

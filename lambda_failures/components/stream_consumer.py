@@ -12,7 +12,7 @@ from lambda_failures.components.alarms import AlarmTarget, create_alarms, stream
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
 from lambda_failures.components.function_spec import FunctionSpec, check_component_args, spec_of
-from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from lambda_failures.components.lambda_function import component_function
 from lambda_failures.components.naming import AwsContext, resource_name, table_arn
 from lambda_failures.components.settings import PROJECT, StreamSettings, StreamSourceKind
 from lambda_failures.components.stream_sources import (
@@ -88,16 +88,8 @@ class StreamConsumer(pulumi.ComponentResource):
             arn = source.arn if isinstance(source, StreamSource) else source.cluster_arn
             self.stream_arn = pulumi.Output.from_input(arn)
 
-        self.lambda_ = LambdaFunction(
-            f"{name}-consumer",
-            LambdaFunctionArgs(
-                **spec_of(args),
-                aws=args.aws,
-                function_name=self.function_name,
-                statements=statements,
-                tags=args.tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        self.lambda_ = component_function(
+            f"{name}-consumer", self, args, spec_of(args), function_name=self.function_name, statements=statements
         )
         grants = [self.lambda_.role_policy, *self._source_policy(source_statements)]
         self.mapping = stream_mapping(
