@@ -41,9 +41,9 @@ def pair(label: str, ours: tuple[float, float], floor: tuple[float, float], unit
     )
 
 
-def in_fresh_interpreter(code: str, cwd: Path = ROOT) -> Callable[[], object]:
-    """A run of `code` in a new interpreter (for cold-start figures)."""
-    return lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd)
+def in_fresh_interpreter(code: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Callable[[], object]:
+    """A run of `code` in a new interpreter (for cold-start figures), with `env` added to ours."""
+    return lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=cwd, env=os.environ | (env or {}))
 
 
 def row(label: str, value: float, unit: str, baseline: float | None = None) -> str:

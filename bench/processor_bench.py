@@ -1,7 +1,7 @@
 """Processor handler: cold import and per-invocation cost, each next to its floor in the same
 run (fresh interpreters for cold starts), ours and the floor alternating."""
 
-from common import alternating, in_fresh_interpreter, pair
+from common import ROOT, alternating, in_fresh_interpreter, pair
 
 INVOCATIONS = 5000
 POWERTOOLS = "from aws_lambda_powertools import Logger, Metrics; Logger(); Metrics()"
@@ -13,6 +13,12 @@ COLD_IMPORTS = (
         f"{POWERTOOLS}; import boto3; [boto3.client(s) for s in ('s3', 'sns', 'lambda')]",
     ),
 )
+
+HANDLERS = ("async_function", "receiver", "stream_consumer", "failure_processor", "compaction")
+# As Lambda starts a Python function (LAMBDA_TASK_ROOT), with the variable LambdaFunction sets
+# from the function's tracing mode; each side asserts whether it loaded the X-Ray SDK.
+IN_LAMBDA = {"LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "bench"}
+TRACING = {"Active": "false", "PassThrough": "true"}
 
 
 class Context:
@@ -29,6 +35,17 @@ def main() -> None:
             in_fresh_interpreter(f"import lambda_failures.handlers.{handler}"), in_fresh_interpreter(floor_code)
         )
         print(pair(f"import {handler}", ours, floor))
+
+    print("handlers, cold import in Lambda, tracing Active (Powertools Tracer; floor: the same, PassThrough)")
+    for handler in HANDLERS:
+        traced, untraced = (
+            in_fresh_interpreter(
+                f"import sys, lambda_failures.handlers.{handler}; assert ('aws_xray_sdk' in sys.modules) is {loads}",
+                env=IN_LAMBDA | {"POWERTOOLS_TRACE_DISABLED": TRACING[mode]},
+            )
+            for mode, loads in (("Active", True), ("PassThrough", False))
+        )
+        print(pair(f"import {handler}, Active", *alternating(traced, untraced)))
 
     from lambda_failures.handlers import async_function as processor
 

@@ -328,7 +328,9 @@ class ArchivedStreamConsumer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.function_name = pulumi.Output.from_input(self.consumer.function_name)
-        self.stream_arn = self.consumer.stream_arn
+        stream_arn = self.consumer.stream_arn
+        assert stream_arn is not None  # a DynamoDB or Kinesis stream: the package takes no Kafka source
+        self.stream_arn = stream_arn
         self.event_source_mapping_uuid = self.consumer.mapping_uuid
         self.table_name = pulumi.Output.from_input(self.consumer.table_name)
         self.register_outputs(

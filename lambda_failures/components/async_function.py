@@ -15,7 +15,7 @@ from lambda_failures.components.archive_wiring import check_wiring
 from lambda_failures.components.customer_key import customer_key
 from lambda_failures.components.function_spec import FunctionSpec, check_component_args, spec_of
 from lambda_failures.components.invoke_config import invoke_config
-from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
+from lambda_failures.components.lambda_function import component_function, project_function
 from lambda_failures.components.naming import (
     AwsContext,
     aws_context,
@@ -162,18 +162,15 @@ class AsyncFunction(pulumi.ComponentResource):
         if self._key is not None:
             statements.append(docs.use_destination_key(self._key_alias, args.aws))
 
-        self.lambda_ = LambdaFunction(
+        self.lambda_ = component_function(
             f"{name}-processor",
-            LambdaFunctionArgs(
-                **spec_of(args),
-                aws=args.aws,
-                function_name=self.function_name,
-                statements=statements,
-                dead_letter_target_arn=self.dead_letter_queue_arn,
-                tags=args.tags,
-                depends_on=list(self._destination_resources),
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            self,
+            args,
+            spec_of(args),
+            function_name=self.function_name,
+            statements=statements,
+            dead_letter_target_arn=self.dead_letter_queue_arn,
+            depends_on=list(self._destination_resources),
         )
         self.function_arn = self.lambda_.function_arn
         self.invoke_config = self._invoke_config(name)
@@ -268,17 +265,12 @@ class AsyncFunction(pulumi.ComponentResource):
             self.success_destination_arn = event_bus_arn(bus_name, ctx)
             return [docs.allow("PutSuccessEvents", "events:PutEvents", self.success_destination_arn)]
         # kind == "lambda": a receiver that logs every success record it gets.
-        receiver = LambdaFunction(
+        receiver = component_function(
             f"{name}-receiver",
-            LambdaFunctionArgs(
-                **project_function("lambda_failures.handlers.receiver"),
-                aws=ctx,
-                function_name=resource_name(self._args.name_prefix, "receiver"),
-                log_retention_days=self._args.log_retention_days,
-                powertools_layer_version=self._args.powertools_layer_version,
-                tags=self._args.tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            self,
+            self._args,
+            project_function("lambda_failures.handlers.receiver"),
+            function_name=resource_name(self._args.name_prefix, "receiver"),
         )
         self._destination_resources.append(receiver.function)
         self.success_destination_arn = function_arn(receiver.function_name, ctx)

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from lambda_failures.archive_format import (
-    ASYNC_COLUMNS,
-    ASYNC_PARTITIONS,
-    ASYNC_PREFIX,
-    STREAM_COLUMNS,
-    STREAM_PREFIX,
-    Column,
-)
+from lambda_failures.archive_format import ASYNC_COLUMNS, ASYNC_PARTITIONS, ASYNC_PREFIX, STREAM_COLUMNS, STREAM_PREFIX
 from lambda_failures.components.alarms import AlarmTarget
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.failure_compaction import FailureCompaction, FailureCompactionArgs
-from lambda_failures.components.glue_tables import (
-    JSON_SERDE,
-    TEXT_INPUT,
-    TEXT_OUTPUT,
-    async_table_parameters,
-    columns_of,
-    partition_keys_of,
-)
+from lambda_failures.components.glue_tables import async_table_parameters, external_table
 from lambda_failures.components.naming import AwsContext, resource_name
 from lambda_failures.components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
 from lambda_failures.components.settings import PROJECT, AnalyticsSettings
@@ -141,12 +126,14 @@ class FailureAnalytics(pulumi.ComponentResource):
 
     def _async_table(self) -> aws.glue.CatalogTable:
         a = self._args
-        return self._json_table(
+        return external_table(
             f"{self._name_}-async-table",
-            a.settings.table_name,
-            "Asynchronous invocation records (on-failure destination)",
-            pulumi.Output.concat("s3://", a.archive_bucket, "/", ASYNC_PREFIX),
-            ASYNC_COLUMNS,
+            self,
+            name=a.settings.table_name,
+            database_name=self.database.name,
+            description="Asynchronous invocation records (on-failure destination)",
+            location=pulumi.Output.concat("s3://", a.archive_bucket, "/", ASYNC_PREFIX),
+            columns=ASYNC_COLUMNS,
             parameters=pulumi.Output.from_input(a.archive_bucket).apply(
                 lambda bucket: async_table_parameters(bucket, a.function_names, a.settings.projection_start)
             ),
@@ -159,12 +146,14 @@ class FailureAnalytics(pulumi.ComponentResource):
         location = pulumi.Output.concat(
             "s3://", a.archive_bucket, "/", STREAM_PREFIX, a.stream_mapping_uuid or "no-stream-mapping", "/"
         )
-        return self._json_table(
+        return external_table(
             f"{self._name_}-stream-table",
-            a.settings.stream_table_name,
-            "Stream batch failure records of the event source mapping (read recursively)",
-            location,
-            STREAM_COLUMNS,
+            self,
+            name=a.settings.stream_table_name,
+            database_name=self.database.name,
+            description="Stream batch failure records of the event source mapping (read recursively)",
+            location=location,
+            columns=STREAM_COLUMNS,
         )
 
     def _workgroup(self) -> aws.athena.Workgroup:
@@ -204,32 +193,3 @@ class FailureAnalytics(pulumi.ComponentResource):
                     depends_on=[self.async_table, self.stream_table, *([self.compaction] if self.compaction else [])],
                 ),
             )
-
-    def _json_table(
-        self,
-        resource_name_: str,
-        table_name: str,
-        description: str,
-        location: pulumi.Input[str],
-        columns: tuple[Column, ...],
-        parameters: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
-        partitions: tuple[Column, ...] = (),
-    ) -> aws.glue.CatalogTable:
-        """An external table of JSON objects (one per S3 object) over an archive prefix."""
-        return aws.glue.CatalogTable(
-            resource_name_,
-            name=table_name,
-            database_name=self.database.name,
-            table_type="EXTERNAL_TABLE",
-            description=description,
-            parameters=parameters or {"classification": "json"},
-            partition_keys=partition_keys_of(partitions) if partitions else None,
-            storage_descriptor={
-                "location": location,
-                "input_format": TEXT_INPUT,
-                "output_format": TEXT_OUTPUT,
-                "ser_de_info": JSON_SERDE,
-                "columns": columns_of(columns),
-            },
-            opts=pulumi.ResourceOptions(parent=self),
-        )

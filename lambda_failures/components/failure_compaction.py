@@ -31,22 +31,12 @@ from lambda_failures.archive_format import (
 from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import Alarm, AlarmTarget, create_alarms
 from lambda_failures.components.async_function import ArchiveTarget
-from lambda_failures.components.glue_tables import (
-    JSON_SERDE,
-    TEXT_INPUT,
-    TEXT_OUTPUT,
-    async_table_parameters,
-    columns_of,
-    partition_keys_of,
-)
-from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
+from lambda_failures.components.glue_tables import PARQUET, async_table_parameters, columns_of, external_table
+from lambda_failures.components.lambda_function import LambdaFunction, component_function, project_function
 from lambda_failures.components.naming import AwsContext, function_arn, resource_name, role_arn
 from lambda_failures.components.settings import PROJECT
 from lambda_failures.queries import all_days_view_sql
 
-PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 # Daily, early UTC: yesterday's day is not closed yet, the day before is.
 SCHEDULE = "cron(30 3 * * ? *)"
 HIVE_TO_PRESTO = {"string": "varchar", "int": "integer", "bigint": "bigint", "double": "double", "boolean": "boolean"}
@@ -126,47 +116,35 @@ class FailureCompaction(pulumi.ComponentResource):
         return pulumi.Output.concat("s3://", self._args.archive.bucket_name, "/", prefix)
 
     def _compacted_table(self) -> aws.glue.CatalogTable:
-        a = self._args
-        return aws.glue.CatalogTable(
+        return external_table(
             f"{self._name_}-compacted-table",
+            self,
             name=self.compacted_table_name,
-            database_name=a.database_name,
-            table_type="EXTERNAL_TABLE",
+            database_name=self._args.database_name,
             description="Closed days of failed_events as zstd Parquet, written by the compaction function",
+            location=self._location(ATHENA_COMPACTED_PREFIX),
+            columns=ASYNC_COLUMNS,
+            storage=PARQUET,
             parameters={"classification": "parquet", "parquet.compression": "ZSTD"},
-            partition_keys=partition_keys_of(ASYNC_PARTITIONS),
-            storage_descriptor={
-                "location": self._location(ATHENA_COMPACTED_PREFIX),
-                "input_format": PARQUET_INPUT,
-                "output_format": PARQUET_OUTPUT,
-                "ser_de_info": {"serialization_library": PARQUET_SERDE},
-                "columns": columns_of(ASYNC_COLUMNS),
-            },
-            opts=pulumi.ResourceOptions(parent=self),
+            partitions=ASYNC_PARTITIONS,
         )
 
     def _markers_table(self) -> aws.glue.CatalogTable:
         """The compaction claims, one JSON object per function and day, projected like the raw table."""
         a = self._args
         bucket = pulumi.Output.from_input(a.archive.bucket_name)
-        return aws.glue.CatalogTable(
+        return external_table(
             f"{self._name_}-markers-table",
+            self,
             name=self.markers_table_name,
             database_name=a.database_name,
-            table_type="EXTERNAL_TABLE",
             description="Compaction claims: a day is read from the compacted table once its claim is done",
+            location=self._location(ATHENA_COMPACTION_MARKERS),
+            columns=COMPACTION_MARKER_COLUMNS,
             parameters=bucket.apply(
                 lambda b: async_table_parameters(b, a.function_names, a.projection_start, ATHENA_COMPACTION_MARKERS)
             ),
-            partition_keys=partition_keys_of(ASYNC_PARTITIONS),
-            storage_descriptor={
-                "location": self._location(ATHENA_COMPACTION_MARKERS),
-                "input_format": TEXT_INPUT,
-                "output_format": TEXT_OUTPUT,
-                "ser_de_info": JSON_SERDE,
-                "columns": columns_of(COMPACTION_MARKER_COLUMNS),
-            },
-            opts=pulumi.ResourceOptions(parent=self),
+            partitions=ASYNC_PARTITIONS,
         )
 
     def _view(self) -> aws.glue.CatalogTable:
@@ -275,30 +253,25 @@ class FailureCompaction(pulumi.ComponentResource):
 
     def _function(self) -> LambdaFunction:
         a = self._args
-        return LambdaFunction(
+        return component_function(
             f"{self._name_}-function",
-            LambdaFunctionArgs(
-                aws=a.aws,
-                function_name=self.function_name,
-                **project_function("lambda_failures.handlers.compaction"),
-                statements=self._statements(),
-                environment={
-                    "DATABASE": a.database,
-                    "RAW_TABLE": a.raw_table,
-                    "COMPACTED_TABLE": self.compacted_table_name,
-                    "WORKGROUP": a.workgroup_name,
-                    "ARCHIVE_BUCKET": a.archive.bucket_name,
-                    "ARCHIVE_ACCOUNT": a.aws.account_id,
-                    "FUNCTION_NAMES": json.dumps(a.function_names),
-                    "EXPIRE_RAW_AFTER_DAYS": str(a.expire_raw_after_days),
-                },
-                log_retention_days=a.log_retention_days,
-                powertools_layer_version=a.powertools_layer_version,
-                timeout_seconds=900,
-                tags=a.tags,
-                depends_on=[self.compacted_table, self.markers_table],
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            self,
+            a,
+            project_function("lambda_failures.handlers.compaction"),
+            function_name=self.function_name,
+            statements=self._statements(),
+            environment={
+                "DATABASE": a.database,
+                "RAW_TABLE": a.raw_table,
+                "COMPACTED_TABLE": self.compacted_table_name,
+                "WORKGROUP": a.workgroup_name,
+                "ARCHIVE_BUCKET": a.archive.bucket_name,
+                "ARCHIVE_ACCOUNT": a.aws.account_id,
+                "FUNCTION_NAMES": json.dumps(a.function_names),
+                "EXPIRE_RAW_AFTER_DAYS": str(a.expire_raw_after_days),
+            },
+            timeout_seconds=900,
+            depends_on=[self.compacted_table, self.markers_table],
         )
 
     def _schedule(self) -> aws.scheduler.Schedule:

@@ -12,7 +12,7 @@ from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms, queue_depth_alarm
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
-from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs, project_function
+from lambda_failures.components.lambda_function import LambdaFunction, component_function, project_function
 from lambda_failures.components.naming import AwsContext, function_arn, queue_arn, resource_name
 from lambda_failures.components.settings import PROJECT
 
@@ -146,23 +146,18 @@ class FailureProcessor(pulumi.ComponentResource):
 
     def _function(self) -> LambdaFunction:
         a = self._args
-        return LambdaFunction(
+        return component_function(
             f"{self._name_}-function",
-            LambdaFunctionArgs(
-                aws=a.aws,
-                function_name=self.function_name,
-                **project_function("lambda_failures.handlers.failure_processor"),
-                statements=self._statements(),
-                environment={
-                    "ALERT_TOPIC_ARN": a.alert_topic_arn,
-                    "AUTO_REPLAY": str(a.auto_replay).lower(),
-                    "ARCHIVE_ACCOUNT": a.aws.account_id,
-                },
-                log_retention_days=a.log_retention_days,
-                powertools_layer_version=a.powertools_layer_version,
-                tags=a.tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            self,
+            a,
+            project_function("lambda_failures.handlers.failure_processor"),
+            function_name=self.function_name,
+            statements=self._statements(),
+            environment={
+                "ALERT_TOPIC_ARN": a.alert_topic_arn,
+                "AUTO_REPLAY": str(a.auto_replay).lower(),
+                "ARCHIVE_ACCOUNT": a.aws.account_id,
+            },
         )
 
     def _notification(self) -> aws.s3.BucketNotification:

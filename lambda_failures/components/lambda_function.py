@@ -14,13 +14,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_aws as aws
 
 from lambda_failures.components import iam_documents as docs
-from lambda_failures.components.function_spec import FunctionSpec, check_placement
+from lambda_failures.components.function_spec import FunctionSpec, Tracing, check_placement
 from lambda_failures.components.naming import AwsContext, function_arn, log_group_arn, resource_name
 from lambda_failures.components.runtimes import DEFAULT_RUNTIME, powertools_layer_arn
 from lambda_failures.components.settings import PROJECT
@@ -99,6 +99,37 @@ class LambdaFunctionArgs(FunctionSpec):
     dead_letter_target_arn: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+class FunctionOwner(Protocol):
+    """What a component's args give every function it builds."""
+
+    aws: AwsContext
+    tags: dict[str, str]
+    log_retention_days: int
+    powertools_layer_version: int
+
+
+def component_function(
+    name: str, parent: pulumi.Resource, owner: FunctionOwner, spec: Mapping[str, Any], **args: Any
+) -> LambdaFunction:
+    """A function a component builds as its child, the caller's (`spec_of(args)`) or one of this
+    project's handlers (`project_function`), deployed where the component deploys, with its tags,
+    log retention and Powertools layer version."""
+    return LambdaFunction(
+        name,
+        LambdaFunctionArgs(
+            **{
+                **spec,
+                "log_retention_days": owner.log_retention_days,
+                "powertools_layer_version": owner.powertools_layer_version,
+            },
+            aws=owner.aws,
+            tags=owner.tags,
+            **args,
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -192,9 +223,16 @@ class LambdaFunction(pulumi.ComponentResource):
 
     @staticmethod
     def _environment(args: LambdaFunctionArgs) -> pulumi.Input[dict[str, pulumi.Input[str]]]:
-        """The caller's variables as given: a secret value stays secret in state."""
+        """The caller's variables as given (a secret value stays secret in state), over
+        Powertools' defaults: its Tracer traces only a function whose tracing is Active, so
+        one that is not never loads the X-Ray SDK (handlers/tracing.py); a caller may still
+        turn the Tracer off on an Active function with POWERTOOLS_TRACE_DISABLED=true."""
         defaults = (
-            {"POWERTOOLS_SERVICE_NAME": args.function_name, "POWERTOOLS_METRICS_NAMESPACE": PROJECT}
+            {
+                "POWERTOOLS_SERVICE_NAME": args.function_name,
+                "POWERTOOLS_METRICS_NAMESPACE": PROJECT,
+                "POWERTOOLS_TRACE_DISABLED": "false" if str(args.tracing) == Tracing.ACTIVE else "true",
+            }
             if args.powertools
             else {}
         )

@@ -12,12 +12,13 @@ from lambda_failures.components.alarms import AlarmTarget, create_alarms, stream
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
 from lambda_failures.components.function_spec import FunctionSpec, check_component_args, spec_of
-from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
+from lambda_failures.components.lambda_function import component_function
 from lambda_failures.components.naming import AwsContext, resource_name, table_arn
 from lambda_failures.components.settings import PROJECT, StreamSettings, StreamSourceKind
 from lambda_failures.components.stream_sources import (
     DYNAMODB_STREAM_READ,
     AnySource,
+    KafkaSource,
     StreamSource,
     arn_source,
     lag_alarm,
@@ -58,7 +59,8 @@ class StreamConsumer(pulumi.ComponentResource):
 
     table_name: str | None
     function_name: str
-    stream_arn: pulumi.Output[str]
+    stream_arn: pulumi.Output[str] | None
+    """The stream consumed, or the MSK cluster; None for a self-managed Kafka cluster, which has no ARN."""
     mapping_uuid: pulumi.Output[str]
 
     def __init__(self, name: str, args: StreamConsumerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -70,34 +72,30 @@ class StreamConsumer(pulumi.ComponentResource):
 
         statements = docs.deliver_to_archive(args.archive.grant_arn, args.archive.key_alias, args.aws)
         source = args.source or (arn_source(s.source_arn, args.aws, "streamSourceArn") if s.source_arn else None)
-        self._source = source
         source_statements = []
         if source is None:
             statements += self._table()
+            source = StreamSource(self.table.stream_arn, StreamSourceKind.DYNAMODB)
         else:
             validate(source, args.aws)
-            arn = source.arn if isinstance(source, StreamSource) else getattr(source, "cluster_arn", None)
-            self.stream_arn = pulumi.Output.from_input(arn)
             source_statements = read_statements(source, args.aws)
             if not isinstance(source, StreamSource) or isinstance(source.arn, str):
                 statements, source_statements = statements + source_statements, []
+        self._source = source
+        if isinstance(source, KafkaSource):
+            self.stream_arn = None
+        else:
+            arn = source.arn if isinstance(source, StreamSource) else source.cluster_arn
+            self.stream_arn = pulumi.Output.from_input(arn)
 
-        self.lambda_ = LambdaFunction(
-            f"{name}-consumer",
-            LambdaFunctionArgs(
-                **spec_of(args),
-                aws=args.aws,
-                function_name=self.function_name,
-                statements=statements,
-                tags=args.tags,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        self.lambda_ = component_function(
+            f"{name}-consumer", self, args, spec_of(args), function_name=self.function_name, statements=statements
         )
         grants = [self.lambda_.role_policy, *self._source_policy(source_statements)]
         self.mapping = stream_mapping(
             f"{name}-mapping",
             self.lambda_.function.name,
-            source or StreamSource(self.stream_arn, StreamSourceKind.DYNAMODB),
+            source,
             s,
             args.archive.bucket_arn,
             self,
@@ -139,7 +137,6 @@ class StreamConsumer(pulumi.ComponentResource):
             tags=a.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[alias]),
         )
-        self.stream_arn = self.table.stream_arn
         streams = f"{table_arn(self.table_name, a.aws)}/stream/*"
         return [
             docs.allow("ReadTableStream", DYNAMODB_STREAM_READ, streams),
@@ -163,6 +160,5 @@ class StreamConsumer(pulumi.ComponentResource):
         return [policy]
 
     def _alarms(self) -> None:
-        source = self._source or StreamSource(self.stream_arn, StreamSourceKind.DYNAMODB)
-        alarms = stream_alarms(self.function_name, lag_alarm(source, self._args.settings.iterator_age_alarm_ms))
+        alarms = stream_alarms(self.function_name, lag_alarm(self._source, self._args.settings.iterator_age_alarm_ms))
         self.alarms = create_alarms(self._name, self.function_name, alarms, self._args.alarms, self)

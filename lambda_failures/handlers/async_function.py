@@ -19,6 +19,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambda_failures.handlers.tracing import traced_handler
+
 logger = Logger()
 metrics = Metrics()
 
@@ -135,6 +137,7 @@ def handle_event(event: Any) -> dict[str, Any]:
     return HANDLERS[action](event["value"])
 
 
+@traced_handler
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from lambda_failures.archive_format import (
     day_path,
 )
 from lambda_failures.claims import Claim, ClaimState, MarkerStore, error_code
+from lambda_failures.handlers.tracing import traced, traced_handler
 from lambda_failures.queries import compaction_statement
 
 logger = Logger()
@@ -181,6 +182,7 @@ def _rows_written(query_id: str) -> int | None:
         return None
 
 
+@traced
 def compact_day(config: Config, function: str, day: date, deadline: float) -> str:
     """compacted, empty, skipped (done, or another run holds it), running (left claimed) or failed."""
     store = markers(config)
@@ -210,6 +212,7 @@ def compact_day(config: Config, function: str, day: date, deadline: float) -> st
     return "failed"
 
 
+@traced
 def expire_day(config: Config, function: str, day: date, now: datetime) -> str:
     """Delete a compacted day's raw objects, once, when it was compacted `expire_after_days`
     ago and holds as many rows as the day has objects: expired, kept, or skipped."""
@@ -249,6 +252,7 @@ def run(config: Config, today: date, deadline: float, now: datetime | None = Non
     return outcomes
 
 
+@traced_handler
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:

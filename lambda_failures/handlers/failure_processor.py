@@ -46,6 +46,7 @@ from lambda_failures.archive_format import (
 )
 from lambda_failures.claims import NOT_FOUND, Claim, ClaimState, MarkerStore, error_code, now
 from lambda_failures.handlers.alerts import alert, gone_alert, malformed_alert
+from lambda_failures.handlers.tracing import traced, traced_handler
 from lambda_failures.invoke_errors import Verdict, classify, describe
 
 logger = Logger()
@@ -138,6 +139,7 @@ def _tag_alerted(bucket: str, key: str, version: str | None, when: str, replayed
         logger.info("object not tagged", extra={"key": key, "reason": str(error)})
 
 
+@traced
 def replay_once(replays: MarkerStore, summary: Any) -> str:
     """Re-drive the original event unless this request (or the one it replays) was replayed:
     "replayed", "already-replayed", or "uncertain" (a claim whose outcome is unknown).
@@ -195,6 +197,7 @@ def _message(bucket: str, key: str, body: bytes | None) -> tuple[str, str, Any]:
     return subject, message, summary
 
 
+@traced
 def process_object(bucket: str, key: str, version: str | None, topic_arn: str, auto_replay: bool) -> str:
     """Alert on one object, once: alerted, malformed, gone, replayed, duplicate or uncertain."""
     alerts, replays = _stores(bucket)
@@ -281,6 +284,7 @@ def process_notification(event: Any, topic_arn: str, auto_replay: bool) -> dict[
     return counts
 
 
+@traced_handler
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: Any, context: LambdaContext) -> dict[str, int]:

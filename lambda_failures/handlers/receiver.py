@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambda_failures.archive_format import request_context
+from lambda_failures.handlers.tracing import traced_handler
 
 logger = Logger()
 
@@ -25,6 +26,7 @@ def summarize(record: Any) -> dict[str, Any]:
     }
 
 
+@traced_handler
 @logger.inject_lambda_context
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     summary = summarize(event)

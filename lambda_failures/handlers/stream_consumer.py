@@ -25,6 +25,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
+from lambda_failures.handlers.tracing import traced_handler
+
 if TYPE_CHECKING:  # annotations only: not imported at cold start
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -179,6 +181,7 @@ def check_batch(event: Any) -> list[Any]:
     return records
 
 
+@traced_handler
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: Any, context: LambdaContext) -> PartialItemFailureResponse:

@@ -91,7 +91,6 @@ def fail_closed(
     def guarded(args: Any, report_violation: Any) -> None:
         advisory = reports_advisory(report_violation)
         found: list[tuple[str, str | None]] = []
-        settle = _report_stack if hasattr(args, "resources") else _report_resource
         reads = _record_reads(args)
         try:
             validate(args, lambda message, urn=None: found.append((message, urn)))
@@ -99,9 +98,9 @@ def fail_closed(
             if type(error).__module__.split(".")[0] != "pulumi_policy":
                 report_violation(crash_message(error, reads[-1] if reads else None), None)
                 return
-            settle(args, policy, judges, advisory, found, report_violation)  # what it found before the unknown
+            _settle(args, policy, judges, advisory, found, report_violation)  # what it found before the unknown
             raise
-        settle(args, policy, judges, advisory, found, report_violation)
+        _settle(args, policy, judges, advisory, found, report_violation)
 
     return guarded
 
@@ -173,7 +172,7 @@ def _exemption(
     return exemptions.find(policy, resource.urn, resource.props, config, advisory, judges)
 
 
-def _report_resource(
+def _settle(
     args: Any,
     policy: str,
     judges: frozenset[str] | None,
@@ -181,39 +180,32 @@ def _report_resource(
     found: list[tuple[str, Any]],
     report_violation: Any,
 ) -> None:
-    exemption = _exemption(policy, judges, args, args.get_config(), advisory)
-    if exemption is not None and exemption.in_force:
-        exemptions.note(exemption, [message for message, _ in found])
-        return
-    for message, urn in found:
-        report_violation(f"{message} ({exemption.why_not()})" if exemption is not None else message, urn)
-
-
-def _report_stack(
-    args: Any,
-    policy: str,
-    judges: frozenset[str] | None,
-    advisory: bool,
-    found: list[tuple[str, Any]],
-    report_violation: Any,
-) -> None:
-    """A stack policy's reports, less those on exempted resources (the others explained)."""
-    by_urn = {r.urn: r for r in args.resources}
+    """The policy's reports, less those on resources exempted from it (the others explained),
+    each exemption in force noted with what it hides (nothing: the resource complies). A
+    resource policy's reports are on its one resource; a stack policy's on the resource each
+    names (none: reported as it is)."""
+    stack = hasattr(args, "resources")
+    resources = {r.urn: r for r in args.resources} if stack else {args.urn: args}
     config = args.get_config()
+    looked_up: dict[str, exemptions.Exemption | None] = {}
+
+    def exemption_of(urn: Any) -> exemptions.Exemption | None:
+        if urn not in resources:
+            return None
+        if urn not in looked_up:
+            looked_up[urn] = _exemption(policy, judges, resources[urn], config, advisory)
+        return looked_up[urn]
+
     hidden: dict[str, list[str]] = {}
     for message, urn in found:
-        resource = by_urn.get(urn) if urn else None
-        exemption = _exemption(policy, judges, resource, config, advisory) if resource is not None else None
+        owner = urn if stack else args.urn
+        exemption = exemption_of(owner)
         if exemption is not None and exemption.in_force:
-            hidden.setdefault(urn, []).append(message)
-            exemptions.note(exemption, hidden[urn])
-        elif exemption is not None:
-            report_violation(f"{message} ({exemption.why_not()})", urn)
+            hidden.setdefault(owner, []).append(message)
+            exemptions.note(exemption, hidden[owner])
         else:
-            report_violation(message, urn)
-    for resource in args.resources:  # exemptions in force on resources that comply: noted too
-        if resource.urn in hidden:
-            continue
-        exemption = _exemption(policy, judges, resource, config, advisory)
+            report_violation(f"{message} ({exemption.why_not()})" if exemption is not None else message, urn)
+    for owner in resources:  # exemptions in force on resources that comply: noted too
+        exemption = exemption_of(owner) if owner not in hidden else None
         if exemption is not None and exemption.in_force:
             exemptions.note(exemption, ())

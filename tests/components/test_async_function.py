@@ -71,6 +71,17 @@ def test_function_has_tracing_json_logs_and_its_own_log_group(stack):
     assert group.props["retentionInDays"] == 30.0, group.urn
 
 
+def test_every_function_of_the_stack_traces_with_the_sdk_its_layer_carries(stack):
+    """The sample stack's functions trace (Active) and their handlers' Tracer runs: the
+    Powertools layer, built with Powertools' extras, is where the X-Ray SDK comes from."""
+    functions = stack.of_type(FUNCTION)
+    assert len(functions) >= 4
+    for function in functions:
+        assert function.props["tracingConfig"] == {"mode": "Active"}, function.urn
+        assert function.props["environment"]["variables"]["POWERTOOLS_TRACE_DISABLED"] == "false", function.urn
+        assert any(":layer:AWSLambdaPowertoolsPythonV3-" in layer for layer in function.props["layers"]), function.urn
+
+
 def test_function_runs_powertools_from_the_regional_layer(stack):
     function = one(stack, FUNCTION, "async-function-processor-function")
     assert function.props["layers"] == [

@@ -121,12 +121,15 @@ def test_processor_packages_the_archive_format_it_imports(stack):
         "lambda_failures/handlers/__init__.py",
         "lambda_failures/handlers/alerts.py",
         "lambda_failures/handlers/failure_processor.py",
+        "lambda_failures/handlers/tracing.py",
         "lambda_failures/invoke_errors.py",
         "lambda_failures/json_depth.py",
     ]
 
 
-@pytest.mark.parametrize("handler", ["async_function", "stream_consumer", "failure_processor", "receiver"])
+@pytest.mark.parametrize(
+    "handler", ["async_function", "stream_consumer", "failure_processor", "receiver", "compaction"]
+)
 def test_each_package_imports_on_its_own_as_lambda_would_load_it(tmp_path, handler):
     """Unpacked alone (Powertools and boto3 come from the runtime and layer), the handler
     imports: nothing it needs was left out, and nothing of Pulumi comes along."""

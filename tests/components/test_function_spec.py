@@ -114,6 +114,30 @@ def test_every_setting_reaches_the_function(team):
     assert orders["vpcConfig"] == {"subnetIds": [SUBNET], "securityGroupIds": [GROUP]}
 
 
+def test_powertools_does_not_trace_a_function_whose_tracing_is_not_active(team):
+    orders = function(team, "orders-processor-function")
+    assert orders["tracingConfig"] == {"mode": "PassThrough"}
+    assert orders["environment"]["variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
+
+
+def test_the_callers_variable_decides_whether_powertools_traces():
+    """An Active function whose owner wants Lambda's segments without the SDK's cold start."""
+    from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
+    from lambda_failures.components.naming import AwsContext
+
+    args = LambdaFunctionArgs(
+        aws=AwsContext(ACCOUNT, REGION),
+        function_name="team-orders",
+        code=pulumi.AssetArchive({}),
+        handler="app.handler",
+        runtime="python3.13",
+        powertools=True,
+    )
+    assert LambdaFunction._environment(args)["POWERTOOLS_TRACE_DISABLED"] == "false"
+    args.environment = {"POWERTOOLS_TRACE_DISABLED": "true"}
+    assert LambdaFunction._environment(args)["POWERTOOLS_TRACE_DISABLED"] == "true"
+
+
 def test_a_secret_environment_value_stays_secret(team):
     variables = function(team, "orders-processor-function")["environment"]["variables"]
     assert variables["TABLE"] == "orders"

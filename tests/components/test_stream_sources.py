@@ -32,12 +32,14 @@ target = ArchiveTarget(archive.bucket_name, archive.bucket_arn, archive.grant_ar
 alarms = AlarmTarget("arn:aws:sns:{REGION}:{ACCOUNT}:team-alerts")
 code = dict(code=pulumi.FileArchive("./consumer"), handler="index.handler", runtime="nodejs22.x")
 
-StreamConsumer("payments", StreamConsumerArgs(
+payments = StreamConsumer("payments", StreamConsumerArgs(
     aws=ctx, name_prefix="team-payments", archive=target, alarms=alarms, **code,
     source=MskSource("{CLUSTER}", "payments"), settings=StreamSettings(max_retry_attempts=4)))
-StreamConsumer("audit", StreamConsumerArgs(
+audit = StreamConsumer("audit", StreamConsumerArgs(
     aws=ctx, name_prefix="team-audit", archive=target, alarms=alarms, **code,
     source=KafkaSource(("b-1.kafka.example.com:9096",), "audit", secret_arn="{SECRET}")))
+pulumi.export("PaymentsStreamArn", payments.stream_arn)
+pulumi.export("AuditHasNoStreamArn", audit.stream_arn is None)
 """
 
 
@@ -54,6 +56,11 @@ def kafka(tmp_path_factory):
 def test_kafka_consumers_pass_the_pack_fully_decided(kafka):
     verdict = gate.evaluate(gate.load_pack("policy"), kafka.resources)
     assert verdict.violations == [] and verdict.undecided == [], (verdict.violations, verdict.undecided)
+
+
+def test_the_consumer_names_the_msk_cluster_it_reads_and_no_arn_for_self_managed_kafka(kafka):
+    assert kafka.outputs["PaymentsStreamArn"] == CLUSTER
+    assert kafka.outputs["AuditHasNoStreamArn"] is True
 
 
 def test_kafka_mappings_are_provisioned_bounded_bisected_and_archived(kafka):

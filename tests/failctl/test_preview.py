@@ -50,6 +50,7 @@ def test_json_lists_resources_with_engine_props_and_outputs(capsys):
             "lambda_failures/__init__.py",
             "lambda_failures/handlers/__init__.py",
             "lambda_failures/handlers/async_function.py",
+            "lambda_failures/handlers/tracing.py",
         ]
     }
 
