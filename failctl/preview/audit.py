@@ -9,14 +9,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from pulumi.runtime.rpc import UNKNOWN
+from pulumi.runtime.rpc import UNKNOWN, _special_secret_sig, _special_sig_key
 
 from failctl.preview.synth import SourceLocation, SynthResource
 from lambda_failures import json_depth
 from lambda_failures.json_depth import MAX_DEPTH, depth_exceeds
-
-SIG = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
 
 class ExportError(Exception):
@@ -57,7 +54,7 @@ def _not_json(constant: str) -> Any:
 def _unsecret(value: Any) -> Any:
     """Encrypted secrets cannot be judged offline: they become unknowns, never crashes."""
     if isinstance(value, dict):
-        if value.get(SIG) == SECRET_SIG:
+        if value.get(_special_sig_key) == _special_secret_sig:
             if "plaintext" in value:
                 try:
                     return _unsecret(json_depth.loads(value["plaintext"]))

@@ -3,6 +3,7 @@
 import re
 from datetime import datetime
 
+from pulumi.runtime.rpc import UNKNOWN
 from support.pulumi_harness import ACCOUNT, REGION, one
 
 from failctl.archive.local_query import to_duckdb
@@ -11,7 +12,6 @@ from lambda_failures.archive_format import ASYNC_COLUMNS, STREAM_COLUMNS
 from lambda_failures.queries import named_queries
 
 TABLE = "aws:glue/catalogTable:CatalogTable"
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 ARCHIVE = f"lambda-failures-test-failures-{ACCOUNT}-{REGION}-an"
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pulumi
 import pytest
+from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 from support.pulumi_harness import ACCOUNT, REGION
 
 from failctl.preview import gate
@@ -30,7 +31,6 @@ from lambda_failures.components.runtimes import (
 from lambda_failures.components.settings import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 FUNCTION = "aws:lambda/function:Function"
 SUBNET = "subnet-0123456789abcdef0"
 GROUP = "sg-0123456789abcdef0"
@@ -142,7 +142,7 @@ def test_a_secret_environment_value_stays_secret(team):
     variables = function(team, "orders-processor-function")["environment"]["variables"]
     assert variables["TABLE"] == "orders"
     # Marked secret as it reaches the engine, which encrypts it in state and shows it as [secret].
-    assert variables["API_KEY"] == {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": "s3cr3t"}
+    assert variables["API_KEY"] == {_special_sig_key: _special_secret_sig, "value": "s3cr3t"}
 
 
 def test_powertools_only_when_asked_and_for_the_runtime_and_architecture(team):
@@ -342,7 +342,7 @@ def test_a_secret_environment_value_is_held_to_the_4_kb_limit_once_known(tmp_pat
         return
     synthesis = synthesize("dev", project_dir=tmp_path, account_id=ACCOUNT, region=REGION)
     variables = function(synthesis, "certs-processor-function")["environment"]["variables"]
-    assert variables["STAGE"] == "dev" and variables["CERT"][SECRET_SIG] == "1b47061264138c4ac30d75fd1eb44270"
+    assert variables["STAGE"] == "dev" and variables["CERT"][_special_sig_key] == _special_secret_sig
 
 
 def test_a_container_image_takes_no_code_handler_or_runtime():

@@ -37,9 +37,8 @@ import botocore.exceptions
 import botocore.session
 import pytest
 import support.aws_models as models
+from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 from support.aws_models import (
-    SECRET_SIGNATURE,
-    SIGNATURE,
     Call,
     Ctx,
     Member,
@@ -1049,10 +1048,10 @@ def test_an_unmapped_prop_on_a_covered_type_is_reported() -> None:
 
 
 def test_a_secret_value_is_unwrapped_and_checked() -> None:
-    secret = {SIGNATURE: SECRET_SIGNATURE, "value": "oncall@example.com"}
+    secret = {_special_sig_key: _special_secret_sig, "value": "oncall@example.com"}
     report = check_resource("aws:sns/topicSubscription:TopicSubscription", {"endpoint": secret}, CTX)
     assert report.checked == 1 and not report.unmapped and not report.problems, report
-    bad = {SIGNATURE: SECRET_SIGNATURE, "value": "mail"}
+    bad = {_special_sig_key: _special_secret_sig, "value": "mail"}
     report = check_resource("aws:sns/topicSubscription:TopicSubscription", {"protocol": bad}, CTX)
     assert any("is not one of" in p for p in report.problems), report
 

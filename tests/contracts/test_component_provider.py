@@ -17,6 +17,7 @@ from pathlib import Path
 import grpc
 import pytest
 from pulumi.runtime.proto import errors_pb2, provider_pb2, provider_pb2_grpc, status_pb2
+from pulumi.runtime.rpc import _special_archive_sig, _special_secret_sig, _special_sig_key
 from support.fake_engine import UNKNOWN, FakeEngine, state
 from support.plugin_project import load_plugin_project
 from support.project_keys import declared_names
@@ -47,13 +48,12 @@ SOURCE_KIND = "sourceKind"
 FUNCTION_INPUT = "function"
 # Its environment is an input of its own: a secret inside a plain object would hide the object.
 FUNCTION_INPUTS = (FUNCTION_INPUT, "environment")
-ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
 CODE_DIR = ROOT / "tests" / "fixtures" / "team_code"
 
 
 def archive(path: Path) -> dict:
     """A FileArchive as it crosses the provider protocol (the engine's archive signature)."""
-    return {"4dabf18193072939515e22adb298388d": ARCHIVE_SIG, "path": str(path)}
+    return {_special_sig_key: _special_archive_sig, "path": str(path)}
 
 
 FUNCTION = {"code": archive(CODE_DIR), "handler": "app.handler", "runtime": "python3.13"}
@@ -401,12 +401,9 @@ def test_the_functions_settings_reach_their_resources(built, engine):
     assert [m.props["maximumRetryAttempts"] for m in mapping] == [2]
 
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
-
-
 def secret(value):
     """A secret as it crosses the provider protocol (the engine's secret signature)."""
-    return {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": value}
+    return {_special_sig_key: _special_secret_sig, "value": value}
 
 
 KNOWN_WIRING = {
@@ -558,7 +555,7 @@ def test_bad_inputs_are_refused_as_bad_input_properties_naming_the_input(provide
 def test_a_secret_alarm_address_stays_secret(provider, engine):
     construct(provider, engine, "secret-mail", "SharedArchive", {"namePrefix": "mail", "alarmEmail": secret("a@b.c")})
     subscription = [r for r in engine.monitor.registrations if r.name == "secret-mail-alerts-email"]
-    assert len(subscription) == 1 and SECRET_SIG in subscription[0].props["endpoint"]
+    assert len(subscription) == 1 and _special_sig_key in subscription[0].props["endpoint"]
 
 
 def refusal(error: grpc.RpcError) -> str:
@@ -630,7 +627,7 @@ def test_the_callers_function_and_its_settings_reach_lambda(provider, engine):
         f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:27",
     ]
     # A secret value makes the whole map an output: marked secret as it reaches the engine.
-    assert SECRET_SIG in props["environment"]["variables"]
+    assert _special_sig_key in props["environment"]["variables"]
     assert props["environment"]["variables"]["value"]["TABLE"] == "orders"
     assert props["vpcConfig"]["subnetIds"] == ["subnet-0123456789abcdef0"]
     assert props["tracingConfig"] == {"mode": "PassThrough"} and props["reservedConcurrentExecutions"] == 3

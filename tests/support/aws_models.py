@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.session
+from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 
 from failctl.preview.synth import UNKNOWN
 
@@ -94,9 +95,6 @@ Target = Member | Call | Rule | NotSent | Opaque
 # botocore models
 # ---------------------------------------------------------------------------------------
 
-# How the engine marks a secret value: {SIGNATURE: SECRET_SIGNATURE, "value": ...}.
-SIGNATURE = "4dabf18193072939515e22adb298388d"
-SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"
 
 _SEGMENT = re.compile(r"(?P<name>[A-Za-z0-9]+)(?P<suffix>\[\]|\{[A-Za-z0-9]+\})?")
 
@@ -199,7 +197,7 @@ def leaves(props: dict[str, Any], table: dict[str, tuple[Target, ...]]) -> Itera
     """
 
     def walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-        if isinstance(value, dict) and value.get(SIGNATURE) == SECRET_SIGNATURE:
+        if isinstance(value, dict) and value.get(_special_sig_key) == _special_secret_sig:
             value = value.get("value", UNKNOWN)  # a secret is still sent, and still checked
         targets = table.get(path, ())
         if value == UNKNOWN or any(isinstance(t, Opaque) for t in targets):
