@@ -22,13 +22,13 @@ from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms, create_alarms, stream_alarms
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.function_spec import read_tags
-from lambda_failures.components.invoke_config import (
+from lambda_failures.components.invoke_config import invoke_config
+from lambda_failures.components.naming import AwsContext, resource_name
+from lambda_failures.components.setting_keys import (
     ASYNC_MAX_EVENT_AGE_SECONDS,
     ASYNC_MAX_RETRY_ATTEMPTS,
     ASYNC_MIN_EVENT_AGE_SECONDS,
-    invoke_config,
 )
-from lambda_failures.components.naming import AwsContext, resource_name
 from lambda_failures.components.settings import PROJECT, Reader, StreamSettings
 from lambda_failures.components.stream_sources import (
     AnySource,

@@ -14,6 +14,7 @@ from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
 from lambda_failures.components.lambda_function import LambdaFunction, component_function, project_function
 from lambda_failures.components.naming import AwsContext, function_arn, queue_arn, resource_name
+from lambda_failures.components.setting_keys import ASYNC_MAX_EVENT_AGE_SECONDS, ASYNC_MAX_RETRY_ATTEMPTS
 from lambda_failures.components.settings import PROJECT
 
 
@@ -56,8 +57,8 @@ class FailureProcessor(pulumi.ComponentResource):
         self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-invoke-config",
             function_name=self.lambda_.function.name,
-            maximum_retry_attempts=2,
-            maximum_event_age_in_seconds=21600,
+            maximum_retry_attempts=ASYNC_MAX_RETRY_ATTEMPTS,
+            maximum_event_age_in_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
             # Known at preview (from the queue's name) and dependent on the queue.
             destination_config={"on_failure": {"destination": self.dlq.name.apply(lambda n: queue_arn(n, args.aws))}},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.lambda_.role_policy]),

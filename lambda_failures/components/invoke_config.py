@@ -10,11 +10,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-# Lambda API PutFunctionEventInvokeConfig: MaximumRetryAttempts 0..2, MaximumEventAgeInSeconds 60..21600.
-ASYNC_MAX_RETRY_ATTEMPTS = 2
-ASYNC_MIN_EVENT_AGE_SECONDS = 60
-ASYNC_MAX_EVENT_AGE_SECONDS = 21_600
-
 
 def invoke_config(
     name: str,

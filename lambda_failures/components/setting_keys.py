@@ -83,6 +83,10 @@ STREAM_ARN = re.compile(
     r"arn:aws[a-z-]*:(?:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]{3,255}/stream/[^/\s]+"
     r"|kinesis:[a-z0-9-]+:\d{12}:stream/[A-Za-z0-9_.-]{1,128})"
 )
+# Lambda API PutFunctionEventInvokeConfig: MaximumRetryAttempts 0..2, MaximumEventAgeInSeconds 60..21600.
+ASYNC_MAX_RETRY_ATTEMPTS = 2
+ASYNC_MIN_EVENT_AGE_SECONDS = 60
+ASYNC_MAX_EVENT_AGE_SECONDS = 21_600
 # Lambda's own "unreserved" value for reserved concurrency (PutFunctionConcurrency is not called).
 UNRESERVED = -1
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -184,12 +188,12 @@ KEYS: dict[str, Key] = {
             3650,
             "Days before overwritten or deleted record versions expire (1..3650).",
         ),
-        _int("maxRetryAttempts", 2, 0, 2, "Retries of a failed asynchronous invocation (0..2)."),
+        _int("maxRetryAttempts", 2, 0, ASYNC_MAX_RETRY_ATTEMPTS, "Retries of a failed asynchronous invocation (0..2)."),
         _int(
             "maxEventAgeSeconds",
             3600,
-            60,
-            21600,
+            ASYNC_MIN_EVENT_AGE_SECONDS,
+            ASYNC_MAX_EVENT_AGE_SECONDS,
             "Maximum age of an asynchronous event before it goes to the on-failure destination (60..21600).",
         ),
         _choice(

@@ -28,8 +28,6 @@ from .bounds import (
 from .common import UnknownValueError, as_list, configured, is_true, number
 
 ESM_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping"
-DEFAULT_MAX_RETRIES = STREAM_MAX_RETRY_ATTEMPTS
-DEFAULT_MAX_RECORD_AGE = STREAM_MAX_RECORD_AGE_SECONDS
 
 
 def stream_kind(props: Mapping[str, Any]) -> str | None:
@@ -118,7 +116,7 @@ def validate_retries(args: ResourceValidationArgs, report_violation: ReportViola
         "maximum_retry_attempts",
         0,
         "maxRetryAttempts",
-        DEFAULT_MAX_RETRIES,
+        STREAM_MAX_RETRY_ATTEMPTS,
     )
 
 
@@ -128,9 +126,9 @@ def validate_record_age(args: ResourceValidationArgs, report_violation: ReportVi
         report_violation,
         "maximumRecordAgeInSeconds",
         "maximum_record_age_in_seconds",
-        60,
+        STREAM_MIN_RECORD_AGE_SECONDS,
         "maxRecordAgeSeconds",
-        DEFAULT_MAX_RECORD_AGE,
+        STREAM_MAX_RECORD_AGE_SECONDS,
     )
 
 
