@@ -22,7 +22,8 @@ Every exemption needs a reason of words (at least two, not placeholders such as 
 expiry no later than the horizon (the policy's `exemptionHorizonDays`, 90 days unless the
 owner sets 1 to 366). One that breaks a rule, or has expired, excuses nothing, and the
 violation it fails to excuse says why. Standard library only, so the offline gate reads
-exemptions exactly as the pack does.
+exemptions exactly as the pack does. Which policies nothing may lift is declared with each
+policy (policies.py), so a renamed policy keeps the property.
 """
 
 from __future__ import annotations
@@ -40,12 +41,6 @@ COMPONENT_TYPE_PREFIX = "lambda-failures:index:"
 HORIZON_SETTING = "exemptionHorizonDays"
 DEFAULT_HORIZON_DAYS = 90
 MAX_HORIZON_DAYS = 366
-# Policies nothing may lift, and why.
-UNEXEMPTABLE = {
-    "physical-names-unique": "the exemption would only hide a deployment that fails half-way",
-    "exemptions-in-force": "it reports the exemptions themselves",
-    "exemption-tags-valid": "it reports the exemptions themselves",
-}
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 TAG_VALUE = re.compile(r"^\s*until\s+([^\s:]+)\s*:\s*(.*)$", re.DOTALL)
 # AWS tag values: letters, numbers and spaces representable in UTF-8, and _ . : / = + - @; 256 at most.
@@ -314,11 +309,21 @@ def _inherited(urn: str) -> str:
     )
 
 
+def unexemptable(policy: str) -> str:
+    """Why nothing may lift this policy, as its declaration says; "" when something may."""
+    from .policies import UNEXEMPTABLE  # the declarations; that list imports this module
+
+    return UNEXEMPTABLE.get(policy, "")
+
+
+def _unexemptable_problem(policy: str) -> str:
+    why = unexemptable(policy)
+    return f"{policy} cannot be exempted ({why})" if why else ""
+
+
 def tag_problem(policy: str, value: str) -> str:
     """What is wrong with a tag exemption in itself, whatever the policy's level and horizon."""
-    if policy in UNEXEMPTABLE:
-        return f"{policy} cannot be exempted ({UNEXEMPTABLE[policy]})"
-    problem = tag_value_problem(value)
+    problem = _unexemptable_problem(policy) or tag_value_problem(value)
     if problem:
         return problem
     match = TAG_VALUE.match(value)
@@ -335,8 +340,9 @@ def config_entries(config: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def entry_problem(policy: str, entry: Mapping[str, Any], horizon: int) -> str:
-    if policy in UNEXEMPTABLE:
-        return f"{policy} cannot be exempted ({UNEXEMPTABLE[policy]})"
+    problem = _unexemptable_problem(policy)
+    if problem:
+        return problem
     urn, reason, until = (entry.get(k) for k in ("urn", "reason", "until"))
     if not isinstance(urn, str) or not isinstance(reason, str) or not isinstance(until, str):
         return "it needs urn, reason and until, each a string"

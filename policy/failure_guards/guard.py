@@ -32,6 +32,8 @@ __all__ = ["crash_message", "fail_closed", "policy"]
 
 # Policy name -> the resource types it judges (None: every type), as each policy() declared it.
 JUDGED_TYPES: dict[str, frozenset[str] | None] = {}
+# Policy name -> why nothing may exempt it, for each policy() declared so.
+UNEXEMPTABLE_REASONS: dict[str, str] = {}
 
 
 def policy(
@@ -45,16 +47,18 @@ def policy(
     config: Mapping[str, Any] | None = None,
     remediate: Callable[[Any], Any] | None = None,
     judges: Iterable[str] | None = None,
+    unexemptable: str = "",
 ) -> ResourceValidationPolicy | StackValidationPolicy:
     """A policy of the pack: `validate` run per resource, or once over the stack when `stack`;
     `config` the JSON schema of each setting it reads; `remediate` (per resource only) rewrites
     inputs; `judges` the resource types it judges (every type when None: only for a policy nothing
-    may exempt, since an exemption applies only where the policy judges)."""
-    if judges is None and name not in exemptions.UNEXEMPTABLE:
+    may exempt, since an exemption applies only where the policy judges); `unexemptable` why
+    nothing may exempt it, declared here so that the property goes wherever the name does."""
+    if judges is None and not unexemptable:
         raise TypeError(f"{name}: an exemptable policy declares the resource types it judges")
     types = frozenset(judges) if judges is not None else None
     properties = dict(config or {})
-    if name not in exemptions.UNEXEMPTABLE:
+    if not unexemptable:
         properties |= {"exemptions": exemptions.CONFIG_SCHEMA, exemptions.HORIZON_SETTING: exemptions.HORIZON_SCHEMA}
     common: dict[str, Any] = {
         "name": name,
@@ -71,6 +75,8 @@ def policy(
     else:
         made = ResourceValidationPolicy(**common, remediate=remediate)
     JUDGED_TYPES[name] = types  # read by exemption-tags-valid
+    if unexemptable:
+        UNEXEMPTABLE_REASONS[name] = unexemptable  # read by exemptions.unexemptable
     return made
 
 

@@ -1,7 +1,8 @@
 """Every policy of the pack, declared once, in the order the pack runs them.
 
 Each line is what `failctl policies` and docs/policies.md show: the name (written here and
-nowhere else), the level a pack config may change, the pack's severity rating, and the check.
+nowhere else), the level a pack config may change, the pack's severity rating, and the check;
+a policy nothing may exempt says why (`unexemptable`), so the property follows its name.
 The checks live in the modules named for what they guard; `guard.policy` builds each one.
 """
 
@@ -11,7 +12,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from . import async_destinations, buckets, encryption, exemption_reports, names, resource_account, streams
 from .common import BUCKET_TYPES
-from .guard import JUDGED_TYPES, policy
+from .guard import JUDGED_TYPES, UNEXEMPTABLE_REASONS, policy
 
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 
@@ -197,6 +198,7 @@ POLICIES = [
         MANDATORY,
         Severity.HIGH,
         stack=True,
+        unexemptable="the exemption would only hide a deployment that fails half-way",
     ),
     policy(
         "exemption-tags-valid",
@@ -204,6 +206,7 @@ POLICIES = [
         exemption_reports.validate_tags,
         ADVISORY,
         Severity.LOW,
+        unexemptable="it reports the exemptions themselves",
     ),
     # Last of all: it reports what every other policy excused.
     policy(
@@ -213,8 +216,11 @@ POLICIES = [
         ADVISORY,
         Severity.LOW,
         stack=True,
+        unexemptable="it reports the exemptions themselves",
     ),
 ]
 NAMES = frozenset(p.name for p in POLICIES)
 # Policy name -> the resource types it judges (None: every type; such a policy cannot be exempted).
 JUDGES = {p.name: JUDGED_TYPES[p.name] for p in POLICIES}
+# Policy name -> why nothing may exempt it, for the policies declared so.
+UNEXEMPTABLE = {p.name: UNEXEMPTABLE_REASONS[p.name] for p in POLICIES if p.name in UNEXEMPTABLE_REASONS}

@@ -8,7 +8,7 @@ from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
 
 from failure_guards import POLICIES, exemptions
 from failure_guards.guard import policy
-from failure_guards.policies import JUDGES, NAMES
+from failure_guards.policies import JUDGES, NAMES, UNEXEMPTABLE
 
 EXEMPTION_SETTINGS = {"exemptions", exemptions.HORIZON_SETTING}
 
@@ -27,7 +27,7 @@ def test_every_policy_is_declared_once_and_its_check_is_guarded():
 @pytest.mark.parametrize("declared", POLICIES, ids=lambda p: p.name)
 def test_exemption_settings_are_in_the_schema_from_the_start_unless_nothing_may_exempt(declared):
     properties = set(declared.config_schema.properties) if declared.config_schema else set()
-    if declared.name in exemptions.UNEXEMPTABLE:
+    if declared.name in UNEXEMPTABLE:
         assert not properties & EXEMPTION_SETTINGS
     else:
         assert properties >= EXEMPTION_SETTINGS
@@ -44,4 +44,17 @@ def test_an_exemptable_policy_must_say_which_types_it_judges():
     with pytest.raises(TypeError, match="declares the resource types it judges"):
         policy("x", "y", print, EnforcementLevel.ADVISORY, Severity.LOW)
     for declared in POLICIES:
-        assert (JUDGES[declared.name] is None) == (declared.name in exemptions.UNEXEMPTABLE), declared.name
+        assert (JUDGES[declared.name] is None) == (declared.name in UNEXEMPTABLE), declared.name
+
+
+def test_what_nothing_may_exempt_is_a_policy_of_the_pack_and_refused_by_the_exemption_rules():
+    """Declared with the policy: the names refused are the pack's own, and a policy made with
+    the flag outside the pack (below) does not leak into them."""
+    policy("not-in-the-pack", "y", print, EnforcementLevel.ADVISORY, Severity.LOW, unexemptable="a test")
+    assert UNEXEMPTABLE and set(UNEXEMPTABLE) <= NAMES
+    reason, until = "the database team migrates it", exemptions.today().isoformat()
+    entry = {"urn": "urn:pulumi:dev::p::aws:sqs/queue:Queue::q", "reason": reason, "until": until}
+    for name in sorted(NAMES | {"not-in-the-pack"}):
+        refused = exemptions.tag_problem(name, f"until {until}: {reason}").startswith(f"{name} cannot be exempted")
+        assert refused == (name in UNEXEMPTABLE), name
+        assert exemptions.entry_problem(name, entry, 90).startswith(f"{name} cannot be exempted") == refused, name
