@@ -9,7 +9,7 @@ import pulumi_aws as aws
 
 from lambda_failures.components import iam_documents as docs
 from lambda_failures.components.customer_key import customer_key
-from lambda_failures.components.naming import AwsContext, resource_name, topic_arn
+from lambda_failures.components.naming import AwsContext, key_alias, resource_name, topic_arn
 from lambda_failures.components.settings import PROJECT
 
 # Services that publish to the topic and so must use its key for this account (for its alarms only).
@@ -34,7 +34,7 @@ class AlertTopic(pulumi.ComponentResource):
         super().__init__(f"{PROJECT}:index:AlertTopic", name, None, opts)
         self.topic_name = resource_name(args.name_prefix, "alerts", 256)
         self.topic_arn = topic_arn(self.topic_name, args.aws)
-        self.key_alias = f"alias/{args.name_prefix}-alerts"
+        self.key_alias = key_alias(args.name_prefix, "alerts")
         self.key, self.alias = customer_key(
             name,
             self.key_alias,

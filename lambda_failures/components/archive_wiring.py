@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lambda_failures.components.naming import RANDOM_SUFFIX_BYTES, AwsContext
+from lambda_failures.components.naming import KEY_ALIAS, RANDOM_SUFFIX_BYTES, AwsContext
 from lambda_failures.components.settings import Reader
 
 # The random suffix SharedArchive gives a bucket in the global namespace (pulumi-random RandomId hex).
 RANDOM_SUFFIX = re.compile(f"[0-9a-f]{{{2 * RANDOM_SUFFIX_BYTES}}}")
 S3_BUCKET_ARN = re.compile(r"arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])")
-KEY_ALIAS = re.compile(r"alias/(?!aws/)[A-Za-z0-9/_-]{1,250}")
 SNS_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
 
 

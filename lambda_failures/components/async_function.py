@@ -21,6 +21,7 @@ from lambda_failures.components.naming import (
     aws_context,
     event_bus_arn,
     function_arn,
+    key_alias,
     queue_arn,
     resource_name,
     topic_arn,
@@ -154,7 +155,7 @@ class AsyncFunction(pulumi.ComponentResource):
         self.dead_letter_queue_arn = None
         self._destination_resources: list[pulumi.Resource] = []
         self._key: aws.kms.Key | None = None
-        self._key_alias = f"alias/{args.name_prefix}-destinations"
+        self._key_alias = key_alias(args.name_prefix, "destinations")
 
         statements = docs.deliver_to_archive(args.archive.grant_arn, args.archive.key_alias, args.aws)
         statements += self._success_destination(name)

@@ -12,7 +12,7 @@ from lambda_failures.components.alarms import AlarmTarget
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.failure_compaction import FailureCompaction, FailureCompactionArgs
 from lambda_failures.components.glue_tables import async_table_parameters, external_table
-from lambda_failures.components.naming import AwsContext, resource_name
+from lambda_failures.components.naming import AwsContext, key_alias, resource_name
 from lambda_failures.components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
 from lambda_failures.components.settings import PROJECT, AnalyticsSettings
 from lambda_failures.queries import named_queries
@@ -113,7 +113,7 @@ class FailureAnalytics(pulumi.ComponentResource):
                 aws=a.aws,
                 name_prefix=a.name_prefix,
                 role="athena-results",
-                key_alias=f"alias/{a.name_prefix}-athena-results",
+                key_alias=key_alias(a.name_prefix, "athena-results"),
                 purpose="Athena query results",
                 lifecycle=Lifecycle(expiration_days=a.settings.results_expiration_days, noncurrent_expiration_days=1),
                 namespace=a.namespace,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from lambda_failures.components.naming import AwsContext
+from lambda_failures.components.naming import AwsContext, key_alias
 from lambda_failures.components.private_bucket import Lifecycle, PrivateBucket, PrivateBucketArgs
 from lambda_failures.components.settings import PROJECT, ArchiveSettings
 
@@ -38,7 +38,7 @@ class FailureArchive(pulumi.ComponentResource):
                 aws=args.aws,
                 name_prefix=args.name_prefix,
                 role="failures",
-                key_alias=f"alias/{args.name_prefix}-failure-archive",
+                key_alias=key_alias(args.name_prefix, "failure-archive"),
                 purpose="failure records",
                 lifecycle=Lifecycle(
                     expiration_days=s.expiration_days,

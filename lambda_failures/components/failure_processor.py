@@ -13,7 +13,7 @@ from lambda_failures.components.alarms import AlarmTarget, async_delivery_alarms
 from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
 from lambda_failures.components.lambda_function import LambdaFunction, component_function, project_function
-from lambda_failures.components.naming import AwsContext, function_arn, queue_arn, resource_name
+from lambda_failures.components.naming import AwsContext, function_arn, key_alias, queue_arn, resource_name
 from lambda_failures.components.setting_keys import ASYNC_MAX_EVENT_AGE_SECONDS, ASYNC_MAX_RETRY_ATTEMPTS
 from lambda_failures.components.settings import PROJECT
 
@@ -51,7 +51,7 @@ class FailureProcessor(pulumi.ComponentResource):
         self._args = args
         self.function_name = resource_name(args.name_prefix, "failure-processor")
         self.dlq_name = resource_name(args.name_prefix, "failure-processor-failed", 80)
-        self.dlq_key_alias = f"alias/{args.name_prefix}-failure-processor"
+        self.dlq_key_alias = key_alias(args.name_prefix, "failure-processor")
         self._dead_letter_queue()
         self.lambda_ = self._function()
         self.invoke_config = aws.lambda_.FunctionEventInvokeConfig(

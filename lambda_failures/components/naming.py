@@ -11,6 +11,7 @@ and grants name the known prefix.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import pulumi
@@ -84,6 +85,16 @@ def random_bucket_name_prefix(prefix: str, role: str) -> str:
 def resource_name(prefix: str, role: str, limit: int = 64) -> str:
     """A regional resource name (function, role, queue, topic, table) under its limit."""
     return _fit(f"{prefix}-{role}", limit)
+
+
+# A customer managed key's alias (KMS CreateAlias: AliasName 1..256 characters); `alias/aws/` names
+# AWS managed keys.
+KEY_ALIAS = re.compile(r"alias/(?!aws/)[A-Za-z0-9/_-]{1,250}")
+
+
+def key_alias(prefix: str, role: str) -> str:
+    """`alias/<prefix>-<role>`: grants name each key by its alias, known at preview."""
+    return f"alias/{prefix}-{role}"
 
 
 def bucket_arn(name: str, aws: AwsContext) -> str:

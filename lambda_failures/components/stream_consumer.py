@@ -13,7 +13,7 @@ from lambda_failures.components.async_function import ArchiveTarget
 from lambda_failures.components.customer_key import customer_key
 from lambda_failures.components.function_spec import FunctionSpec, check_component_args, spec_of
 from lambda_failures.components.lambda_function import component_function
-from lambda_failures.components.naming import AwsContext, resource_name, table_arn
+from lambda_failures.components.naming import AwsContext, key_alias, resource_name, table_arn
 from lambda_failures.components.settings import PROJECT, StreamSettings, StreamSourceKind
 from lambda_failures.components.stream_sources import (
     DYNAMODB_STREAM_READ,
@@ -114,10 +114,10 @@ class StreamConsumer(pulumi.ComponentResource):
     def _table(self) -> list[docs.Statement]:
         a, s = self._args, self._args.settings
         self.table_name = resource_name(a.name_prefix, "orders", 255)
-        key_alias = f"alias/{a.name_prefix}-stream-table"
+        table_key_alias = key_alias(a.name_prefix, "stream-table")
         self.table_key, alias = customer_key(
             f"{self._name}-table",
-            key_alias,
+            table_key_alias,
             f"Encrypts the {self.table_name} table and its stream",
             a.aws,
             self,
@@ -142,7 +142,7 @@ class StreamConsumer(pulumi.ComponentResource):
             docs.allow("ReadTableStream", DYNAMODB_STREAM_READ, streams),
             # ListStreams has no resource-level permissions.
             docs.allow("ListTableStreams", "dynamodb:ListStreams", "*"),
-            docs.use_key("DecryptTableStream", key_alias, ["kms:Decrypt"], a.aws, "dynamodb"),
+            docs.use_key("DecryptTableStream", table_key_alias, ["kms:Decrypt"], a.aws, "dynamodb"),
         ]
 
     def _source_policy(self, statements: list[docs.Statement]) -> list[aws.iam.RolePolicy]:
