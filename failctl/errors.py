@@ -19,6 +19,7 @@ from botocore.exceptions import (
 )
 
 from failctl.exit_status import ExitStatus as ExitStatus  # read with the errors that carry it
+from lambda_failures.aws_errors import error_code, error_message
 
 # AWS answers that are about the caller (who, with what credentials), not about the input.
 REFUSED = frozenset(
@@ -65,8 +66,8 @@ def from_aws(error: BotoCoreError | ClientError, doing: str) -> FailctlError:
     if isinstance(error, EndpointConnectionError):
         return EnvironmentProblemError(f"{doing}: cannot reach AWS ({error})")
     if isinstance(error, ClientError):
-        code = str(error.response.get("Error", {}).get("Code", ""))
-        message = str(error.response.get("Error", {}).get("Message", "")) or code
+        code = error_code(error)
+        message = error_message(error) or code
         if code in REFUSED:
             return EnvironmentProblemError(f"{doing}: AWS refused the caller ({code}: {message})")
         return BadInputError(f"{doing}: {code}: {message}")

@@ -21,6 +21,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lambda_failures.aws_errors import error_code
+
 # S3's answers when a conditional write loses: the object exists (or changed), or a
 # concurrent conditional write to the same key is still in flight.
 LOST_RACE = ("PreconditionFailed", "ConditionalRequestConflict")
@@ -44,10 +46,6 @@ class Claim:
     # The state of the marker this claim replaced (FAILED, or UNCERTAIN/CLAIMED taken on
     # purpose), None for a new one: a record re-driven over an uncertain marker may run twice.
     took_over: ClaimState | None = None
-
-
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def now() -> str:

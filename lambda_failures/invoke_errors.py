@@ -32,7 +32,7 @@ from botocore.exceptions import (
     ValidationError,
 )
 
-from lambda_failures.claims import error_code
+from lambda_failures.aws_errors import error_code, error_message, http_status
 
 # Lambda's answers that prove the invocation was not run and a later attempt may succeed.
 THROTTLED = ("TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded")
@@ -74,7 +74,7 @@ class Verdict(StrEnum):
 def classify(error: Exception) -> Verdict:
     """The verdict on one failed Invoke; anything not proved unsent is UNCERTAIN."""
     if isinstance(error, ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        status = http_status(error)
         code = error_code(error)
         if code in THROTTLED:
             return Verdict.THROTTLED
@@ -112,7 +112,6 @@ def not_sent(verdict: Verdict) -> bool:
 def describe(error: Exception) -> str:
     """One line naming the error, as an operator reads it in a summary or a log."""
     if isinstance(error, ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        message = str(error.response.get("Error", {}).get("Message", ""))
+        status, message = http_status(error), error_message(error)
         return f"{status or '?'} {error_code(error)}{': ' + message if message else ''}"
     return f"{type(error).__name__}: {error}"

@@ -34,7 +34,8 @@ from lambda_failures.archive_format import (
     compacted_day_prefix,
     day_path,
 )
-from lambda_failures.claims import LOST_RACE, Claim, ClaimState, error_code
+from lambda_failures.aws_errors import error_code
+from lambda_failures.claims import LOST_RACE, Claim, ClaimState
 
 # Lambda delivers a record at most 6 hours (the longest event age) after its event, stamped
 # with the day it fails on: a day is closed once a full day has passed after it.

@@ -45,7 +45,8 @@ from tqdm import tqdm
 
 from failctl.archive.stores import RecordLocation, Store, async_keys, days, read_many, stream_keys
 from lambda_failures.archive_format import FailureSummary, NotAFailureRecordError, parse_record, summarize
-from lambda_failures.claims import Claim, ClaimState, error_code
+from lambda_failures.aws_errors import error_code
+from lambda_failures.claims import Claim, ClaimState
 from lambda_failures.invoke_errors import Verdict, classify, describe
 
 ATTEMPTS = 6

@@ -43,7 +43,8 @@ from lambda_failures.archive_format import (
     ATHENA_EXPIRY_MARKERS,
     day_path,
 )
-from lambda_failures.claims import Claim, ClaimState, MarkerStore, error_code
+from lambda_failures.aws_errors import error_code
+from lambda_failures.claims import Claim, ClaimState, MarkerStore
 from lambda_failures.handlers.tracing import traced, traced_handler
 from lambda_failures.queries import compaction_statement
 

@@ -44,7 +44,8 @@ from lambda_failures.archive_format import (
     parse_record,
     summarize,
 )
-from lambda_failures.claims import NOT_FOUND, Claim, ClaimState, MarkerStore, error_code, now
+from lambda_failures.aws_errors import error_code
+from lambda_failures.claims import NOT_FOUND, Claim, ClaimState, MarkerStore, now
 from lambda_failures.handlers.alerts import alert, gone_alert, malformed_alert
 from lambda_failures.handlers.tracing import traced, traced_handler
 from lambda_failures.invoke_errors import Verdict, classify, describe

@@ -117,6 +117,7 @@ def test_processor_packages_the_archive_format_it_imports(stack):
     assert sorted(function.props["code"]["assets"]) == [
         "lambda_failures/__init__.py",
         "lambda_failures/archive_format.py",
+        "lambda_failures/aws_errors.py",
         "lambda_failures/claims.py",
         "lambda_failures/handlers/__init__.py",
         "lambda_failures/handlers/alerts.py",
