@@ -28,6 +28,7 @@ RECORD_PREFIX = "aws/lambda/"  # what S3 notifications and the processor's grant
 ASYNC_PREFIX = "aws/lambda/async/"
 STREAM_PREFIX = "aws/lambda/"  # then <esm-uuid>/<shard-id>/
 DAY_FORMAT = "%Y/%m/%d"  # the key's YYYY/MM/DD, and the `day` partition projected from it
+DAY_PROJECTION_FORMAT = "yyyy/MM/dd"  # the same, in the Java date pattern Athena's date projection reads
 DAY_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
 
 MARKER_PREFIX = "markers/"
@@ -55,6 +56,14 @@ STREAM_TABLE = "stream_failures"
 
 def day_path(day: date) -> str:
     return day.strftime(DAY_FORMAT)
+
+
+def path_day(path: str) -> date | None:
+    """The day a YYYY/MM/DD path names, or None when it names none."""
+    try:
+        return datetime.strptime(path, DAY_FORMAT).date()
+    except ValueError:
+        return None
 
 
 def _key_time(moment: datetime) -> str:

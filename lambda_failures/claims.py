@@ -48,8 +48,35 @@ class Claim:
     took_over: ClaimState | None = None
 
 
+# When a marker was written ("at"), in UTC to the microsecond.
+AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
 def now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime(AT_FORMAT)
+
+
+def written_at(body: dict[str, Any]) -> datetime | None:
+    """When a marker was last written, or None when its body does not say in our format."""
+    try:
+        return datetime.strptime(str(body.get("at")), AT_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def marker_body(state: ClaimState, detail: dict[str, Any]) -> bytes:
+    """What a marker holds, in a bucket or a folder alike: its state, when, and the caller's detail."""
+    return json.dumps({"state": state.value, "at": now(), **detail}, default=str).encode()
+
+
+def read_marker(data: bytes) -> tuple[ClaimState, dict[str, Any]]:
+    """A marker's state and body. One we did not write, or a torn one, is UNCERTAIN: nobody
+    can say what happened."""
+    try:
+        body = json.loads(data)
+        return ClaimState(body.get("state")), body
+    except (ValueError, AttributeError, TypeError):
+        return ClaimState.UNCERTAIN, {}
 
 
 def refused(
@@ -69,11 +96,8 @@ def within_lease(body: dict[str, Any], lease_seconds: float | None) -> bool:
     """Whether a claim was taken less than `lease_seconds` ago (its holder may still be at work)."""
     if lease_seconds is None:
         return False
-    try:
-        taken = datetime.strptime(str(body.get("at")), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    except ValueError:
-        return False
-    return (datetime.now(UTC) - taken).total_seconds() < lease_seconds
+    taken = written_at(body)
+    return taken is not None and (datetime.now(UTC) - taken).total_seconds() < lease_seconds
 
 
 class MarkerStore:
@@ -89,11 +113,10 @@ class MarkerStore:
         return f"{self.prefix}{name}"
 
     def _put(self, name: str, state: ClaimState, detail: dict[str, Any], **condition: str) -> str:
-        body = json.dumps({"state": state.value, "at": now(), **detail}, default=str).encode()
         response = self.s3.put_object(
             Bucket=self.bucket,
             Key=self.key(name),
-            Body=body,
+            Body=marker_body(state, detail),
             ContentType="application/json",
             **self._owner,
             **condition,
@@ -108,12 +131,7 @@ class MarkerStore:
             if error_code(error) in NOT_FOUND:
                 return None, "", {}
             raise
-        try:
-            body = json.loads(response["Body"].read())
-            state = ClaimState(body.get("state"))
-        except (ValueError, AttributeError, TypeError):
-            # A marker we did not write, or a torn one: nobody can say what happened.
-            return ClaimState.UNCERTAIN, str(response.get("ETag", "")), {}
+        state, body = read_marker(response["Body"].read())
         return state, str(response.get("ETag", "")), body
 
     def claim(

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from failctl.archive.stores import FolderMarkers, FolderStore, RecordLocation, S3Store, Store, async_keys
-from lambda_failures.archive_format import ASYNC_PREFIX, COMPACTED_PREFIX, COMPACTION_MARKERS, day_path
+from lambda_failures.archive_format import ASYNC_PREFIX, COMPACTED_PREFIX, COMPACTION_MARKERS, day_path, path_day
 from lambda_failures.claims import ClaimState, MarkerStore
 
 # (function, YYYY/MM/DD) -> the Parquet keys its `done` marker names
@@ -30,35 +30,22 @@ class CompactionMarkers:
     bucket's under markers/compactions/, a folder's under .failctl/markers/compactions/."""
 
     def __init__(self, store: Store) -> None:
-        self.store = store
-        if isinstance(store, S3Store):
-            self.claims: Any = MarkerStore(store.client, store.bucket, store.base + COMPACTION_MARKERS, store.owner)
-        elif isinstance(store, FolderStore):
-            self.claims = FolderMarkers(store.root / ".failctl" / COMPACTION_MARKERS)
-        else:
+        if not isinstance(store, S3Store | FolderStore):
             raise TypeError(f"no compaction markers for {type(store).__name__}")
+        self.store = store
+        self.claims: MarkerStore | FolderMarkers = store.markers(COMPACTION_MARKERS)
 
     def body(self, name: str) -> tuple[ClaimState | None, dict[str, Any]]:
-        if isinstance(self.claims, MarkerStore):
-            state, _, body = self.claims.read(name)
-            return state, body
-        state, body = self.claims._read(name)  # the folder markers' own reader
+        state, _, body = self.claims.read(name)
         return state, body
 
     def names(self) -> Iterator[str]:
         """Every marker's name (`<function>/YYYY/MM/DD`)."""
-        if isinstance(self.claims, MarkerStore):
-            prefix = COMPACTION_MARKERS
-            for key, _ in self.store.keys(prefix):
-                yield key[len(prefix) :]
+        if isinstance(self.claims, FolderMarkers):
+            yield from self.claims.names()
             return
-        root = self.claims.root
-        if not root.is_dir():
-            return
-        for folder, _, files in os.walk(root):
-            for file in files:
-                if file.endswith(".json"):
-                    yield (Path(folder) / file).relative_to(root).as_posix().removesuffix(".json")
+        for key, _ in self.store.keys(COMPACTION_MARKERS):
+            yield key[len(COMPACTION_MARKERS) :]
 
 
 def compacted_days(store: Store, wanted: list[date] | None) -> Compacted:
@@ -91,11 +78,9 @@ def present_days(store: Store, function_prefix: str) -> list[date]:
     for year in store.children(function_prefix):
         for month in store.children(year):
             for day in store.children(month):
-                parts = day[len(function_prefix) :].strip("/").split("/")
-                try:
-                    found.append(date(int(parts[0]), int(parts[1]), int(parts[2])))
-                except (ValueError, IndexError):
-                    continue
+                named = path_day(day[len(function_prefix) :].strip("/"))
+                if named is not None:
+                    found.append(named)
     return found
 
 

@@ -36,6 +36,7 @@ from lambda_failures.archive_format import (
     STREAM_TABLE,
     Column,
     NotAFailureRecordError,
+    day_path,
     parse_record,
 )
 
@@ -415,4 +416,4 @@ def day_parameters(sql: str, first: date | None, last: date | None) -> list[str]
         return []
     if count != 2:
         raise ValueError(f"the query has {count} '?' parameters; only (first day, last day) are supplied")
-    return [first.strftime("%Y/%m/%d") if first else "0000/00/00", last.strftime("%Y/%m/%d") if last else "9999/99/99"]
+    return [day_path(first) if first else "0000/00/00", day_path(last) if last else "9999/99/99"]

@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from failctl.archive import replay
 from failctl.archive.stores import Store, day_range, open_store
 from failctl.errors import BadInputError, EnvironmentProblemError, ExitStatus, from_aws, unreadable
+from lambda_failures.archive_format import RECORD_PREFIX
 
 # A function's name as its records' prefix carries it (Lambda: letters, digits, - and _, 1 to 64).
 LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -38,9 +39,9 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
         except (BotoCoreError, ClientError) as error:  # ClientError: a role the profile assumes refused
             raise from_aws(error, "replay --execute") from None
     key = getattr(args, "key", None)
-    if key is not None and (not key.startswith("aws/lambda/") or {"", ".", ".."} & set(key.split("/"))):
+    if key is not None and (not key.startswith(RECORD_PREFIX) or {"", ".", ".."} & set(key.split("/"))):
         # `..` would read a file outside a folder archive and write its claim outside the markers.
-        raise ReplayInputError(f"--key {key!r} is not a failure record key (aws/lambda/..., no '.' or '..' parts)")
+        raise ReplayInputError(f"--key {key!r} is not a failure record key ({RECORD_PREFIX}..., no '.' or '..' parts)")
     if args.function is not None and not LAMBDA_NAME.fullmatch(args.function):
         raise ReplayInputError(f"--function {args.function!r} is not a Lambda function name")
     selection = replay.Selection(args.function, first, last, args.error_type, args.action, key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import uuid
@@ -15,8 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lambda_failures.archive_format import ASYNC_PREFIX, REPLAY_MARKERS, STREAM_PREFIX, day_path, key_day
-from lambda_failures.claims import Claim, ClaimState, MarkerStore, refused
-from lambda_failures.claims import now as claims_now
+from lambda_failures.claims import Claim, ClaimState, MarkerStore, marker_body, read_marker, refused
 
 
 def day_range(first: date | None, last: date | None) -> tuple[date | None, date | None]:
@@ -71,11 +69,22 @@ class FolderMarkers:
     processes cannot both claim; settled by the holder with an atomic replace; a failed or
     uncertain marker is taken over by renaming it aside, which only one process can do."""
 
+    SUFFIX = ".json"
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def _path(self, name: str) -> Path:
-        return self.root / f"{name}.json"
+        return self.root / f"{name}{self.SUFFIX}"
+
+    def names(self) -> Iterator[str]:
+        """Every marker's name, as it was claimed."""
+        if not self.root.is_dir():
+            return
+        for folder, _, files in os.walk(self.root):
+            for file in files:
+                if file.endswith(self.SUFFIX):
+                    yield (Path(folder) / file).relative_to(self.root).as_posix().removesuffix(self.SUFFIX)
 
     def _write_new(self, name: str, state: ClaimState, detail: dict[str, Any]) -> Claim:
         """Written whole to a private file, then linked into place: link() fails if the name
@@ -83,7 +92,7 @@ class FolderMarkers:
         path = self._path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         token = uuid.uuid4().hex
-        body = json.dumps({"state": state.value, "at": claims_now(), "token": token, **detail}).encode()
+        body = marker_body(state, {"token": token, **detail})
         private = path.with_name(f"{path.name}.{token}.new")
         fd = os.open(private, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         try:
@@ -97,14 +106,15 @@ class FolderMarkers:
             private.unlink()
         return Claim(name, token)
 
-    def _read(self, name: str) -> tuple[ClaimState | None, dict[str, Any]]:
+    def read(self, name: str) -> tuple[ClaimState | None, str, dict[str, Any]]:
+        """(state, token, body) of a marker, as MarkerStore.read gives (state, etag, body);
+        (None, "", {}) when there is none."""
         try:
-            body = json.loads(self._path(name).read_bytes())
-            return ClaimState(body.get("state")), body
+            data = self._path(name).read_bytes()
         except FileNotFoundError:
-            return None, {}
-        except (ValueError, AttributeError, TypeError):
-            return ClaimState.UNCERTAIN, {}
+            return None, "", {}
+        state, body = read_marker(data)
+        return state, str(body.get("token", "")), body
 
     def claim(
         self,
@@ -118,7 +128,7 @@ class FolderMarkers:
             return self._write_new(name, ClaimState.CLAIMED, detail)
         except FileExistsError:
             pass
-        state, body = self._read(name)
+        state, _, body = self.read(name)
         refusal = refused(state, body, retry_uncertain, lease_seconds)
         if refusal is not None:
             return refusal
@@ -133,17 +143,16 @@ class FolderMarkers:
             return ClaimState.UNCERTAIN
 
     def settle(self, claim: Claim, state: ClaimState, detail: dict[str, Any] | None = None) -> None:
-        current, body = self._read(claim.name)
-        if current is not ClaimState.CLAIMED or body.get("token") != claim.etag:
+        current, token, _ = self.read(claim.name)
+        if current is not ClaimState.CLAIMED or token != claim.etag:
             raise RuntimeError(f"marker {claim.name} is no longer held by this run")
         path = self._path(claim.name)
         temporary = path.with_name(f"{path.name}.{claim.etag}.tmp")
-        body = {"state": state.value, "at": claims_now(), "token": claim.etag, **(detail or {})}
-        temporary.write_text(json.dumps(body))
+        temporary.write_bytes(marker_body(state, {"token": claim.etag, **(detail or {})}))
         os.replace(temporary, path)
 
     def state(self, name: str) -> ClaimState | None:
-        state, _ = self._read(name)
+        state, _, _ = self.read(name)
         return ClaimState.UNCERTAIN if state is ClaimState.CLAIMED else state
 
 
@@ -185,10 +194,13 @@ class FolderStore:
     # is worth hiding behind concurrent reads.
     read_concurrency = 1
 
+    def markers(self, prefix: str) -> FolderMarkers:
+        """A folder has no conditional writes: exclusive files under .failctl/ hold the claims."""
+        return FolderMarkers(self.root / ".failctl" / prefix)
+
     @property
     def replays(self) -> FolderMarkers:
-        """A folder has no conditional writes: exclusive files under .failctl/ hold the claims."""
-        return FolderMarkers(self.root / ".failctl" / REPLAY_MARKERS)
+        return self.markers(REPLAY_MARKERS)
 
 
 ACCOUNT_REGIONAL_NAME = re.compile(r"-(\d{12})-[a-z0-9-]+-an$")
@@ -248,9 +260,12 @@ class S3Store:
         body: bytes = self.client.get_object(**self._where(key))["Body"].read()
         return body
 
+    def markers(self, prefix: str) -> MarkerStore:
+        return MarkerStore(self.client, self.bucket, self.base + prefix, self.owner)
+
     @property
     def replays(self) -> MarkerStore:
-        return MarkerStore(self.client, self.bucket, self.base + REPLAY_MARKERS, self.owner)
+        return self.markers(REPLAY_MARKERS)
 
 
 def open_store(source: str, expected_owner: str | None = None) -> Store:

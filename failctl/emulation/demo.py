@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from failctl.preview.synth import PROJECT_DIR, Synthesis
+from lambda_failures.archive_format import RECORD_PREFIX
 
 # The demo's fake account: only here does the offline preview stand for an account that is not yours.
 ACCOUNT = "123456789012"
@@ -435,7 +436,7 @@ def _keep(aws: dict[str, Any], stack: DemoStack, folder: Path) -> None:
     """The archive's records as a folder laid out like the bucket, for failctl query and replay."""
     paginator = aws["s3"].get_paginator("list_objects_v2")
     count = 0
-    for page in paginator.paginate(Bucket=stack.bucket, Prefix="aws/lambda/"):
+    for page in paginator.paginate(Bucket=stack.bucket, Prefix=RECORD_PREFIX):
         for item in page.get("Contents", []):
             path = folder / item["Key"]
             path.parent.mkdir(parents=True, exist_ok=True)

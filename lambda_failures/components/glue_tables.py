@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from lambda_failures.archive_format import ASYNC_PREFIX, Column
+from lambda_failures.archive_format import ASYNC_PREFIX, DAY_PROJECTION_FORMAT, Column
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def async_table_parameters(
         "projection.function_name.type": "enum",
         "projection.function_name.values": ",".join(function_names),
         "projection.day.type": "date",
-        "projection.day.format": "yyyy/MM/dd",
+        "projection.day.format": DAY_PROJECTION_FORMAT,
         "projection.day.range": f"{start},NOW",
         "projection.day.interval": "1",
         "projection.day.interval.unit": "DAYS",

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import pulumi
 
+from lambda_failures.archive_format import day_path
 from lambda_failures.components.setting_keys import (
     BUCKET_NAMESPACES,
     KEYS,
@@ -425,7 +426,7 @@ def read_glue_name(reader: Reader, key: str, default: str) -> str:
 def read_analytics(reader: Reader, name_prefix: str) -> AnalyticsSettings:
     start = reader.str("analyticsStartDate") or key_default("analyticsStartDate")
     try:
-        projection_start = date.fromisoformat(start).strftime("%Y/%m/%d")
+        projection_start = day_path(date.fromisoformat(start))
     except ValueError:
         raise reader.fail("analyticsStartDate", "a date YYYY-MM-DD", start) from None
     table_name = read_glue_name(reader, "glueTableName", key_default("glueTableName"))

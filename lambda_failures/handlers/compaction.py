@@ -44,7 +44,7 @@ from lambda_failures.archive_format import (
     day_path,
 )
 from lambda_failures.aws_errors import error_code
-from lambda_failures.claims import Claim, ClaimState, MarkerStore
+from lambda_failures.claims import Claim, ClaimState, MarkerStore, written_at
 from lambda_failures.handlers.tracing import traced, traced_handler
 from lambda_failures.queries import compaction_statement
 
@@ -221,11 +221,8 @@ def expire_day(config: Config, function: str, day: date, now: datetime) -> str:
     state, _, body = store.read(f"{function}/{day_path(day)}/claim")
     if state is not ClaimState.DONE:
         return "skipped"
-    try:
-        settled = datetime.strptime(str(body.get("at")), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    except ValueError:
-        return "skipped"
-    if now - settled < timedelta(days=config.expire_after_days):
+    settled = written_at(body)
+    if settled is None or now - settled < timedelta(days=config.expire_after_days):
         return "skipped"
     expiry = expirations(config)
     claim = expiry.claim(f"{function}/{day_path(day)}", {"function": function})

@@ -8,7 +8,7 @@ from support.pulumi_harness import ACCOUNT, REGION, one
 
 from failctl.archive.local_query import to_duckdb
 from failctl.emulation.lambda_writer import async_failure_key, stream_failure_key
-from lambda_failures.archive_format import ASYNC_COLUMNS, STREAM_COLUMNS
+from lambda_failures.archive_format import ASYNC_COLUMNS, DAY_FORMAT, DAY_PROJECTION_FORMAT, STREAM_COLUMNS
 from lambda_failures.queries import named_queries
 
 TABLE = "aws:glue/catalogTable:CatalogTable"
@@ -28,6 +28,14 @@ def test_async_table_projects_function_and_day_over_the_key_layout(stack):
     filled = template.replace("${function_name}", "lambda-failures-test-processor").replace("${day}", "2026/11/18")
     assert f"s3://{ARCHIVE}/{key}".startswith(filled)
     assert [p["name"] for p in table.props["partitionKeys"]] == ["function_name", "day"]
+
+
+def test_the_projected_day_is_the_day_in_the_key():
+    """Athena reads the projection's pattern as Java's DateTimeFormatter does: yyyy, MM and dd
+    are the year, month and day of month, each as many digits as the key's folders hold."""
+    java = {"yyyy": "%Y", "MM": "%m", "dd": "%d"}
+    translated = re.sub("yyyy|MM|dd", lambda token: java[token.group(0)], DAY_PROJECTION_FORMAT)
+    assert translated == DAY_FORMAT
 
 
 def test_async_table_uses_the_json_serde_case_insensitive_with_the_shared_columns(stack):

@@ -13,6 +13,7 @@ from failctl.emulation.lambda_writer import (
     stream_failure_key,
     stream_failure_record,
 )
+from lambda_failures.archive_format import ASYNC_PREFIX, day_path
 from lambda_failures.handlers import async_function as processor
 
 FUNCTION = "lambda-failures-test-processor"
@@ -91,8 +92,8 @@ def build_archive(root: Path, days: int = 3) -> dict[str, Any]:
         stream_failure_key(MAPPING, SHARD, DAY_ONE),
         stream_failure_record(FUNCTION_ARN, STREAM_ARN, SHARD, batch, DAY_ONE, 4),
     )
-    malformed_day = DAY_ONE.strftime("%Y/%m/%d")
-    write(root, f"aws/lambda/async/{FUNCTION}/{malformed_day}/not-json", "this is not json")
-    write(root, f"aws/lambda/async/{FUNCTION}/{malformed_day}/truncated", '{"version": "1.0", "timest')
-    write(root, f"aws/lambda/async/{FUNCTION}/{malformed_day}/two-documents", '{"a": 1}\n{"b": 2}')
+    malformed_day = f"{ASYNC_PREFIX}{FUNCTION}/{day_path(DAY_ONE)}"
+    write(root, f"{malformed_day}/not-json", "this is not json")
+    write(root, f"{malformed_day}/truncated", '{"version": "1.0", "timest')
+    write(root, f"{malformed_day}/two-documents", '{"a": 1}\n{"b": 2}')
     return expected
