@@ -102,6 +102,11 @@ def markers(config: Config) -> MarkerStore:
     return MarkerStore(s3, config.bucket, ATHENA_COMPACTION_MARKERS, config.account)
 
 
+def claim_name(function: str, day: date) -> str:
+    """A day's compaction claim: one object in the day's folder, which the Glue table of claims projects."""
+    return f"{function}/{day_path(day)}/claim"
+
+
 def expirations(config: Config) -> MarkerStore:
     """Apart from the compaction claims, which the Glue table of claims reads."""
     return MarkerStore(s3, config.bucket, ATHENA_EXPIRY_MARKERS, config.account)
@@ -187,7 +192,7 @@ def _rows_written(query_id: str) -> int | None:
 def compact_day(config: Config, function: str, day: date, deadline: float) -> str:
     """compacted, empty, skipped (done, or another run holds it), running (left claimed) or failed."""
     store = markers(config)
-    name = f"{function}/{day_path(day)}/claim"
+    name = claim_name(function, day)
     claim = store.claim(name, {"function": function}, retry_uncertain=True, lease_seconds=LEASE_SECONDS)
     if not isinstance(claim, Claim):
         return "skipped"
@@ -218,7 +223,7 @@ def expire_day(config: Config, function: str, day: date, now: datetime) -> str:
     """Delete a compacted day's raw objects, once, when it was compacted `expire_after_days`
     ago and holds as many rows as the day has objects: expired, kept, or skipped."""
     store = markers(config)
-    state, _, body = store.read(f"{function}/{day_path(day)}/claim")
+    state, _, body = store.read(claim_name(function, day))
     if state is not ClaimState.DONE:
         return "skipped"
     settled = written_at(body)
