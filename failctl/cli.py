@@ -344,7 +344,7 @@ def _pack_arguments(parser: argparse.ArgumentParser, required: bool, default: st
 def _judge(args: argparse.Namespace) -> Any:
     """A function that judges resources, with the pack started and its config read now, before
     any program runs: nothing the program does (rewriting the pack config file or the pack's
-    files) reaches the verdict."""
+    files) reaches the verdict. It returns the verdict and what its reports add to it."""
     from failctl.preview import gate
 
     pack = gate.load_pack(args.policy_pack)
@@ -357,11 +357,9 @@ def _judge(args: argparse.Namespace) -> Any:
             print("warning: the plan holds no cloud resources: the policies judged nothing", file=sys.stderr)
         for warning in gate.unmatched_exemptions(config, resources):
             print(f"warning: {printable(warning)}", file=sys.stderr)
-        verdict = gate.evaluate(pack, resources, config, program_dir)
-        verdict.pack_handle, verdict.config = pack, config
-        verdict.skipped, verdict.soft_fail = gate.skipped_by(configured, config), args.soft_fail
-        verdict.rules_url = args.rules_url or ""
-        return verdict
+        skipped = gate.skipped_by(configured, config)
+        options = gate.ReportOptions(pack, config, skipped, soft_fail=args.soft_fail, rules_url=args.rules_url or "")
+        return gate.evaluate(pack, resources, config, program_dir), options
 
     return judge
 
@@ -374,14 +372,14 @@ def _gate_exit(args: argparse.Namespace, verdict: Any) -> int:
     return ExitStatus.FAILED if verdict is not None and verdict.blocked and not args.soft_fail else ExitStatus.OK
 
 
-def _print_verdict(verdict: Any, output: str) -> bool:
+def _print_verdict(verdict: Any, options: Any, output: str) -> bool:
     """SARIF or JUnit when asked for; False when the format is one this prints elsewhere."""
     from failctl.preview import report_formats
 
     if output == "sarif":
-        print(report_formats.sarif(verdict, verdict.pack_handle, verdict.config))
+        print(report_formats.sarif(verdict, options))
     elif output == "junit":
-        print(report_formats.junit(verdict, verdict.pack_handle))
+        print(report_formats.junit(verdict, options))
     else:
         return False
     return True
@@ -421,7 +419,7 @@ def _preview(args: argparse.Namespace) -> int:
             stack_references=_stack_references(args.stack_reference),
             project_dir=selection.program_dir,
         )
-        verdict = judge(synthesis.resources, selection.program_dir) if judge is not None else None
+        verdict, options = judge(synthesis.resources, selection.program_dir) if judge is not None else (None, None)
     except synth.AccountUnknownError as error:
         raise EnvironmentProblemError(str(error)) from None
     except (program_process.StackInputError, gate.GateInputError) as error:
@@ -433,18 +431,18 @@ def _preview(args: argparse.Namespace) -> int:
     for warning in synthesis.warnings:
         print(f"warning: {printable(warning)}", file=sys.stderr)
     with _output(args):
-        if verdict is not None and _print_verdict(verdict, output):
+        if verdict is not None and _print_verdict(verdict, options, output):
             pass
         elif output == "json":
             document = render.synthesis_json(synthesis)
             if verdict is not None:
-                document.update(verdict.as_json())
+                document.update(verdict.as_json(options))
             print(json.dumps(document, indent=2))
         else:
             print(lines(render.tree_lines(synthesis)))
             if verdict is not None:
                 print()
-                print(lines(gate.report_lines(verdict)))
+                print(lines(gate.report_lines(verdict, options)))
     return _gate_exit(args, verdict)
 
 
@@ -507,17 +505,17 @@ def _audit(args: argparse.Namespace) -> int:
     try:
         text = audit.read_text(args.export)
         resources = audit.resources_from_export(text)
-        verdict = _judge(args)(resources, _audited_program())
+        verdict, options = _judge(args)(resources, _audited_program())
     except (audit.ExportError, gate.GateInputError) as error:
         raise BadInputError(str(error)) from None
     output = _output_format(args)
     with _output(args):
-        if _print_verdict(verdict, output):
+        if _print_verdict(verdict, options, output):
             pass
         elif output == "json":
-            print(json.dumps(verdict.as_json(), indent=2))
+            print(json.dumps(verdict.as_json(options), indent=2))
         else:
-            print(lines(gate.report_lines(verdict)))
+            print(lines(gate.report_lines(verdict, options)))
     return _gate_exit(args, verdict)
 
 

@@ -72,8 +72,10 @@ class Undecided:
     reason: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class GateResult:
+    """The pack's verdict on one plan, built once when the judging is done."""
+
     pack: str
     policies: int
     resources: int
@@ -87,18 +89,6 @@ class GateResult:
     # are given relative to: the git work tree holding it, else the program's folder.
     program_dir: Path | None = None
     source_root: Path | None = None
-    # Set by the CLI for the report formats: the pack that judged, and the config it judged with.
-    pack_handle: Any = None
-    config: dict[str, Any] = field(default_factory=dict)
-    # Policies the command line left out (--check/--skip-check), with the level they would have had,
-    # and --soft-fail: every format says so, so a pass that did not check everything never looks clean.
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    soft_fail: bool = False
-    rules_url: str = ""  # where the rules document is published (--rules-url), for SARIF's helpUri
-
-    @property
-    def skipped_mandatory(self) -> list[str]:
-        return [name for name, level in self.skipped if level in (MANDATORY, "remediate")]
 
     def location(self, urn: str | None) -> tuple[str, int] | None:
         """(path relative to source_root, line) where the finding's resource was declared; a
@@ -120,13 +110,14 @@ class GateResult:
     def blocked(self) -> bool:
         return any(v.level == MANDATORY for v in self.violations)
 
-    def as_json(self) -> dict[str, Any]:
-        severities = {p.name: p.severity for p in self.pack_handle.policies} if self.pack_handle else {}
+    def as_json(self, options: ReportOptions | None = None) -> dict[str, Any]:
+        options = options or ReportOptions()
+        severities = options.severities()
         return {
             "verdict": {
                 "blocked": self.blocked,
-                "softFail": self.soft_fail,
-                "skipped": [{"policy": name, "level": level} for name, level in self.skipped],
+                "softFail": options.soft_fail,
+                "skipped": [{"policy": name, "level": level} for name, level in options.skipped],
             },
             "violations": [
                 v.__dict__ | {"severity": severities.get(v.policy) or None} | self.where(v.urn) for v in self.violations
@@ -145,6 +136,28 @@ class Pack:
     name: str
     policies: list[PolicyInfo]
     server: PackServer
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the command line adds to a verdict's reports, apart from the verdict itself: the pack
+    that judged and the config it judged with; the policies it left out (--check/--skip-check)
+    with the level each would have had, and --soft-fail, which every format says, so a pass that
+    did not check everything never looks clean; where the rules document is published
+    (--rules-url, SARIF's helpUri)."""
+
+    pack: Pack | None = None
+    config: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    soft_fail: bool = False
+    rules_url: str = ""
+
+    @property
+    def skipped_mandatory(self) -> list[str]:
+        return [name for name, level in self.skipped if level in (MANDATORY, "remediate")]
+
+    def severities(self) -> dict[str, str]:
+        return {p.name: p.severity for p in self.pack.policies} if self.pack else {}
 
 
 _RUNNING: dict[Path, Pack] = {}
@@ -296,16 +309,12 @@ def evaluate(
     custom = [_resource(r) for r in resources if r.custom]
     config = config or load_config(None, pack)
     active = [name for name, (level, _) in config.items() if level != "disabled"]
-    result = GateResult(pack.name, len(active), len(custom))
-    result.components = len(resources) - len(custom)
-    if program_dir is not None:
-        result.program_dir, result.source_root = program_dir.resolve(), source_root(program_dir)
+    program = program_dir.resolve() if program_dir is not None else None
     # A stack export's positions are relative to the project: resolved against the program's folder.
-    base = result.program_dir
-    result.sources = {
+    sources = {
         r.urn: r.source
-        if r.source.path.is_absolute() or base is None
-        else SourceLocation(base / r.source.path, r.source.line)
+        if r.source.path.is_absolute() or program is None
+        else SourceLocation(program / r.source.path, r.source.line)
         for r in resources
         if r.source is not None
     }
@@ -315,21 +324,34 @@ def evaluate(
     except AnalyzerError as error:
         raise GateInputError(str(error)) from None
     analyzed = []
+    violations: list[Violation] = []
+    undecided: list[Undecided] = []
     with _calls() as pool:
         answers = pool.map(lambda resource: _judged(pack, resource), custom)
-        result.exemptions = _exemptions(custom, config)  # read here while the pack answers
+        exemptions = _exemptions(custom, config)  # read here while the pack answers
         for judged in answers:  # in the plan's order, whichever call ends first
             analyzed.append(judged.resource)
-            result.violations.extend(judged.violations)
-            _sort(judged.diagnostics, judged.resource.urn, descriptions, result)
+            violations.extend(judged.violations)
+            _sort(judged.diagnostics, judged.resource.urn, descriptions, violations, undecided)
     # The engine hands AnalyzeStack every resource of the stack, components too (step_generator.go
     # `AnalyzeResources` ranges over all new states): a dependency on a component resolves.
     components = [_resource(r) for r in resources if not r.custom]
     try:
-        _sort(pack.server.analyze_stack(analyzed + components), None, descriptions, result)
+        _sort(pack.server.analyze_stack(analyzed + components), None, descriptions, violations, undecided)
     except AnalyzerError as error:
-        result.violations.append(Violation(PACK_FAILURE, MANDATORY, None, f"fail closed: {error}"))
-    return result
+        violations.append(Violation(PACK_FAILURE, MANDATORY, None, f"fail closed: {error}"))
+    return GateResult(
+        pack.name,
+        len(active),
+        len(custom),
+        components=len(components),
+        violations=violations,
+        undecided=undecided,
+        exemptions=exemptions,
+        sources=sources,
+        program_dir=program,
+        source_root=source_root(program_dir) if program_dir is not None else None,
+    )
 
 
 def unmatched_exemptions(
@@ -437,29 +459,36 @@ def _remediated(pack: Pack, resource: AnalyzedResource, violations: list[Violati
     return resource
 
 
-def _sort(diagnostics: list[Any], urn: str | None, descriptions: dict[str, str], result: GateResult) -> None:
+def _sort(
+    diagnostics: list[Any],
+    urn: str | None,
+    descriptions: dict[str, str],
+    violations: list[Violation],
+    undecided: list[Undecided],
+) -> None:
     for d in diagnostics:
         where = d.urn or urn
         if is_unknown_at_preview(d):
             reason = d.message.split("during preview: ", 1)[-1]
-            result.undecided.append(Undecided(d.policyName, urn, reason))
+            undecided.append(Undecided(d.policyName, urn, reason))
             continue
         message = d.message
         description = descriptions.get(d.policyName, "")
         if description and message.startswith(description):
             message = message[len(description) :].lstrip("\n") or description
-        result.violations.append(Violation(d.policyName, level_name(d.enforcementLevel), where, message))
+        violations.append(Violation(d.policyName, level_name(d.enforcementLevel), where, message))
 
 
-def report_lines(result: GateResult) -> list[str]:
+def report_lines(result: GateResult, options: ReportOptions | None = None) -> list[str]:
+    options = options or ReportOptions()
     components = (
         f" (components, {result.components} more, are judged with what they contain)" if result.components else ""
     )
     lines = [f"Policy pack {result.pack}: {result.policies} policies over {result.resources} resources{components}"]
-    if result.skipped:
-        lines.append(f"skipped on the command line (--check/--skip-check), not checked: {len(result.skipped)}")
-        lines.extend(f"  [{name}] ({level})" for name, level in result.skipped)
-    severities = {p.name: p.severity for p in result.pack_handle.policies} if result.pack_handle else {}
+    if options.skipped:
+        lines.append(f"skipped on the command line (--check/--skip-check), not checked: {len(options.skipped)}")
+        lines.extend(f"  [{name}] ({level})" for name, level in options.skipped)
+    severities = options.severities()
 
     def at(urn: str | None) -> str:
         found = result.location(urn)
@@ -479,13 +508,14 @@ def report_lines(result: GateResult) -> list[str]:
     lines.append(f"undecided (unknown at preview): {len(result.undecided)}")
     for u in result.undecided:
         lines.append(f"  {at(u.urn)}[{u.policy}] {u.urn or '(stack)'}: {u.reason}")
-    lines.append(verdict_line(result))
+    lines.append(verdict_line(result, options))
     return lines
 
 
-def verdict_line(result: GateResult) -> str:
+def verdict_line(result: GateResult, options: ReportOptions | None = None) -> str:
+    options = options or ReportOptions()
     if result.blocked:
-        return "BLOCKED: mandatory violations" + (" (exit 0: --soft-fail)" if result.soft_fail else "")
-    skipped = result.skipped_mandatory
+        return "BLOCKED: mandatory violations" + (" (exit 0: --soft-fail)" if options.soft_fail else "")
+    skipped = options.skipped_mandatory
     unchecked = f" (mandatory policies NOT checked, skipped on the command line: {', '.join(skipped)})"
     return "PASSED: no mandatory violations" + (unchecked if skipped else "")

@@ -28,7 +28,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from failctl.preview.analyzer import PolicyInfo
-from failctl.preview.gate import MANDATORY, PACK_FAILURE, GateResult, Pack
+from failctl.preview.gate import MANDATORY, PACK_FAILURE, GateResult, Pack, ReportOptions
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVELS = {"mandatory": "error", "advisory": "warning", "remediate": "note", "disabled": "none"}
@@ -95,13 +95,20 @@ def _rule(policy: PolicyInfo, level: str, rules_url: str = "") -> dict[str, Any]
     return rule
 
 
-def _rules(pack: Pack, config: dict[str, tuple[str, dict[str, Any]]], result: GateResult) -> list[dict[str, Any]]:
+def _rules(pack: Pack, options: ReportOptions) -> list[dict[str, Any]]:
     """A skipped policy keeps its level here: the run's invocation says it was switched off."""
-    skipped = dict(result.skipped)
-    levels = {p.name: skipped.get(p.name) or config.get(p.name, (p.level,))[0] for p in pack.policies}
-    rules = [_rule(p, levels[p.name], result.rules_url) for p in pack.policies]
-    rules.append(_rule(PACK_FAILURE_RULE, MANDATORY, result.rules_url))
+    skipped = dict(options.skipped)
+    levels = {p.name: skipped.get(p.name) or options.config.get(p.name, (p.level,))[0] for p in pack.policies}
+    rules = [_rule(p, levels[p.name], options.rules_url) for p in pack.policies]
+    rules.append(_rule(PACK_FAILURE_RULE, MANDATORY, options.rules_url))
     return rules
+
+
+def _pack(options: ReportOptions) -> Pack:
+    """The pack that judged: these formats list its policies, so they need it."""
+    if options.pack is None:
+        raise ValueError("SARIF and JUnit reports list the pack's policies: ReportOptions.pack is required")
+    return options.pack
 
 
 def _location(result: GateResult, urn: str | None) -> dict[str, Any]:
@@ -132,10 +139,10 @@ def _result(result: GateResult, index: dict[str, int], policy: str, urn: str | N
     return entry
 
 
-def sarif(result: GateResult, pack: Pack, config: dict[str, tuple[str, dict[str, Any]]]) -> str:
-    rules = _rules(pack, config, result)
+def sarif(result: GateResult, options: ReportOptions) -> str:
+    rules = _rules(_pack(options), options)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
-    levels = {name: level for name, (level, _) in config.items()}
+    levels = {name: level for name, (level, _) in options.config.items()}
     results = [
         _result(result, index, v.policy, v.urn, level=SARIF_LEVELS.get(v.level, "warning"), message={"text": v.message})
         for v in result.violations
@@ -179,21 +186,21 @@ def sarif(result: GateResult, pack: Pack, config: dict[str, tuple[str, dict[str,
         "tool": {"driver": {"name": TOOL, "version": tool_version(), "rules": rules}},
         "results": results,
     }
-    run["invocations"] = [_invocation(result, index)]
+    run["invocations"] = [_invocation(result, options, index)]
     root = result.source_root or result.program_dir
     if root is not None:
         run["originalUriBaseIds"] = {SOURCE_ROOT: {"uri": root.as_uri() + "/"}}
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}, indent=2)
 
 
-def _invocation(result: GateResult, index: dict[str, int]) -> dict[str, Any]:
+def _invocation(result: GateResult, options: ReportOptions, index: dict[str, int]) -> dict[str, Any]:
     """What the command line changed: each skipped policy switched off (SARIF §3.20.5), with a
     notification (an error for a mandatory one), and --soft-fail."""
     invocation: dict[str, Any] = {"executionSuccessful": True}
-    if result.skipped:
+    if options.skipped:
         invocation["ruleConfigurationOverrides"] = [
             {"descriptor": {"id": name, "index": index[name]}, "configuration": {"enabled": False}}
-            for name, _ in result.skipped
+            for name, _ in options.skipped
         ]
     notes = [
         {
@@ -201,9 +208,9 @@ def _invocation(result: GateResult, index: dict[str, int]) -> dict[str, Any]:
             "message": {"text": f"{level} policy {name} was skipped on the command line: not checked"},
             "descriptor": {"id": name, "index": index[name]},
         }
-        for name, level in result.skipped
+        for name, level in options.skipped
     ]
-    if result.soft_fail and result.blocked:
+    if options.soft_fail and result.blocked:
         notes.append({"level": "warning", "message": {"text": "mandatory violations, exit 0 under --soft-fail"}})
     if notes:
         invocation["toolConfigurationNotifications"] = notes
@@ -256,7 +263,8 @@ def _case_name(result: GateResult, urn: str | None) -> str:
     return f"{name} ({found[0]}:{found[1]})" if found else (urn or "(stack)")
 
 
-def junit(result: GateResult, pack: Pack) -> str:
+def junit(result: GateResult, options: ReportOptions) -> str:
+    pack = _pack(options)
     suite = _Suite(f"policy pack {result.pack}")
     for v in result.violations:
         case = suite.case(v.policy, _case_name(result, v.urn))
@@ -274,13 +282,13 @@ def junit(result: GateResult, pack: Pack) -> str:
     for u in result.undecided:
         case = suite.case(u.policy, _case_name(result, u.urn))
         suite.child(case, "skipped", "", message=f"could not decide at preview: {u.reason}")
-    for name, level in result.skipped:
+    for name, level in options.skipped:
         case = suite.case(name, "not checked")
         suite.child(case, "skipped", "", message=f"{level} policy skipped on the command line (--check/--skip-check)")
     reported = {v.policy for v in result.violations} | {u.policy for u in result.undecided}
     crashed = sum(1 for v in result.violations if v.policy == PACK_FAILURE)
     for policy in pack.policies:
-        if policy.name in reported or (result.config and result.config.get(policy.name, ("",))[0] == "disabled"):
+        if policy.name in reported or options.config.get(policy.name, ("",))[0] == "disabled":
             continue
         excused = sum(1 for e in result.exemptions if e.policy == policy.name and e.in_force)
         judged = f"the other {result.resources - excused} resources" if excused else f"all {result.resources} resources"

@@ -8,6 +8,7 @@ package) and checked for what GitHub code scanning documents it reads: a reposit
 """
 
 import ast
+import dataclasses
 import json
 import re
 import shutil
@@ -164,13 +165,9 @@ def pack():
     return gate.load_pack(PACK)
 
 
-def _verdict(pack, resources, **changes):
+def _verdict(pack, resources):
     config = gate.load_config(None, pack)
-    result = gate.evaluate(pack, resources, config, Path("/program"))
-    result.pack_handle, result.config = pack, config
-    for key, value in changes.items():
-        setattr(result, key, value)
-    return result
+    return gate.evaluate(pack, resources, config, Path("/program")), gate.ReportOptions(pack, config)
 
 
 def test_exemptions_are_suppressions_and_undecided_checks_open_with_level_none(pack, sarif_schema, tmp_path):
@@ -182,9 +179,9 @@ def test_exemptions_are_suppressions_and_undecided_checks_open_with_level_none(p
     config_file.write_text(json.dumps({SQS_POLICY: {"exemptions": [exemption]}}))
     config = gate.load_config(config_file, pack)
     result = gate.evaluate(pack, [_queue("legacy"), _queue("plain", line=9)], config, Path("/program"))
-    result.pack_handle, result.config = pack, config
-    result.undecided = [gate.Undecided("kms-keys-rotate", "urn:pulumi:t::p::aws:kms/key:Key::k", "keyId unknown")]
-    document = json.loads(report_formats.sarif(result, pack, result.config))
+    undecided = [gate.Undecided("kms-keys-rotate", "urn:pulumi:t::p::aws:kms/key:Key::k", "keyId unknown")]
+    result, options = dataclasses.replace(result, undecided=undecided), gate.ReportOptions(pack, config)
+    document = json.loads(report_formats.sarif(result, options))
     jsonschema.Draft4Validator(sarif_schema).validate(document)
     results = document["runs"][0]["results"]
     (suppressed,) = [r for r in results if r.get("suppressions")]
@@ -195,7 +192,7 @@ def test_exemptions_are_suppressions_and_undecided_checks_open_with_level_none(p
     assert open_check["level"] == "none"
     plain = next(r for r in results if r["ruleId"] == SQS_POLICY and not r.get("suppressions"))
     assert plain["locations"][0]["physicalLocation"]["region"]["startLine"] == 9
-    junit = report_formats.junit(result, pack)
+    junit = report_formats.junit(result, options)
     assert_surefire_valid(junit)
     (skipped_exemption,) = [
         c
@@ -210,22 +207,37 @@ def test_a_crashed_pack_is_an_error_with_its_rule_never_a_pass(pack, monkeypatch
         raise AnalyzerError("Analyze failed in the pack: KeyError")
 
     monkeypatch.setattr(pack.server, "analyze", crash)
-    result = _verdict(pack, [_queue("a"), _queue("b")])
-    document = json.loads(report_formats.sarif(result, pack, result.config))
+    result, options = _verdict(pack, [_queue("a"), _queue("b")])
+    document = json.loads(report_formats.sarif(result, options))
     jsonschema.Draft4Validator(sarif_schema).validate(document)
     rule_ids = {r["id"] for r in document["runs"][0]["tool"]["driver"]["rules"]}
     assert gate.PACK_FAILURE in rule_ids
     assert {r["ruleId"] for r in document["runs"][0]["results"]} == {gate.PACK_FAILURE}
-    junit = report_formats.junit(result, pack)
+    junit = report_formats.junit(result, options)
     suite = assert_surefire_valid(junit)
     assert int(suite.get("errors")) >= 2 and int(suite.get("failures")) == 0
     assert all(case.find("error") is not None for case in suite.findall("testcase")), "a case passed"
 
 
+def test_a_verdict_is_returned_whole_and_its_report_options_are_a_value_of_their_own(pack):
+    """Nothing fills in a verdict after the gate built it: what the command line adds to the
+    reports (skipped policies, --soft-fail) is passed beside it, so a report says the same of it
+    wherever it is made."""
+    result, options = _verdict(pack, [_queue("a")])
+    for name, value in (("violations", []), ("undecided", []), ("program_dir", None), ("source_root", None)):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(result, name, value)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.soft_fail = True
+    skipping = dataclasses.replace(options, skipped=[("kms-keys-rotate", "mandatory")], soft_fail=True)
+    assert gate.verdict_line(result, skipping) != gate.verdict_line(result, options)
+    assert result.as_json(skipping)["verdict"]["softFail"] and not result.as_json(options)["verdict"]["softFail"]
+
+
 def test_junit_stays_well_formed_with_control_characters_and_names_stay_unique(pack):
     nasty = "q\x01\x1b[31m<&>\ufffe"
-    result = _verdict(pack, [_queue(nasty), _queue(nasty)])
-    suite = assert_surefire_valid(report_formats.junit(result, pack))
+    result, options = _verdict(pack, [_queue(nasty), _queue(nasty)])
+    suite = assert_surefire_valid(report_formats.junit(result, options))
     names = [(c.get("classname"), c.get("name")) for c in suite.findall("testcase")]
     assert len(names) == len(set(names))
     assert any("\\u0001" in name for _, name in names)
