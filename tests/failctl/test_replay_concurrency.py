@@ -84,12 +84,13 @@ def servers():
 def test_two_concurrent_runs_redrive_each_record_once(servers):
     s3_url, lam, env = servers
     fill_bucket(s3_url, 200)
-    lam.delay = 0.01  # each invoke takes a moment, so the second run starts while the first still works
-    runs = [replay_process(f"s3://{BUCKET}", env) for _ in range(2)]
+    lam.callers = 2  # invokes wait until both runs invoke: the runs overlap however late one starts
+    runs = [replay_process(f"s3://{BUCKET}", env | {"AWS_ACCESS_KEY_ID": f"run{i}"}) for i in range(2)]
     results = [finish(run) for run in runs]
     assert [code for code, _ in results] == [0, 0], [statuses(r) for _, r in results]
     assert sorted(lam.received.values()) == [1] * 200
     assert sum(statuses(r).get("replayed", 0) for _, r in results) == 200
+    assert lam.callers_seen == {"run0", "run1"}
     assert all(statuses(r).get("replayed") for _, r in results), "the two runs did not overlap"
 
 

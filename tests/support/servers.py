@@ -73,6 +73,12 @@ def moto_server(program: tuple[str, ...] = ("-m", "support.atomic_moto")) -> Ite
         process.wait(timeout=10)
 
 
+def _access_key(authorization: str) -> str:
+    """The access key a SigV4 request is signed with (`Credential=<key>/<date>/...`)."""
+    credential = authorization.partition("Credential=")[2]
+    return credential.split("/", 1)[0]
+
+
 class CountingLambda:
     """Answers Lambda's Invoke API on loopback and counts each payload it receives.
 
@@ -80,6 +86,9 @@ class CountingLambda:
     `hang_on(i)`: the i-th invocation is counted and never answered (until the server stops).
     `delay`: seconds every answer takes after the invocation was counted (time for a signal to
     find invocations in flight).
+    `callers`: when set, every invocation is held until that many callers (told apart by the
+    access key their requests are signed with) have invoked, so concurrent runs surely overlap
+    however the machine schedules their start; `callers_seen` holds the keys.
     """
 
     def __init__(self) -> None:
@@ -89,6 +98,9 @@ class CountingLambda:
         self.fail_every: int | None = None
         self.hang_at: int | None = None
         self.delay = 0.0
+        self.callers: int | None = None
+        self.callers_seen: set[str] = set()
+        self._all_callers = threading.Event()
         self.hanging = threading.Event()
         self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -108,6 +120,11 @@ class CountingLambda:
                     lam.requests += 1
                     number = lam.requests
                     lam.received[body.decode()] += 1
+                    lam.callers_seen.add(_access_key(self.headers.get("Authorization", "")))
+                    if lam.callers and len(lam.callers_seen) >= lam.callers:
+                        lam._all_callers.set()
+                if lam.callers:
+                    lam._all_callers.wait(120)
                 if lam.delay:
                     time.sleep(lam.delay)
                 if lam.hang_at == number:
