@@ -30,6 +30,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding lambda_
 # function in a VPC needs (Lambda Developer Guide, "Giving Lambda functions access to a VPC"):
 # EC2 actions only, which the policy pack knows to grant no S3 action.
 VPC_ACCESS_POLICY = "iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+# This project's handlers: the code project_function deploys.
+HANDLERS_PACKAGE = "lambda_failures.handlers"
 
 
 @functools.cache
@@ -78,6 +80,12 @@ def handler_code(handler_module: str) -> pulumi.AssetArchive:
     return pulumi.AssetArchive(
         {name: pulumi.FileAsset(str(PACKAGE_ROOT / name)) for name in package_files(handler_module)}
     )
+
+
+def runs_project_handler(handler: str | None) -> bool:
+    """Whether Lambda's handler is one of this project's (`project_function`), which trace
+    through handlers/tracing.py."""
+    return handler is not None and handler.startswith(f"{HANDLERS_PACKAGE}.")
 
 
 def project_function(handler_module: str) -> dict[str, Any]:
@@ -224,18 +232,19 @@ class LambdaFunction(pulumi.ComponentResource):
     @staticmethod
     def _environment(args: LambdaFunctionArgs) -> pulumi.Input[dict[str, pulumi.Input[str]]]:
         """The caller's variables as given (a secret value stays secret in state), over
-        Powertools' defaults: its Tracer traces only a function whose tracing is Active, so
-        one that is not never loads the X-Ray SDK (handlers/tracing.py); a caller may still
-        turn the Tracer off on an Active function with POWERTOOLS_TRACE_DISABLED=true."""
-        defaults = (
-            {
-                "POWERTOOLS_SERVICE_NAME": args.function_name,
-                "POWERTOOLS_METRICS_NAMESPACE": PROJECT,
-                "POWERTOOLS_TRACE_DISABLED": "false" if str(args.tracing) == Tracing.ACTIVE else "true",
-            }
+        Powertools' defaults. Where Lambda runs one of this project's handlers, its Tracer is
+        built only in an Active function (handlers/tracing.py), so a PassThrough one never loads
+        the X-Ray SDK; a caller may still turn the Tracer off on an Active function with
+        POWERTOOLS_TRACE_DISABLED=true. The caller's own code keeps Powertools' default: in a
+        PassThrough function Lambda still traces a request an upstream service sampled, and a
+        disabled Tracer switches the X-Ray SDK off for the whole process."""
+        defaults: dict[str, pulumi.Input[str]] = (
+            {"POWERTOOLS_SERVICE_NAME": args.function_name, "POWERTOOLS_METRICS_NAMESPACE": PROJECT}
             if args.powertools
             else {}
         )
+        if args.powertools and runs_project_handler(args.handler):
+            defaults["POWERTOOLS_TRACE_DISABLED"] = "false" if str(args.tracing) == Tracing.ACTIVE else "true"
         if isinstance(args.environment, pulumi.Output):
             return args.environment.apply(lambda given: {**defaults, **(given or {})})
         if not isinstance(args.environment, Mapping):

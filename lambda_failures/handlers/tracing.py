@@ -5,7 +5,9 @@ that import is most of a small handler's cold start (README, "Tracing"). So the 
 only where Powertools would trace (its own rule: in Lambda, not under SAM or Chalice locally,
 and `POWERTOOLS_TRACE_DISABLED` not true); elsewhere the decorators hand back the function
 as written and the SDK is never imported. LambdaFunction sets `POWERTOOLS_TRACE_DISABLED`
-from the function's tracing mode: only an Active function traces. The SDK itself comes from
+from the tracing mode of a function running these handlers: they trace only where it is Active
+(under PassThrough Lambda traces only a request an upstream service sampled, and these handlers
+leave it at Lambda's segment). The SDK itself comes from
 the Powertools layer, which is built with Powertools' extras and attached to every function
 that runs these handlers.
 """

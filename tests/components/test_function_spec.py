@@ -114,27 +114,41 @@ def test_every_setting_reaches_the_function(team):
     assert orders["vpcConfig"] == {"subnetIds": [SUBNET], "securityGroupIds": [GROUP]}
 
 
-def test_powertools_does_not_trace_a_function_whose_tracing_is_not_active(team):
+def test_the_callers_code_keeps_powertools_own_tracing_rule(team):
+    """A PassThrough function still traces a request an upstream service sampled, and a
+    Tracer told it is disabled switches the X-Ray SDK off for the whole process: the caller's
+    code is left to Powertools' default, whatever the mode."""
     orders = function(team, "orders-processor-function")
     assert orders["tracingConfig"] == {"mode": "PassThrough"}
-    assert orders["environment"]["variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert "POWERTOOLS_TRACE_DISABLED" not in orders["environment"]["variables"]
+    assert orders["environment"]["variables"]["POWERTOOLS_SERVICE_NAME"] == "team-orders-processor"
+
+
+def _project_handler_args(**settings):
+    from lambda_failures.components.lambda_function import LambdaFunctionArgs, project_function
+    from lambda_failures.components.naming import AwsContext
+
+    return LambdaFunctionArgs(
+        **project_function("lambda_failures.handlers.receiver"),
+        aws=AwsContext(ACCOUNT, REGION),
+        function_name="team-receiver",
+        **settings,
+    )
+
+
+def test_this_projects_handlers_trace_only_where_the_function_is_active():
+    from lambda_failures.components.lambda_function import LambdaFunction
+
+    assert LambdaFunction._environment(_project_handler_args())["POWERTOOLS_TRACE_DISABLED"] == "false"
+    passthrough = _project_handler_args(tracing="PassThrough")
+    assert LambdaFunction._environment(passthrough)["POWERTOOLS_TRACE_DISABLED"] == "true"
 
 
 def test_the_callers_variable_decides_whether_powertools_traces():
     """An Active function whose owner wants Lambda's segments without the SDK's cold start."""
-    from lambda_failures.components.lambda_function import LambdaFunction, LambdaFunctionArgs
-    from lambda_failures.components.naming import AwsContext
+    from lambda_failures.components.lambda_function import LambdaFunction
 
-    args = LambdaFunctionArgs(
-        aws=AwsContext(ACCOUNT, REGION),
-        function_name="team-orders",
-        code=pulumi.AssetArchive({}),
-        handler="app.handler",
-        runtime="python3.13",
-        powertools=True,
-    )
-    assert LambdaFunction._environment(args)["POWERTOOLS_TRACE_DISABLED"] == "false"
-    args.environment = {"POWERTOOLS_TRACE_DISABLED": "true"}
+    args = _project_handler_args(environment={"POWERTOOLS_TRACE_DISABLED": "true"})
     assert LambdaFunction._environment(args)["POWERTOOLS_TRACE_DISABLED"] == "true"
 
 
