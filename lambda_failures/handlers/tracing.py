@@ -7,9 +7,8 @@ and `POWERTOOLS_TRACE_DISABLED` not true); elsewhere the decorators hand back th
 as written and the SDK is never imported. LambdaFunction sets `POWERTOOLS_TRACE_DISABLED`
 from the tracing mode of a function running these handlers: they trace only where it is Active
 (under PassThrough Lambda traces only a request an upstream service sampled, and these handlers
-leave it at Lambda's segment). The SDK itself comes from
-the Powertools layer, which is built with Powertools' extras and attached to every function
-that runs these handlers.
+leave it at Lambda's segment). The SDK itself comes from the Powertools layer, which is built
+with Powertools' extras and attached to every function that runs these handlers.
 """
 
 from __future__ import annotations
