@@ -25,7 +25,17 @@ Function = TypeVar("Function", bound=Callable[..., Any])
 # none does not load botocore for it, and nothing else the SDK could patch is loaded at all.
 PATCHED_MODULES = ("botocore",)
 
-tracer: Tracer | None = None if Tracer._is_tracer_disabled() else Tracer(auto_patch=False)
+
+
+def tracing_disabled() -> bool:
+    """Powertools' own rule for whether it traces. The rule is a private method of Tracer: a
+    Powertools that renamed it gets a Tracer built anyway, which decides the same thing itself at
+    the cost of the SDK import, never a handler that fails to import."""
+    rule = getattr(Tracer, "_is_tracer_disabled", None)
+    return bool(rule()) if callable(rule) else False
+
+
+tracer: Tracer | None = None if tracing_disabled() else Tracer(auto_patch=False)
 
 
 def traced_handler(handler: Function) -> Function:

@@ -149,3 +149,16 @@ def test_an_active_function_sends_each_handler_and_each_aws_step_as_subsegments(
     assert claim["aws"]["key"] == f"markers/alerts/{RECORD_KEY}"
     compaction_steps = [d for d in documents if d["name"].endswith("compaction.compact_day")]
     assert compaction_steps and all(by_id[d["parent_id"]]["name"] == "## handler" for d in compaction_steps)
+
+
+def test_a_powertools_without_the_private_rule_still_decides_and_never_fails(monkeypatch):
+    """Powertools' rule is a private method; a release that renames it must leave the decision
+    to the Tracer it builds, not break every handler's import."""
+    from aws_lambda_powertools import Tracer
+
+    from lambda_failures.handlers import tracing
+
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    assert tracing.tracing_disabled() is True
+    monkeypatch.delattr(Tracer, "_is_tracer_disabled")
+    assert tracing.tracing_disabled() is False
