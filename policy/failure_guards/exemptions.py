@@ -21,9 +21,9 @@ into them. A URN without `*` is matched exactly.
 Every exemption needs a reason of words (at least two, not placeholders such as TODO) and an
 expiry no later than the horizon (the policy's `exemptionHorizonDays`, 90 days unless the
 owner sets 1 to 366). One that breaks a rule, or has expired, excuses nothing, and the
-violation it fails to excuse says why. Standard library only, so the offline gate reads
+violation it fails to excuse says why. The offline gate imports this module, so it reads
 exemptions exactly as the pack does. Which policies nothing may lift is declared with each
-policy (policies.py), so a renamed policy keeps the property.
+policy (policies.py, read when first asked), so a renamed policy keeps the property.
 """
 
 from __future__ import annotations
