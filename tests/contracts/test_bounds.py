@@ -7,10 +7,11 @@ at each end of every range it accepts, and run the real pack over what it would 
 from __future__ import annotations
 
 import pytest
+from support.owners import reexecuted
 from support.pulumi_harness import run_program
 
 from failctl.preview import gate
-from failure_guards import POLICIES
+from failure_guards import POLICIES, bounds
 from failure_guards.bounds import STREAM_MAX_RECORD_AGE_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
 from lambda_failures.components.settings import ConfigError
 
@@ -61,3 +62,15 @@ def test_the_pack_defaults_are_the_programs_bounds():
 def test_one_past_the_pack_bound_the_program_refuses_first(config):
     with pytest.raises(ConfigError):
         run_program(**config)
+
+
+def test_a_bound_changed_in_its_owner_changes_every_description_that_states_it(monkeypatch):
+    """Settings and the pack state the bounds from failure_guards.bounds, not a copy of their values."""
+    monkeypatch.setattr(bounds, "STREAM_MAX_RETRY_ATTEMPTS", 7)
+    monkeypatch.setattr(bounds, "STREAM_MIN_RECORD_AGE_SECONDS", 61)
+    monkeypatch.setattr(bounds, "STREAM_MAX_RECORD_AGE_SECONDS", 7200)
+    keys = reexecuted("lambda_failures.components.setting_keys").KEYS
+    assert "(0..7, the policy pack's bound" in keys["streamMaxRetryAttempts"].description
+    assert "(61..7200;" in keys["streamMaxRecordAgeSeconds"].description
+    described = {p.name: p.description for p in reexecuted("failure_guards.policies").POLICIES}
+    assert "between 61 and a configured bound" in described["stream-mapping-record-age-bounded"]
