@@ -25,8 +25,8 @@ from typing import Any
 from lambda_failures.json_depth import MAX_DEPTH, depth_exceeds
 
 RECORD_PREFIX = "aws/lambda/"  # what S3 notifications and the processor's grants cover
-ASYNC_PREFIX = "aws/lambda/async/"
-STREAM_PREFIX = "aws/lambda/"  # then <esm-uuid>/<shard-id>/
+ASYNC_PREFIX = f"{RECORD_PREFIX}async/"
+STREAM_PREFIX = RECORD_PREFIX  # then <esm-uuid>/<shard-id>/
 DAY_FORMAT = "%Y/%m/%d"  # the key's YYYY/MM/DD, and the `day` partition projected from it
 DAY_PROJECTION_FORMAT = "yyyy/MM/dd"  # the same, in the Java date pattern Athena's date projection reads
 DAY_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
