@@ -86,4 +86,4 @@ def test_the_readme_policy_table_lists_the_pack_by_name_and_level():
     rows = dict(re.findall(r"^\| `([^`]+)` \| ([^|]+?) \|", section, re.MULTILINE))
     remediable = {p.name for p in POLICIES if getattr(p, "_ResourceValidationPolicy__remediate", None)}
     declared = {p.name: p.enforcement_level.value + (" (remediable)" * (p.name in remediable)) for p in POLICIES}
-    assert rows == declared
+    assert rows == declared, "README.md's Policy pack table: one row per policy, `name` | level (as declared)"
