@@ -15,7 +15,9 @@ from lambda_failures.archive_format import ASYNC_COLUMNS, ASYNC_PARTITIONS, ASYN
 
 _ERROR_TYPE = "COALESCE(json_extract_scalar(responsepayload, '$.errorType'), requestcontext.condition, 'Unknown')"
 _IN_RANGE = "day BETWEEN ? AND ?"
-_STREAM_DAY = "replace(substr(\"timestamp\", 1, 10), '-', '/') BETWEEN ? AND ?"
+# A stream record's day as the async table's `day` reads it (YYYY/MM/DD), from its ISO 8601 timestamp.
+STREAM_RECORD_DAY = "replace(substr(\"timestamp\", 1, 10), '-', '/')"
+_STREAM_DAY = f"{STREAM_RECORD_DAY} BETWEEN ? AND ?"
 _BATCH = "COALESCE(ddbstreambatchinfo, kinesisbatchinfo)"
 
 
