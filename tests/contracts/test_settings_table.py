@@ -131,8 +131,10 @@ def test_the_component_schema_types_its_setting_inputs_as_the_table(schema):
             else:
                 assert spec["type"] == key.type, (token, prop)
             description = spec["description"]
+            # The host reads each description from the input's docstring, so it is a copy kept by hand.
+            where = f"{token} {prop}: its docstring in lambda_failures/component_package.py reads {description!r}"
             if key.type == "integer" and key.name != "logRetentionDays":
-                assert str(key.lo) in description and str(key.hi) in description, (token, prop, description)
+                assert str(key.lo) in description and str(key.hi) in description, (where, key.lo, key.hi)
             if key.value is not None and key.name != "reservedConcurrency":
-                assert f"default {declared(key.value)}" in description, (token, prop, description)
+                assert f"default {declared(key.value)}" in description, (where, declared(key.value))
     assert checked >= 20
