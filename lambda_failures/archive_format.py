@@ -28,15 +28,21 @@ RECORD_PREFIX = "aws/lambda/"  # what S3 notifications and the processor's grant
 ASYNC_PREFIX = f"{RECORD_PREFIX}async/"
 STREAM_PREFIX = RECORD_PREFIX  # then <esm-uuid>/<shard-id>/
 DAY_FORMAT = "%Y/%m/%d"  # the key's YYYY/MM/DD, and the `day` partition projected from it
-DAY_PROJECTION_FORMAT = "yyyy/MM/dd"  # the same, in the Java date pattern Athena's date projection reads
-# A day in a key, as DAY_FORMAT writes it, between two folder separators.
+# DAY_FORMAT's codes as a key's digits and as Java's date pattern, which Athena's projection reads.
 _DAY_DIGITS = {"%Y": r"\d{4}", "%m": r"\d{2}", "%d": r"\d{2}"}
+_DAY_JAVA = {"%Y": "yyyy", "%m": "MM", "%d": "dd"}
 
 
 def _day_digits(code: re.Match[str]) -> str:
     return _DAY_DIGITS[code[0]]
 
 
+def _day_java(code: re.Match[str]) -> str:
+    return _DAY_JAVA[code[0]]
+
+
+DAY_PROJECTION_FORMAT = re.sub("%[Ymd]", _day_java, DAY_FORMAT)
+# A day in a key, as DAY_FORMAT writes it, between two folder separators.
 DAY_IN_KEY = re.compile("/(" + re.sub("%[Ymd]", _day_digits, re.escape(DAY_FORMAT)) + ")/")
 
 MARKER_PREFIX = "markers/"

@@ -46,6 +46,11 @@ def test_the_day_read_back_from_a_key_is_the_day_format_the_key_was_written_in()
     assert layout.key_day(key[len(layout.ASYNC_PREFIX) + len("orders") :]) == "2026-11-29"
 
 
+def test_athena_projects_the_day_in_the_format_the_keys_write():
+    """The projection's Java pattern is DAY_FORMAT translated, not a second statement of it."""
+    assert reexecuted("lambda_failures.archive_format", DAY_FORMAT="%d.%m.%Y").DAY_PROJECTION_FORMAT == "dd.MM.yyyy"
+
+
 def test_async_table_uses_the_json_serde_case_insensitive_with_the_shared_columns(stack):
     descriptor = one(stack, TABLE, "analytics-async-table").props["storageDescriptor"]
     serde = descriptor["serDeInfo"]
