@@ -25,11 +25,25 @@ from typing import Any
 from lambda_failures.json_depth import MAX_DEPTH, depth_exceeds
 
 RECORD_PREFIX = "aws/lambda/"  # what S3 notifications and the processor's grants cover
-ASYNC_PREFIX = "aws/lambda/async/"
-STREAM_PREFIX = "aws/lambda/"  # then <esm-uuid>/<shard-id>/
+ASYNC_PREFIX = f"{RECORD_PREFIX}async/"
+STREAM_PREFIX = RECORD_PREFIX  # then <esm-uuid>/<shard-id>/
 DAY_FORMAT = "%Y/%m/%d"  # the key's YYYY/MM/DD, and the `day` partition projected from it
-DAY_PROJECTION_FORMAT = "yyyy/MM/dd"  # the same, in the Java date pattern Athena's date projection reads
-DAY_IN_KEY = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
+# DAY_FORMAT's codes as a key's digits and as Java's date pattern, which Athena's projection reads.
+_DAY_DIGITS = {"%Y": r"\d{4}", "%m": r"\d{2}", "%d": r"\d{2}"}
+_DAY_JAVA = {"%Y": "yyyy", "%m": "MM", "%d": "dd"}
+
+
+def _day_digits(code: re.Match[str]) -> str:
+    return _DAY_DIGITS[code[0]]
+
+
+def _day_java(code: re.Match[str]) -> str:
+    return _DAY_JAVA[code[0]]
+
+
+DAY_PROJECTION_FORMAT = re.sub("%[Ymd]", _day_java, DAY_FORMAT)
+# A day in a key, as DAY_FORMAT writes it, between two folder separators.
+DAY_IN_KEY = re.compile("/(" + re.sub("%[Ymd]", _day_digits, re.escape(DAY_FORMAT)) + ")/")
 
 MARKER_PREFIX = "markers/"
 ALERT_MARKERS = f"{MARKER_PREFIX}alerts/"  # one per object alerted on
@@ -88,7 +102,7 @@ def compacted_day_prefix(function_name: str, day: date) -> str:
 def key_day(key: str) -> str | None:
     """The YYYY/MM/DD a record key carries, or None."""
     match = DAY_IN_KEY.search(key)
-    return "/".join(match.groups()) if match else None
+    return match.group(1) if match else None
 
 
 # --------------------------------------------------------------------------------------------

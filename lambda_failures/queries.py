@@ -11,11 +11,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lambda_failures.archive_format import ASYNC_COLUMNS, ASYNC_PARTITIONS, ASYNC_TABLE, STREAM_TABLE
+from lambda_failures.archive_format import (
+    ASYNC_COLUMNS,
+    ASYNC_PARTITIONS,
+    ASYNC_TABLE,
+    STREAM_TABLE,
+    day_path,
+    path_day,
+)
 
 _ERROR_TYPE = "COALESCE(json_extract_scalar(responsepayload, '$.errorType'), requestcontext.condition, 'Unknown')"
 _IN_RANGE = "day BETWEEN ? AND ?"
-_STREAM_DAY = "replace(substr(\"timestamp\", 1, 10), '-', '/') BETWEEN ? AND ?"
+# A stream record's day as the async table's `day` reads it (YYYY/MM/DD), from its ISO 8601 timestamp.
+STREAM_RECORD_DAY = "replace(substr(\"timestamp\", 1, 10), '-', '/')"
+_STREAM_DAY = f"{STREAM_RECORD_DAY} BETWEEN ? AND ?"
 _BATCH = "COALESCE(ddbstreambatchinfo, kinesisbatchinfo)"
 
 
@@ -91,7 +100,6 @@ def query_named(name: str, async_table: str = ASYNC_TABLE, stream_table: str = S
 # one, and the view the named queries read (compacted days, plus raw days not yet compacted).
 
 _LAMBDA_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_DAY = re.compile(r"\d{4}/\d{2}/\d{2}")
 _IDENTIFIER = re.compile(r"[a-z0-9_]{1,255}")
 
 
@@ -111,8 +119,9 @@ def compaction_statement(database: str, raw_table: str, compacted_table: str, fu
     are checked, not escaped: a function name or day of any other shape is refused."""
     if not _LAMBDA_NAME.fullmatch(function):
         raise ValueError(f"{function!r} is not a Lambda function name")
-    if not _DAY.fullmatch(day):
-        raise ValueError(f"{day!r} is not a day as YYYY/MM/DD")
+    named = path_day(day)
+    if named is None or day_path(named) != day:
+        raise ValueError(f"{day!r} is not a day as the archive's keys write one (YYYY/MM/DD)")
     db = _identifier(database)
     columns = async_column_list()
     return (

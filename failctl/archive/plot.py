@@ -20,6 +20,7 @@ from typing import Any
 
 from failctl.errors import BadInputError
 from lambda_failures.archive_format import STREAM_TABLE
+from lambda_failures.queries import STREAM_RECORD_DAY
 
 NEEDED = ("day", "failures")
 # Functions drawn with a colour of their own, per kind; the rest of a kind are "other (<kind>)",
@@ -28,10 +29,10 @@ TOP = {"async": 6, "stream": 3}
 DAILY_UP_TO, WEEKLY_UP_TO = 60, 200  # days in range
 # Stream failure records per day and function (the function named by its ARN in requestContext).
 STREAM_PER_DAY = (
-    "SELECT replace(substr(\"timestamp\", 1, 10), '-', '/') AS day, "
+    f"SELECT {STREAM_RECORD_DAY} AS day, "
     "regexp_extract(requestcontext.functionarn, 'function:([^:]+)', 1) AS function_name, "
     f"COUNT(*) AS failures FROM {STREAM_TABLE} "
-    "WHERE replace(substr(\"timestamp\", 1, 10), '-', '/') BETWEEN ? AND ? GROUP BY 1, 2 ORDER BY 1, 2"
+    f"WHERE {STREAM_RECORD_DAY} BETWEEN ? AND ? GROUP BY 1, 2 ORDER BY 1, 2"
 )
 
 

@@ -127,7 +127,7 @@ class PackServer:
                     name=policy.name,
                     description=policy.description,
                     level=LEVEL_NAMES.get(policy.enforcementLevel, "advisory"),
-                    config_properties=dict(schema.get("properties") or {}),
+                    config_properties=_integers(dict(schema.get("properties") or {})),
                     config_required=tuple(schema.get("required") or ()),
                     severity=SEVERITIES.get(policy.severity, ""),
                     tags=tuple(policy.tags),
@@ -199,3 +199,15 @@ def level_name(number: int) -> str:
 def is_unknown_at_preview(diagnostic: analyzer_pb2.AnalyzeDiagnostic) -> bool:
     """The server's report that a policy read a value unknown at preview (not a violation)."""
     return diagnostic.message.startswith(CANNOT_RUN)
+
+
+def _integers(value: Any) -> Any:
+    """Schemas come back from protobuf with every number a float: whole ones are ints again,
+    for the gate's validation and defaults and for the rules document alike."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integers(v) for v in value]
+    return value

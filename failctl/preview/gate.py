@@ -258,7 +258,7 @@ def _policy_config(policy: PolicyInfo, entry: Any, default_level: str | None) ->
     problems = exemption_rules.config_problems(policy.name, given)
     if problems:
         raise GateInputError(problems[0])
-    properties = _integers(policy.config_properties)
+    properties = policy.config_properties
     unknown = sorted(set(given) - set(properties))
     if unknown:
         raise GateInputError(
@@ -273,17 +273,6 @@ def _policy_config(policy: PolicyInfo, entry: Any, default_level: str | None) ->
         except jsonschema.ValidationError as error:
             raise GateInputError(f"{policy.name} config: {error.message}") from None
     return level, config
-
-
-def _integers(value: Any) -> Any:
-    """Schemas come back from protobuf with every number a float: whole ones are ints again."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _integers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integers(v) for v in value]
-    return value
 
 
 def _resource(r: SynthResource) -> AnalyzedResource:

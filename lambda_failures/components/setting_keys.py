@@ -228,15 +228,16 @@ KEYS: dict[str, Key] = {
             3,
             0,
             STREAM_MAX_RETRY_ATTEMPTS,
-            "Retries of a failing stream batch before it goes to the archive (0..10, the policy pack's bound; "
-            "never -1).",
+            f"Retries of a failing stream batch before it goes to the archive (0..{STREAM_MAX_RETRY_ATTEMPTS}, "
+            "the policy pack's bound; never -1).",
         ),
         _int(
             "streamMaxRecordAgeSeconds",
             3600,
             STREAM_MIN_RECORD_AGE_SECONDS,
             STREAM_MAX_RECORD_AGE_SECONDS,
-            "Oldest record the consumer still processes (60..86400; never -1).",
+            f"Oldest record the consumer still processes ({STREAM_MIN_RECORD_AGE_SECONDS}.."
+            f"{STREAM_MAX_RECORD_AGE_SECONDS}; never -1).",
         ),
         _int("streamBatchSize", 100, 1, 10000, "Records per batch (1..10000)."),
         _int("streamBatchingWindowSeconds", 0, 0, 300, "Seconds to gather a batch (0..300)."),

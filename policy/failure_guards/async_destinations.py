@@ -21,8 +21,6 @@ ASYNC_PRINCIPALS = ("s3.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.c
 
 
 def validate_failure_destination(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != INVOKE_CONFIG_TYPE:
-        return
     if not configured(args.props, "destinationConfig", "onFailure", "destination"):
         report_violation(
             "destinationConfig.onFailure.destination is not set, so events that exhaust their retries "

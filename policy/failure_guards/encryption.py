@@ -114,8 +114,6 @@ def validate_buckets(args: StackValidationArgs, report_violation: ReportViolatio
 
 
 def validate_queue(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != QUEUE_TYPE:
-        return
     problem = key_problem(args.props, "kmsMasterKeyId", "alias/aws/sqs")
     if problem:
         report_violation(
@@ -125,16 +123,12 @@ def validate_queue(args: ResourceValidationArgs, report_violation: ReportViolati
 
 
 def validate_topic(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != TOPIC_TYPE:
-        return
     problem = key_problem(args.props, "kmsMasterKeyId", "alias/aws/sns")
     if problem:
         report_violation(f"SNS topic {problem}; set kms_master_key_id to a customer managed key.", None)
 
 
 def validate_table(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != TABLE_TYPE:
-        return
     sse = args.props["serverSideEncryption"] if "serverSideEncryption" in args.props else None
     if not is_true(dig(sse, "enabled")):
         report_violation(
@@ -152,8 +146,6 @@ def validate_table(args: ResourceValidationArgs, report_violation: ReportViolati
 
 
 def validate_workgroup(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != WORKGROUP_TYPE:
-        return
     configuration = args.props["configuration"] if "configuration" in args.props else None
     option = dig(configuration, "resultConfiguration", "encryptionConfiguration", "encryptionOption")
     if option not in ("SSE_KMS", "CSE_KMS"):
@@ -172,8 +164,6 @@ def validate_workgroup(args: ResourceValidationArgs, report_violation: ReportVio
 
 
 def validate_key_rotation(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != KEY_TYPE:
-        return
     spec = args.props["customerMasterKeySpec"] if "customerMasterKeySpec" in args.props else None
     if spec not in (None, "SYMMETRIC_DEFAULT"):
         return  # only symmetric encryption keys can rotate

@@ -91,10 +91,15 @@ def fail_closed(
     force would have reported is noted for the `exemptions-in-force` report instead; an
     exemption that is expired, malformed or not allowed (a tag on a mandatory policy) excuses
     nothing and the violation says why. The analyzer's own signals (an unknown value at
-    preview, not applicable) pass through."""
+    preview, not applicable) pass through.
+
+    A resource policy runs only on the types it judges: what it may report on is what an
+    exemption from it may name, and its check need not test the type again."""
 
     @functools.wraps(validate)
     def guarded(args: Any, report_violation: Any) -> None:
+        if judges is not None and not hasattr(args, "resources") and args.resource_type not in judges:
+            return
         advisory = reports_advisory(report_violation)
         found: list[tuple[str, str | None]] = []
         reads = _record_reads(args)

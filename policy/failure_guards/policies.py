@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from . import async_destinations, buckets, encryption, exemption_reports, names, resource_account, streams
+from . import async_destinations, bounds, buckets, encryption, exemption_reports, names, resource_account, streams
 from .common import BUCKET_TYPES
 from .guard import JUDGED_TYPES, UNEXEMPTABLE_REASONS, policy
 
@@ -96,7 +96,8 @@ POLICIES = [
     ),
     policy(
         "stream-mapping-record-age-bounded",
-        "Stream event source mappings set maximumRecordAgeInSeconds between 60 and a configured bound.",
+        "Stream event source mappings set maximumRecordAgeInSeconds between "
+        f"{bounds.STREAM_MIN_RECORD_AGE_SECONDS} and a configured bound.",
         streams.validate_record_age,
         MANDATORY,
         Severity.HIGH,

@@ -4,6 +4,7 @@ import re
 from datetime import datetime
 
 from pulumi.runtime.rpc import UNKNOWN
+from support.owners import reexecuted
 from support.pulumi_harness import ACCOUNT, REGION, one
 
 from failctl.archive.local_query import to_duckdb
@@ -36,6 +37,18 @@ def test_the_projected_day_is_the_day_in_the_key():
     java = {"yyyy": "%Y", "MM": "%m", "dd": "%d"}
     translated = re.sub("yyyy|MM|dd", lambda token: java[token.group(0)], DAY_PROJECTION_FORMAT)
     assert translated == DAY_FORMAT
+
+
+def test_the_day_read_back_from_a_key_is_the_day_format_the_key_was_written_in():
+    """DAY_FORMAT alone says how a key names its day: the stores read a key's day back by it."""
+    layout = reexecuted("lambda_failures.archive_format", DAY_FORMAT="%Y-%m-%d")
+    key = layout.async_failure_key("orders", datetime(2026, 11, 29, 9, 30))
+    assert layout.key_day(key[len(layout.ASYNC_PREFIX) + len("orders") :]) == "2026-11-29"
+
+
+def test_athena_projects_the_day_in_the_format_the_keys_write():
+    """The projection's Java pattern is DAY_FORMAT translated, not a second statement of it."""
+    assert reexecuted("lambda_failures.archive_format", DAY_FORMAT="%d.%m.%Y").DAY_PROJECTION_FORMAT == "dd.MM.yyyy"
 
 
 def test_async_table_uses_the_json_serde_case_insensitive_with_the_shared_columns(stack):

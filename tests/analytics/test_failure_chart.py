@@ -9,9 +9,11 @@ from datetime import date, timedelta
 
 import pytest
 from support.archive import DAY_ONE, build_archive
+from support.owners import reexecuted
 
 from failctl import cli
 from failctl.archive import plot
+from lambda_failures import queries
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -87,3 +89,11 @@ def test_the_cli_draws_async_and_stream_failures_of_an_archive(tmp_path, monkeyp
     assert code == 0
     assert any(label.endswith("(stream)") for label in chart.legend)
     assert chart.x_from == first - timedelta(days=2) and chart.x_to == first + timedelta(days=11)
+
+
+def test_the_chart_counts_a_stream_record_on_the_day_the_named_queries_give_it(monkeypatch):
+    """One SQL expression (queries.STREAM_RECORD_DAY) gives a stream record its day, for the
+    named queries' ranges and for the chart's days and range alike."""
+    monkeypatch.setattr(queries, "STREAM_RECORD_DAY", "day_of_record")
+    chart_query = reexecuted("failctl.archive.plot").STREAM_PER_DAY
+    assert chart_query.count("day_of_record") == 2 and "timestamp" not in chart_query

@@ -1,6 +1,9 @@
 """The failure processor: notifications, permission, least-privilege role, its own failures."""
 
+from datetime import UTC, datetime
+
 import pytest
+from support.owners import reexecuted
 from support.pulumi_harness import ACCOUNT, REGION, one, policy_document, statement
 
 from lambda_failures.components.settings import ConfigError
@@ -18,6 +21,15 @@ def test_new_objects_under_aws_lambda_trigger_the_processor(stack):
     assert notification.props["bucket"] == ARCHIVE, notification.urn
     (target,) = notification.props["lambdaFunctions"]
     assert target["events"] == ["s3:ObjectCreated:*"] and target["filterPrefix"] == "aws/lambda/"
+
+
+def test_every_record_key_lies_under_the_prefix_notifications_and_grants_cover():
+    """RECORD_PREFIX is the one statement of where Lambda writes: the async and stream layouts
+    are placed under it, so the notification filter and the grants cover every record."""
+    layout = reexecuted("lambda_failures.archive_format", RECORD_PREFIX="elsewhere/")
+    moment = datetime(2026, 11, 29, tzinfo=UTC)
+    assert layout.async_failure_key("orders", moment).startswith("elsewhere/async/orders/2026/11/29/")
+    assert layout.stream_failure_key("esm", "shard-1", moment).startswith("elsewhere/esm/shard-1/2026/11/29/")
 
 
 def test_permission_is_scoped_to_the_archive_and_this_account(stack):

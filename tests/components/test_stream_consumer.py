@@ -6,6 +6,8 @@ import pytest
 from pulumi.runtime.rpc import _special_secret_sig, _special_sig_key
 from support.pulumi_harness import ACCOUNT, REGION, one, policy_document, statement
 
+from failure_guards.bounds import STREAM_MAX_RECORD_AGE_SECONDS as MAX_AGE
+from failure_guards.bounds import STREAM_MAX_RETRY_ATTEMPTS as MAX_RETRIES
 from lambda_failures.components.settings import ConfigError
 
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
@@ -156,12 +158,12 @@ def test_outputs_name_the_table_function_and_mapping(stack):
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("streamMaxRetryAttempts", -1, "streamMaxRetryAttempts must be an integer from 0 to 10"),
+        ("streamMaxRetryAttempts", -1, f"streamMaxRetryAttempts must be an integer from 0 to {MAX_RETRIES}"),
         # The pack's default bound: the program never accepts what its own pack blocks.
-        ("streamMaxRetryAttempts", 11, "from 0 to 10;"),
-        ("streamMaxRecordAgeSeconds", -1, "streamMaxRecordAgeSeconds must be an integer from 60 to 86400"),
-        ("streamMaxRecordAgeSeconds", 86401, "from 60 to 86400"),
-        ("streamMaxRecordAgeSeconds", 59, "from 60 to 86400"),
+        ("streamMaxRetryAttempts", MAX_RETRIES + 1, f"from 0 to {MAX_RETRIES};"),
+        ("streamMaxRecordAgeSeconds", -1, f"streamMaxRecordAgeSeconds must be an integer from 60 to {MAX_AGE}"),
+        ("streamMaxRecordAgeSeconds", MAX_AGE + 1, f"from 60 to {MAX_AGE}"),
+        ("streamMaxRecordAgeSeconds", 59, f"from 60 to {MAX_AGE}"),
         ("streamBatchSize", 0, "streamBatchSize must be an integer from 1 to 10000"),
         ("streamStartingPosition", "AT_TIMESTAMP", "one of LATEST, TRIM_HORIZON"),
         ("streamFilterPatterns", "[not json", "a JSON list of filter patterns"),

@@ -22,6 +22,7 @@ from support.pulumi_harness import run_program
 from failctl.preview import gate
 from failctl.preview.analyzer import AnalyzedResource, PackServer
 from failctl.preview.synth import UNKNOWN, SynthResource
+from failure_guards.bounds import STREAM_MAX_RETRY_ATTEMPTS
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 
@@ -42,7 +43,7 @@ def test_analyzer_info_lists_every_policy_with_its_level_and_schema(pack):
     for name, policy in BY_NAME.items():
         assert by_name[name].level == policy.enforcement_level.value
     retries = by_name["stream-mapping-retries-bounded"].config_properties["maxRetryAttempts"]
-    assert retries["default"] == 10
+    assert retries["default"] == STREAM_MAX_RETRY_ATTEMPTS
 
 
 @pytest.mark.parametrize(

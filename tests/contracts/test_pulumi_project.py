@@ -20,6 +20,7 @@ from support.project_keys import declared_names
 
 from failctl.preview.project_config import ProjectFileError, load_project, parse_key
 from failctl.preview.stack_config import SECRET_PLACEHOLDER, load_stack_config
+from failure_guards.bounds import STREAM_MAX_RETRY_ATTEMPTS
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_DIRS = {".venv", ".git", "node_modules", "__pycache__"}
@@ -110,7 +111,7 @@ def test_the_project_declares_no_region_and_no_archive_transition():
     assert {"bucketNamespace", "reservedConcurrency", "namePrefix"} <= declared_names(project)
     declaration = project.config["lambda-failures:reservedConcurrency"]
     assert (declaration.type, declaration.default) == ("integer", -1)
-    assert "0..10" in project.config["lambda-failures:streamMaxRetryAttempts"].description
+    assert f"0..{STREAM_MAX_RETRY_ATTEMPTS}" in project.config["lambda-failures:streamMaxRetryAttempts"].description
 
 
 def test_the_dev_stack_file_values_win_over_the_defaults():

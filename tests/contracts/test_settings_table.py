@@ -51,11 +51,16 @@ def test_pulumi_yaml_declares_exactly_the_table():
     assert list(config) == [f"{PROJECT}:{name}" for name in KEYS]
     for name, key in KEYS.items():
         entry = config[f"{PROJECT}:{name}"]
-        assert (entry["type"], entry["default"], entry["description"]) == (key.type, key.declared, key.description)
+        assert (entry["type"], entry["default"], entry["description"]) == (key.type, key.declared, key.description), (
+            f"Pulumi.yaml's {PROJECT}:{name} is not KEYS[{name!r}]: the engine reads Pulumi.yaml, so copy "
+            f"type {key.type}, default {declared(key.declared)}, description {key.description!r}"
+        )
 
 
 def test_the_readme_configuration_table_is_the_table():
-    assert readme_rows() == [readme_row(key) for key in KEYS.values()]
+    expected = [readme_row(key) for key in KEYS.values()]
+    stale = "\n".join(row for row in expected if row not in readme_rows())
+    assert readme_rows() == expected, f"README.md's Configuration table, rows as KEYS has them:\n{stale}"
 
 
 def test_bounds_and_choices_are_in_the_descriptions_users_read():
@@ -126,8 +131,10 @@ def test_the_component_schema_types_its_setting_inputs_as_the_table(schema):
             else:
                 assert spec["type"] == key.type, (token, prop)
             description = spec["description"]
+            # The host reads each description from the input's docstring, so it is a copy kept by hand.
+            where = f"{token} {prop}: its docstring in lambda_failures/component_package.py reads {description!r}"
             if key.type == "integer" and key.name != "logRetentionDays":
-                assert str(key.lo) in description and str(key.hi) in description, (token, prop, description)
+                assert str(key.lo) in description and str(key.hi) in description, (where, key.lo, key.hi)
             if key.value is not None and key.name != "reservedConcurrency":
-                assert f"default {declared(key.value)}" in description, (token, prop, description)
+                assert f"default {declared(key.value)}" in description, (where, declared(key.value))
     assert checked >= 20

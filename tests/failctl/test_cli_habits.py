@@ -12,6 +12,7 @@ import pytest
 
 from failctl import cli
 from failctl.preview import gate, rules_document
+from failure_guards.bounds import STREAM_MAX_RECORD_AGE_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
 
 ROOT = Path(__file__).resolve().parents[2]
 OTHER_PROGRAM = ROOT / "tests" / "fixtures" / "other_program"
@@ -51,6 +52,13 @@ def test_the_rules_document_is_the_packs_own(capsys):
     )
     for policy in pack.policies:
         assert f"\n## {policy.name}\n" in rules_document.markdown(pack)
+
+
+def test_the_rules_document_writes_whole_defaults_as_the_pack_declares_them():
+    """The engine's protocol carries every number as a float; the document says 10, not 10.0."""
+    document = rules_document.markdown(gate.load_pack(PACK))
+    assert f"- `maxRetryAttempts` (integer, default `{STREAM_MAX_RETRY_ATTEMPTS}`)" in document
+    assert f"(integer, default `{STREAM_MAX_RECORD_AGE_SECONDS}`)" in document
 
 
 def test_check_and_skip_check_pick_policies_by_name(capsys):

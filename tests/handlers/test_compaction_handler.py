@@ -16,6 +16,7 @@ from support.lambda_context import LambdaContext
 
 from failctl.archive.local_query import JSON_SCALAR_MACRO, duck_type, run_local, to_duckdb
 from failctl.archive.stores import FolderStore
+from lambda_failures import archive_format
 from lambda_failures.archive_format import ASYNC_COLUMNS, ASYNC_PARTITIONS, async_failure_key
 from lambda_failures.queries import all_days_view_sql, compaction_statement, named_queries
 
@@ -218,6 +219,15 @@ def test_a_day_not_compacted_is_never_expired(aws):
 def test_statements_take_only_a_function_name_and_a_day(function, day):
     with pytest.raises(ValueError):
         compaction_statement(DATABASE, "failed_events", "failed_events_compacted", function, day)
+
+
+def test_a_statement_takes_its_day_as_the_archive_format_writes_days(monkeypatch):
+    """The day a statement accepts is DAY_FORMAT's, the partition value the keys give it."""
+    monkeypatch.setattr(archive_format, "DAY_FORMAT", "%Y-%m-%d")
+    assert "day = '2026-11-01'" in compaction_statement(DATABASE, "t", "c", "fn", "2026-11-01")
+    for other in ("2026/11/01", "2026-11-1"):
+        with pytest.raises(ValueError):
+            compaction_statement(DATABASE, "t", "c", "fn", other)
 
 
 def test_the_view_reads_each_day_once_from_compacted_or_raw_as_the_named_queries_need(tmp_path):

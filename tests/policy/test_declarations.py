@@ -3,13 +3,18 @@ exemptable policy the exemption settings when it is made."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from pulumi_policy import EnforcementLevel, Severity, StackValidationPolicy
+from support.policy_harness import resource_args
 
 from failure_guards import POLICIES, exemptions
 from failure_guards.guard import policy
 from failure_guards.policies import JUDGES, NAMES, UNEXEMPTABLE
 
+QUEUE = "aws:sqs/queue:Queue"
 EXEMPTION_SETTINGS = {"exemptions", exemptions.HORIZON_SETTING}
 
 
@@ -58,3 +63,27 @@ def test_what_nothing_may_exempt_is_a_policy_of_the_pack_and_refused_by_the_exem
         refused = exemptions.tag_problem(name, f"until {until}: {reason}").startswith(f"{name} cannot be exempted")
         assert refused == (name in UNEXEMPTABLE), name
         assert exemptions.entry_problem(name, entry, 90).startswith(f"{name} cannot be exempted") == refused, name
+
+
+def test_a_resource_policy_runs_only_on_the_types_it_judges():
+    """`judges` is the one statement of a policy's types: a check that reports whatever it is
+    given still reports only on them, which are the types an exemption from it may name."""
+    made = policy(
+        "x", "y", lambda args, report: report("seen", None), EnforcementLevel.ADVISORY, Severity.LOW, judges=[QUEUE]
+    )
+    seen = []
+    for type_ in (QUEUE, "aws:sns/topic:Topic"):
+        made.validate(resource_args(type_, {}), lambda message, urn=None, type_=type_: seen.append(type_))
+    assert seen == [QUEUE]
+
+
+def test_the_readme_policy_table_lists_the_pack_by_name_and_level():
+    """The README's table is written by hand: a policy renamed, added or re-levelled in its
+    declaration fails here until the table says so (docs/policies.md is generated instead)."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text[text.index("\n## Policy pack\n") :]
+    section = section[: section.index("\n#", 3)]
+    rows = dict(re.findall(r"^\| `([^`]+)` \| ([^|]+?) \|", section, re.MULTILINE))
+    remediable = {p.name for p in POLICIES if getattr(p, "_ResourceValidationPolicy__remediate", None)}
+    declared = {p.name: p.enforcement_level.value + (" (remediable)" * (p.name in remediable)) for p in POLICIES}
+    assert rows == declared, "README.md's Policy pack table: one row per policy, `name` | level (as declared)"

@@ -4,6 +4,8 @@ import pytest
 from pulumi_policy.proxy import UnknownValueError
 from support.policy_harness import BY_NAME, UNKNOWN, resource_args, violations
 
+from failure_guards.bounds import STREAM_MAX_RECORD_AGE_SECONDS, STREAM_MAX_RETRY_ATTEMPTS
+
 ESM = "aws:lambda/eventSourceMapping:EventSourceMapping"
 STREAM = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
 
@@ -42,10 +44,18 @@ def test_compliant_mapping_passes(policy):
     [
         ("stream-mapping-retries-bounded", {"maximumRetryAttempts": None}, "maximumRetryAttempts is not set"),
         ("stream-mapping-retries-bounded", {"maximumRetryAttempts": -1}, "maximumRetryAttempts is -1"),
-        ("stream-mapping-retries-bounded", {"maximumRetryAttempts": 11}, "between 0 and 10"),
+        (
+            "stream-mapping-retries-bounded",
+            {"maximumRetryAttempts": STREAM_MAX_RETRY_ATTEMPTS + 1},
+            f"between 0 and {STREAM_MAX_RETRY_ATTEMPTS}",
+        ),
         ("stream-mapping-record-age-bounded", {"maximumRecordAgeInSeconds": None}, "is not set"),
         ("stream-mapping-record-age-bounded", {"maximumRecordAgeInSeconds": -1}, "maximumRecordAgeInSeconds is -1"),
-        ("stream-mapping-record-age-bounded", {"maximumRecordAgeInSeconds": 90000}, "between 60 and 86400"),
+        (
+            "stream-mapping-record-age-bounded",
+            {"maximumRecordAgeInSeconds": STREAM_MAX_RECORD_AGE_SECONDS + 1},
+            f"between 60 and {STREAM_MAX_RECORD_AGE_SECONDS}",
+        ),
         (
             "stream-mapping-bisects-batches",
             {"bisectBatchOnFunctionError": False},
