@@ -35,6 +35,7 @@ from pulumi.runtime.sync_await import _sync_await
 import failctl as failctl_package
 import lambda_failures as lambda_failures_package
 from failctl.preview.asset_paths import AssetPathError, check_asset_paths
+from failctl.preview.plan_order import plan_order
 from failctl.preview.project_config import ProjectFileError, load_project
 from failctl.preview.regions import RegionError, partition_of
 from failctl.preview.stack_config import load_stack_config
@@ -467,7 +468,7 @@ def synthesize(
             for token in sorted(set(mocks.unanswered))
         ]
     )
-    return Synthesis(project, stack, monitor.registrations, outputs, account_id, region, warnings)
+    return Synthesis(project, stack, plan_order(monitor.registrations), outputs, account_id, region, warnings)
 
 
 def _run_path(program: str) -> None:

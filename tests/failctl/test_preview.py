@@ -55,6 +55,14 @@ def test_json_lists_resources_with_engine_props_and_outputs(capsys):
     }
 
 
+def test_two_previews_of_one_program_print_the_same_bytes(capsys):
+    """A CI job diffs previews: the program registers from asyncio tasks in whatever order they
+    run, so the plan is put in one order (failctl/preview/plan_order.py) before anything prints."""
+    first, second = (run_cli(capsys, "preview", "--json") for _ in range(2))
+    assert first[0] == second[0] == 0
+    assert first[1] == second[1]
+
+
 def test_text_shows_the_tree_and_outputs(capsys):
     code, out, _ = run_cli(capsys, "preview")
     assert code == 0
