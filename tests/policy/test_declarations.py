@@ -87,3 +87,27 @@ def test_the_readme_policy_table_lists_the_pack_by_name_and_level():
     remediable = {p.name for p in POLICIES if getattr(p, "_ResourceValidationPolicy__remediate", None)}
     declared = {p.name: p.enforcement_level.value + (" (remediable)" * (p.name in remediable)) for p in POLICIES}
     assert rows == declared, "README.md's Policy pack table: one row per policy, `name` | level (as declared)"
+
+
+# What else is written `like-this-name` in the prose: the named queries, the packages the
+# README names, and example values (a date, regions, a misspelt region).
+NOT_POLICIES = re.compile(
+    r"\d{4}-\d{2}-\d{2}|[a-z]{2}-[a-z]+-\d|eu-wst-1|aws-lambda-powertools|aws-xray-sdk|"
+    r"errors-by-action|errors-by-type|errors-in-range|failures-per-day"
+)
+
+
+def test_policy_names_in_the_prose_are_the_packs():
+    """A policy renamed in its declaration leaves the old name in sentences no table test reads
+    (the README's prose, the docs, docstrings): every `three-part-name` there is a policy of the
+    pack, or one of the few other things written that way."""
+    root = Path(__file__).resolve().parents[2]
+    files = [root / "README.md", *root.joinpath("docs").glob("*.md")]
+    files += [f for folder in ("policy", "failctl", "lambda_failures") for f in root.joinpath(folder).rglob("*.py")]
+    stale = {
+        f"{path.relative_to(root)}: {name}"
+        for path in files
+        for name in re.findall(r"`([a-z0-9]+(?:-[a-z0-9]+){2,})`", path.read_text())
+        if name not in NAMES and not NOT_POLICIES.fullmatch(name)
+    }
+    assert not stale, f"names that are not the pack's policies (renamed?): {sorted(stale)}"
