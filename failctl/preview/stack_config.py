@@ -129,21 +129,23 @@ def _stack_values(
         )
     if config is not None and not isinstance(config, dict):
         problems.append(f"{source}: 'config' must be a mapping of keys to values [config/map.go Map.UnmarshalYAML]")
-    values, empty = dict[str, _Value](), set[str]()
+    values, empty, spelled = dict[str, _Value](), set[str](), dict[str, str]()
     entries = [(source, *entry) for entry in (config.items() if isinstance(config, dict) else ())]
     for origin, key, raw in entries + [("overrides", *entry) for entry in (overrides or {}).items()]:
         where, qualified, value = f"{origin}: config key '{key}'", parse_key(project, key), _stack_value(raw)
         if qualified is None:
             problems.append(f"{where}: {UNPARSED_KEY} [config/key.go ParseKey]")
-        elif qualified in values and origin == source:
+        elif qualified in spelled and origin == source:
             problems.append(
-                f"{where} is set twice (as '{qualified}' and without its namespace); "
+                f"{source}: config keys '{spelled[qualified]}' and '{key}' are both '{qualified}'; "
                 "the engine would keep one of them at random [not an engine error]"
             )
         elif value is None:
             problems.append(f"{where}: NaN and infinity cannot be config values [config/object.go MarshalString]")
         else:
             values[qualified] = value
+            if origin == source:
+                spelled[qualified] = key  # as written, for the message when another spelling follows
             (empty.add if raw is None else empty.discard)(qualified)
     if problems:
         raise ProjectFileError(problems)

@@ -267,6 +267,23 @@ def test_keys_without_a_namespace_get_the_project_name(tmp_path):
     assert "size" not in config.values
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("size", "demo:size"),
+        ("demo:size", "demo:config:size"),
+        ("size", "demo:config:size"),
+        ("aws:region", "aws:config:region"),
+    ],
+)
+def test_one_key_set_under_two_spellings_is_refused_naming_both(tmp_path, first, second):
+    # loaders.go stackConfigNamespacedWithProject and config/map.go both fill a Go map, so which
+    # spelling's value the program gets depends on map order; the message quotes both as written.
+    folder = write_project(tmp_path, "  size:\n    default: 1\n", stack=f"config:\n  {first}: 2\n  {second}: 3\n")
+    qualified = parse_key("demo", first)
+    assert f"'{first}' and '{second}' are both '{qualified}'" in stack_error(folder)
+
+
 def test_malformed_keys_and_files_are_refused(tmp_path):
     message = project_error(write_project(tmp_path, "  a:b:c:\n    default: 1\n"))
     assert "'a:b:c'" in message and "could not parse" in message
