@@ -216,7 +216,11 @@ def _parser() -> _Parser:
     return parser
 
 
-BUNDLED_PACK = Path(__file__).resolve().parents[1] / "policy"
+# The pack `audit` and `policies` run by default: the copy an installed failctl carries
+# (pyproject.toml maps policy/ to failctl.bundled_pack), else, in a checkout or an editable
+# install, the repository's policy/ itself.
+_INSTALLED_PACK = Path(__file__).resolve().parent / "bundled_pack"
+BUNDLED_PACK = _INSTALLED_PACK if _INSTALLED_PACK.is_dir() else Path(__file__).resolve().parents[1] / "policy"
 
 
 def _gate_arguments(parser: argparse.ArgumentParser) -> None:

@@ -41,7 +41,8 @@ def table(pack: Pack, rules_url: str = "") -> list[str]:
     lines = [f"{'policy':<{width}}  {'level':<9}  {'severity':<8}  description"]
     for r in listed:
         lines.append(f"{r['name']:<{width}}  {r['level']:<9}  {r['severity']:<8}  {r['description']}")
-        lines.append(f"{'':<{width}}  {'':<9}  {'':<8}  {r['link']}")
+        if r["link"]:  # none where an installed failctl has no docs/ and no --rules-url was given
+            lines.append(f"{'':<{width}}  {'':<9}  {'':<8}  {r['link']}")
     return lines
 
 
