@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from failctl.errors import BadInputError, EnvironmentProblemError
 from failctl.preview.synth import PROJECT_DIR, Synthesis
 from lambda_failures.archive_format import RECORD_PREFIX
 
@@ -449,8 +450,6 @@ def _keep(aws: dict[str, Any], stack: DemoStack, folder: Path) -> None:
 def check_keep(folder: Path, append: bool) -> None:
     """Before the demo runs: `--keep` must name a folder that is new or empty, or be told to add
     to an earlier archive (`--append`), whose records would otherwise mix into every query."""
-    from failctl.errors import BadInputError
-
     if folder.exists() and not folder.is_dir():
         raise BadInputError(f"--keep {folder}: is a file, not a folder; name a new or empty folder")
     if folder.is_dir() and any(folder.iterdir()) and not append:
@@ -461,6 +460,13 @@ def check_keep(folder: Path, append: bool) -> None:
 
 
 def run(keep: Path | None = None, append: bool = False) -> int:
+    if not (PROJECT_DIR / "Pulumi.yaml").is_file() or not CONSUMER_DIR.is_dir():
+        # The demo deploys this repository's program and its team example, which a package
+        # installed without -e does not carry (only the libraries, failctl and the pack).
+        raise EnvironmentProblemError(
+            "needs the project's program and examples/consumer, which this installed failctl does not carry: "
+            "run it from a checkout of the repository (`make demo`)"
+        )
     if keep is not None:
         check_keep(keep, append)
     started = time.monotonic()

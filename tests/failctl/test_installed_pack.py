@@ -1,10 +1,15 @@
-"""What a non-editable install (`pip install "lambda-failures[tooling]"`) puts on disk: failctl's
-default pack for `audit` and `policies` must be in it, not only in a checkout of the repository."""
+"""What a non-editable install (`pip install "lambda-failures[tooling]"`) puts on disk and what its
+failctl does with it: the default pack of `audit` and `policies` is in it; `demo`, which runs the
+repository's own program and examples, says so in one line instead of a traceback."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from failctl.exit_status import ExitStatus
 from failctl.preview import report_formats, rules_document
 from failctl.preview.analyzer import PolicyInfo
 from failctl.preview.gate import Pack
@@ -12,31 +17,33 @@ from failctl.preview.gate import Pack
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_installed_tree_carries_the_pack_failctl_defaults_to(tmp_path):
-    # build_py lays out exactly the packages and package data a wheel installs (pyproject.toml).
-    build = [
-        sys.executable,
-        "-c",
-        "from setuptools import setup; setup()",
-        "-q",
-        "build_py",
-        "--build-lib",
-        str(tmp_path),
-    ]
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """build_py lays out exactly the packages and package data a wheel installs (pyproject.toml)."""
+    tree = tmp_path_factory.mktemp("site-packages")
+    build = [sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py", "--build-lib", str(tree)]
     subprocess.run(build, cwd=ROOT, check=True, capture_output=True)
-    where = "import failctl.cli as c; print(c.__file__); print(c.BUNDLED_PACK)"
-    found = subprocess.run(
-        [sys.executable, "-c", where],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(tmp_path)},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.splitlines()
-    assert Path(found[0]).is_relative_to(tmp_path)  # the built copy, not the checkout
+    return tree
+
+
+def run_installed(tree: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run([sys.executable, *argv], cwd=tree, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_installed_tree_carries_the_pack_failctl_defaults_to(installed):
+    where = run_installed(installed, "-c", "import failctl.cli as c; print(c.__file__); print(c.BUNDLED_PACK)")
+    found = where.stdout.splitlines()
+    assert Path(found[0]).is_relative_to(installed)  # the built copy, not the checkout
     pack = Path(found[1])
     assert (pack / "PulumiPolicy.yaml").read_text() == (ROOT / "policy" / "PulumiPolicy.yaml").read_text()
     assert (pack / "__main__.py").read_text() == (ROOT / "policy" / "__main__.py").read_text()
+
+
+def test_the_installed_demo_says_in_one_line_that_it_needs_a_checkout(installed):
+    demo = run_installed(installed, "-m", "failctl", "demo")
+    assert demo.returncode == ExitStatus.ENVIRONMENT, demo.stderr
+    assert demo.stderr.count("\n") == 1 and "checkout" in demo.stderr and "Traceback" not in demo.stderr
 
 
 def test_policies_prints_no_blank_link_line_where_a_policy_has_no_link(monkeypatch, tmp_path):
