@@ -231,7 +231,9 @@ def check_environment(environment: Any) -> None:
     for key, value in environment.items():
         if not isinstance(key, str) or not ENVIRONMENT_KEY.fullmatch(key) or key in RESERVED_ENVIRONMENT:
             raise _fail(
-                "environment", "names of letters, digits and '_' (starting with a letter) Lambda does not reserve", key
+                "environment",
+                "names of two or more letters, digits and '_' (starting with a letter) Lambda does not reserve",
+                key,
             )
         if not isinstance(value, str | pulumi.Output):
             raise _fail("environment", f"text values ({key} is not)", type(value).__name__)

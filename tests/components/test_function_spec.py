@@ -242,6 +242,8 @@ CODE = pulumi.AssetArchive({"app.py": pulumi.StringAsset("def handler(e, c): pas
         # IAM refuses a statement without Resource (MalformedPolicyDocument) when the role is created.
         ({"role_statements": [{"Effect": "Allow", "Action": "s3:GetObject"}]}, "role_statements", "and Resource"),
         ({"environment": {"_HANDLER": "x"}}, "environment", "Lambda does not reserve"),
+        # Lambda's EnvironmentVariableName pattern is [a-zA-Z]([a-zA-Z0-9_])+: one letter is refused.
+        ({"environment": {"X": "1"}}, "environment", "two or more letters"),
         ({"environment": {"CERT": "v" * 4093}}, "environment", "at most 4 KB"),
         ({"environment": {f"K{i}": "v" * 500 for i in range(9)}}, "environment", "at most 4 KB"),
         ({"log_retention_days": 31}, "log_retention_days", "one of 1, 3, 5"),
