@@ -2,6 +2,7 @@
 failctl does with it: the default pack of `audit` and `policies` is in it; `demo`, which runs the
 repository's own program and examples, says so in one line instead of a traceback."""
 
+import json
 import os
 import subprocess
 import sys
@@ -38,6 +39,16 @@ def test_the_installed_tree_carries_the_pack_failctl_defaults_to(installed):
     pack = Path(found[1])
     assert (pack / "PulumiPolicy.yaml").read_text() == (ROOT / "policy" / "PulumiPolicy.yaml").read_text()
     assert (pack / "__main__.py").read_text() == (ROOT / "policy" / "__main__.py").read_text()
+
+
+def test_the_installed_failctl_runs_its_pack(installed):
+    """Started as the CLI starts a pack (its own process, the analyzer protocol), from the built copy."""
+    from failure_guards.policies import NAMES
+
+    listed = run_installed(installed, "-m", "failctl", "policies", "--json")
+    assert listed.returncode == ExitStatus.OK, listed.stderr
+    assert "Traceback" not in listed.stderr
+    assert sorted(p["name"] for p in json.loads(listed.stdout)) == sorted(NAMES)
 
 
 def test_the_installed_demo_says_in_one_line_that_it_needs_a_checkout(installed):
